@@ -1,0 +1,82 @@
+#!/usr/bin/python3
+"""Writes the project-local Jupyter kernelspec "Java (Distillery)" (rapaio-jupyter-kernel 3.0.1).
+
+Usage: make_kernelspec.py PROJECT_ROOT JAVA_BINARY
+Output: PROJECT_ROOT/target/jupyter/kernels/distillery/{kernel.json,init.jshell} and the compiled
+kernel patch in PROJECT_ROOT/target/kernel/patch. Select it with JUPYTER_PATH=PROJECT_ROOT/target/jupyter.
+Needs target/classpath.txt and target/kernel/rapaio-jupyter-kernel.jar (made by `mvn package`).
+"""
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import tempfile
+
+root = pathlib.Path(sys.argv[1]).resolve()
+java = sys.argv[2]
+target = root / "target"
+kernel_jar = target / "kernel" / "rapaio-jupyter-kernel.jar"
+patch_src = root / "environment" / "kernel-patch"
+patch_out = target / "kernel" / "patch"
+spec_dir = target / "jupyter" / "kernels" / "distillery"
+spec_dir.mkdir(parents=True, exist_ok=True)
+
+javac = str(pathlib.Path(java).parent / "javac")
+version_text = subprocess.run([java, "-version"], capture_output=True, text=True).stderr
+feature = int(version_text.split('"')[1].split(".")[0])
+
+# The kernel patch (see environment/kernel-patch/...LoopThread.java): compiled for Java 17.
+sources = [str(p) for p in patch_src.rglob("*.java")]
+subprocess.run([javac, "-nowarn", "--release", "17", "-d", str(patch_out), *sources], check=True)
+
+# JShell's classpath: the project's classes, then its runtime dependencies (';'-separated for rapaio).
+classpath = ";".join([str(target / "classes")] +
+                     (target / "classpath.txt").read_text().strip().split(os.pathsep))
+
+# Evaluated once when the kernel starts. rapaio evaluates this file as ONE snippet: imports only.
+init = "\n".join([
+    "import java.nio.file.*;",
+    "import java.util.stream.*;",
+    "import org.distillery.notebook.*;",
+    "import org.distillery.util.*;",
+    "import tech.tablesaw.api.*;",
+    "import org.knowm.xchart.*;",
+    "import org.knowm.xchart.style.*;",
+    "import org.knowm.xchart.style.markers.*;",
+]) + "\n"
+for pkg in ["org.distillery.formats", "org.distillery.data"]:   # imported once they exist
+    if (target / "classes" / pkg.replace(".", "/")).is_dir():
+        init += f"import {pkg}.*;\n"
+
+jvm = ["-Djava.awt.headless=true", "--add-modules", "jdk.incubator.vector"]
+if feature >= 24:  # JavaCPP (ND4J's native loader) uses JNI and sun.misc.Unsafe
+    jvm += ["--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow"]
+spec = {
+    "argv": [java, *jvm, "-cp", f"{patch_out}:{kernel_jar}", "org.rapaio.jupyter.kernel.MainApp",
+             "{connection_file}"],
+    "display_name": "Java (Distillery)",
+    "language": "java",
+    "interrupt_mode": "message",
+    "env": {
+        "DISTILLERY_HOME": str(root),
+        "RJK_CLASSPATH": classpath,
+        "RJK_COMPILER_OPTIONS": "--add-modules jdk.incubator.vector",
+        "RJK_INIT_SCRIPT": str(spec_dir / "init.jshell"),
+        "RJK_TIMEOUT_MILLIS": "-1",
+        "RJK_MIMA_CACHE": str(target / "jupyter" / "mima_cache"),
+    },
+    "metadata": {"java_feature_version": feature},
+}
+
+
+def write_atomic(path, text):
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+write_atomic(spec_dir / "init.jshell", init)
+write_atomic(spec_dir / "kernel.json", json.dumps(spec, indent=2) + "\n")
+print(f"kernelspec written: {spec_dir} (Java {feature})")

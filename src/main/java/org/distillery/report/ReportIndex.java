@@ -1,0 +1,80 @@
+package org.distillery.report;
+
+import static org.distillery.notebook.Notebook.escape;
+
+import java.util.Map;
+
+/**
+ * Writes {@code reports/index.html}: one row per notebook with links to its HTML export, the executed
+ * notebook and every CSV and PNG file it saved (the first PNG shown as a thumbnail), and the run's
+ * provenance. A small script records how many images loaded in {@code body[data-images-loaded]}, which
+ * the headless-browser check reads.
+ */
+final class ReportIndex {
+    private ReportIndex() {}
+
+    static String html(ReportManifest manifest) {
+        StringBuilder sb = new StringBuilder();
+        sb.append("""
+                <!DOCTYPE html>
+                <html lang="en"><head><meta charset="utf-8">
+                <title>Distillery reports</title>
+                <style>
+                body { font-family: sans-serif; margin: 2em; color: #222; }
+                table { border-collapse: collapse; margin: 1em 0; }
+                th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: left; vertical-align: top; }
+                th { background: #f3f3f3; }
+                img.thumb { max-width: 360px; border: 1px solid #ddd; }
+                code { font-size: 90%; }
+                </style></head>
+                <body>
+                <h1>Distillery reports</h1>
+                """);
+        sb.append("<p>Made by <code>./lab reproduce --profile ").append(escape(manifest.profile()))
+                .append("</code> in ").append(String.format("%.1f", manifest.totalSeconds()))
+                .append(" s. Each notebook was executed headless from top to bottom; its page shows every "
+                        + "output.</p>\n");
+        sb.append("<h2>Notebooks</h2>\n<table id=\"notebooks\"><thead><tr><th>notebook</th><th>chart</th>"
+                + "<th>files</th><th>profile</th><th>duration</th><th>commit</th><th>date</th></tr></thead><tbody>\n");
+        for (ReportManifest.Entry e : manifest.notebooks()) {
+            String dir = e.name() + "/";
+            sb.append("<tr><td><a href=\"").append(escape(dir + e.name() + ".html")).append("\">")
+                    .append(escape(e.name())).append("</a><br><small><a href=\"")
+                    .append(escape(dir + e.name() + ".ipynb")).append("\">executed .ipynb</a></small></td><td>");
+            String firstPng = e.files().stream().filter(f -> f.endsWith(".png")).findFirst().orElse(null);
+            if (firstPng != null) {
+                sb.append("<a href=\"").append(escape(dir + firstPng)).append("\"><img class=\"thumb\" src=\"")
+                        .append(escape(dir + firstPng)).append("\" alt=\"").append(escape(firstPng)).append("\"></a>");
+            }
+            sb.append("</td><td>");
+            for (String f : e.files()) {
+                sb.append("<a href=\"").append(escape(dir + f)).append("\">").append(escape(f)).append("</a><br>");
+            }
+            Map<String, Object> p = e.provenance();
+            String commit = String.valueOf(p.get("git_commit"));
+            sb.append("</td><td>").append(escape(e.profile())).append("</td><td>")
+                    .append(String.format("%.1f s", e.seconds())).append("</td><td><code>")
+                    .append(escape(commit.length() > 12 ? commit.substring(0, 12) : commit))
+                    .append(Boolean.TRUE.equals(p.get("git_dirty")) ? " (dirty)" : "")
+                    .append("</code></td><td>").append(escape(String.valueOf(p.get("date"))))
+                    .append("</td></tr>\n");
+        }
+        sb.append("</tbody></table>\n<h2>Provenance of this run</h2>\n<table id=\"provenance\"><tbody>\n");
+        for (Map.Entry<String, Object> kv : manifest.provenance().entrySet()) {
+            sb.append("<tr><th>").append(escape(kv.getKey())).append("</th><td>")
+                    .append(escape(String.valueOf(kv.getValue()))).append("</td></tr>\n");
+        }
+        sb.append("""
+                </tbody></table>
+                <script>
+                window.addEventListener('load', function () {
+                  var ok = Array.prototype.filter.call(document.images,
+                      function (i) { return i.complete && i.naturalWidth > 0; }).length;
+                  document.body.setAttribute('data-images-loaded', String(ok));
+                });
+                </script>
+                </body></html>
+                """);
+        return sb.toString();
+    }
+}
