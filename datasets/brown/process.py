@@ -73,6 +73,8 @@ def detag_paragraph(lines):
             word, tag = split_token(token)
             left = right = False
             if is_punct_tag(tag):
+                if word == "''" and out and out[-1].endswith("''"):
+                    continue  # "10''/nns ''/''": the inch mark is doubled by a quote token; keep one
                 if word == "``":
                     word, right = '"', True
                 elif word == "''":

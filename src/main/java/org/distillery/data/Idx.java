@@ -194,7 +194,8 @@ public final class Idx {
         try (InputStream in = new GZIPInputStream(new java.io.ByteArrayInputStream(gz))) {
             return in.readAllBytes();
         } catch (ZipException | java.io.EOFException e) {
-            throw new DatasetException(file + ": corrupt gzip data: " + e.getMessage(), e);
+            String detail = e.getMessage() == null ? "" : " (" + e.getMessage() + ")";
+            throw new DatasetException(file + ": corrupt or truncated gzip data" + detail, e);
         } catch (IOException e) {
             throw new DatasetException("cannot read " + file + ": " + e.getMessage(), e);
         }
