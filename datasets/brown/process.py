@@ -63,44 +63,55 @@ def is_punct_tag(tag):
     return not base[0].isalpha() and base != "*"  # '*' is the tag of the word 'not'
 
 
+def closes_left(word, tag):
+    """True for a punctuation token that takes no space before it."""
+    return is_punct_tag(tag) and (word in ATTACH_LEFT or word == "''")
+
+
 def detag_paragraph(lines):
     """Turns the tagged sentences (one per line) of one paragraph into one line of plain text."""
+    tokens = [split_token(t) for line in lines for t in line.split()]
     out = []            # pieces of text, joined without separators
     glue_next = True    # no space before the next word (start of paragraph, after an opener)
     single_open = False  # state of the ' quote toggle, reset per paragraph
-    for line in lines:
-        for token in line.split():
-            word, tag = split_token(token)
-            left = right = False
-            if is_punct_tag(tag):
-                if word == "''" and out and out[-1].endswith("''"):
-                    continue  # "10''/nns ''/''": the inch mark is doubled by a quote token; keep one
-                if word == "``":
-                    word, right = '"', True
-                elif word == "''":
-                    word, left = '"', True
-                elif word == "'":
-                    if single_open:
-                        left = True
-                    else:
-                        right = True
-                    single_open = not single_open
-                elif word in ATTACH_LEFT:
+    for i, (word, tag) in enumerate(tokens):
+        left = right = False
+        if is_punct_tag(tag):
+            if word == "''" and out and out[-1].endswith("''"):
+                continue  # "10''/nns ''/''": the inch mark is doubled by a quote token; keep one
+            if word == "``":
+                word, right = '"', True
+            elif word == "''":
+                word, left = '"', True
+            elif word == "'":
+                if i + 1 == len(tokens) or closes_left(*tokens[i + 1]):
+                    single_open = False  # before closing punctuation or at the end: closing
                     left = True
-                elif word in ATTACH_RIGHT:
+                elif glue_next:
+                    single_open = True   # at the start or after an opener: opening
                     right = True
-            if left and word == "." and out and out[-1].endswith("."):
-                continue  # 'Jr./np ./.' -> 'Jr.': the abbreviation's period ends the sentence
-            if not (glue_next or left):
-                out.append(" ")
-            out.append(word)
-            glue_next = right
+                else:
+                    left = single_open   # otherwise alternate: opening, closing, opening, ...
+                    right = not single_open
+                    single_open = not single_open
+            elif word in ATTACH_LEFT:
+                left = True
+            elif word in ATTACH_RIGHT:
+                right = True
+        if left and word == "." and out and out[-1].endswith("."):
+            continue  # 'Jr./np ./.' -> 'Jr.': the abbreviation's period ends the sentence
+        if not (glue_next or left):
+            out.append(" ")
+        out.append(word)
+        glue_next = right
     return "".join(out)
 
 
 def is_heading(line):
-    """A line whose every tag ends in '-hl' (a headline or section title)."""
-    return all(split_token(t)[1].endswith("-hl") for t in line.split())
+    """A line whose every word (non-punctuation) tag ends in '-hl': a headline or section title."""
+    tags = [split_token(t)[1] for t in line.split()]
+    words = [t for t in tags if not is_punct_tag(t)]
+    return bool(words) and all(t.endswith("-hl") for t in words)
 
 
 def detag_document(text):

@@ -100,7 +100,7 @@ class BrownCorpusTest {
         for (BrownCorpus.Document d : docs) {
             chars += d.text().length();
         }
-        assertEquals(646756 + 2L * (54 - 1), text.length()); // characters per README + separators
+        assertEquals(646771 + 2L * (54 - 1), text.length()); // characters per README + separators
         assertEquals(chars + 2L * (docs.size() - 1), text.length());
         assertTrue(text.startsWith(docs.get(0).text() + "\n\n" + docs.get(1).text() + "\n\n"));
         assertEquals(53, text.split("\n\n", -1).length - 1);
