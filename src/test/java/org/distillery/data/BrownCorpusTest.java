@@ -4,11 +4,19 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Pattern;
+import java.util.zip.GZIPOutputStream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The shipped Brown corpus: counts per split and category, the split rule, tag-free text. */
 class BrownCorpusTest {
@@ -104,5 +112,43 @@ class BrownCorpusTest {
         assertEquals(chars + 2L * (docs.size() - 1), text.length());
         assertTrue(text.startsWith(docs.get(0).text() + "\n\n" + docs.get(1).text() + "\n\n"));
         assertEquals(53, text.split("\n\n", -1).length - 1);
+    }
+
+    /** Writes a fake {@code root/brown} with the given JSON lines per split and a matching SHA256SUMS. */
+    private static void fakeCorpus(Path root, String train, String validation, String test) throws Exception {
+        Path dir = Files.createDirectories(root.resolve("brown"));
+        String[] bodies = {train, validation, test};
+        StringBuilder sums = new StringBuilder();
+        for (BrownCorpus.Split s : BrownCorpus.Split.values()) {
+            Path f = dir.resolve(s.fileName());
+            try (OutputStream out = new GZIPOutputStream(Files.newOutputStream(f))) {
+                out.write(bodies[s.ordinal()].getBytes(StandardCharsets.UTF_8));
+            }
+            sums.append(DatasetFiles.sha256(f)).append("  ").append(s.fileName()).append('\n');
+        }
+        Files.writeString(dir.resolve("SHA256SUMS"), sums);
+    }
+
+    @Test
+    void loadsFromARootAndRejectsBadRecords(@TempDir Path root) throws Exception {
+        fakeCorpus(root, "{\"id\":\"ca01\",\"category\":\"news\",\"text\":\"A b.\\nC d.\"}\n",
+                "{\"id\":\"cr01\",\"category\":\"humor\",\"text\":\"Ha.\"}\n", "");
+        BrownCorpus small = BrownCorpus.load(root);
+        assertEquals(2, small.documents().size());
+        assertEquals("A b.\nC d.", small.text(BrownCorpus.Split.TRAIN));
+        assertEquals(14, small.documents(BrownCorpus.Split.VALIDATION).get(0).categoryIndex());
+        assertEquals("", small.text(BrownCorpus.Split.TEST));
+
+        Path train = root.resolve("brown").resolve("train.jsonl.gz");
+        fakeCorpus(root, "{\"id\":\"ca01\",\"category\":\"poetry\",\"text\":\"x\"}\n", "", "");
+        assertEquals(train + " line 1: unknown category poetry",
+                assertThrows(DatasetException.class, () -> BrownCorpus.load(root)).getMessage());
+        fakeCorpus(root, "{\"id\":\"ca01\",\"category\":\"news\"}\n", "", "");
+        assertEquals(train + " line 1: expected an object with string fields id, category, text",
+                assertThrows(DatasetException.class, () -> BrownCorpus.load(root)).getMessage());
+        fakeCorpus(root, "{\"id\":\"ca01\",\"category\":\"news\",\"text\":\"x\"}\n",
+                "{\"id\":\"ca01\",\"category\":\"news\",\"text\":\"y\"}\n", "");
+        assertEquals(root.resolve("brown").resolve("validation.jsonl.gz") + " line 1: duplicate document id ca01",
+                assertThrows(DatasetException.class, () -> BrownCorpus.load(root)).getMessage());
     }
 }

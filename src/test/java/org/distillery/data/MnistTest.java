@@ -2,10 +2,14 @@ package org.distillery.data;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The shipped MNIST split: counts, shapes, label and pixel ranges, and the float view. */
 class MnistTest {
@@ -80,5 +84,42 @@ class MnistTest {
         train.rawPixels()[0] = 1;
         assertEquals(0, train.label(0));
         assertEquals(0, train.rawPixel(0, 0));
+    }
+
+    /** Writes a fake {@code root/mnist} test split with the given tensors and a matching SHA256SUMS. */
+    private static void fakeTestSplit(Path root, Idx.Tensor images, Idx.Tensor labels) throws Exception {
+        Path dir = root.resolve("mnist");
+        Idx.write(dir.resolve("t10k-images-idx3-ubyte.gz"), images);
+        Idx.write(dir.resolve("t10k-labels-idx1-ubyte.gz"), labels);
+        Files.writeString(dir.resolve("SHA256SUMS"),
+                DatasetFiles.sha256(dir.resolve("t10k-images-idx3-ubyte.gz")) + "  t10k-images-idx3-ubyte.gz\n"
+                + DatasetFiles.sha256(dir.resolve("t10k-labels-idx1-ubyte.gz")) + "  t10k-labels-idx1-ubyte.gz\n");
+    }
+
+    @Test
+    void rejectsWrongShapesAndLabels(@TempDir Path root) throws Exception {
+        Path dir = root.resolve("mnist");
+        fakeTestSplit(root, Idx.Tensor.ofUnsignedBytes(new byte[2 * 27 * 27], 2, 27, 27),
+                Idx.Tensor.ofUnsignedBytes(new byte[2], 2));
+        assertEquals(dir.resolve("t10k-images-idx3-ubyte.gz") + ": expected UBYTE images [n, 28, 28], got UBYTE [2, 27, 27]",
+                assertThrows(DatasetException.class, () -> Mnist.load(root, Mnist.Split.TEST)).getMessage());
+        fakeTestSplit(root, Idx.Tensor.ofUnsignedBytes(new byte[2 * 784], 2, 28, 28),
+                Idx.Tensor.ofUnsignedBytes(new byte[3], 3));
+        assertEquals(dir.resolve("t10k-labels-idx1-ubyte.gz") + ": expected UBYTE labels [2], got UBYTE [3]",
+                assertThrows(DatasetException.class, () -> Mnist.load(root, Mnist.Split.TEST)).getMessage());
+        fakeTestSplit(root, Idx.Tensor.ofUnsignedBytes(new byte[2 * 784], 2, 28, 28),
+                Idx.Tensor.ofUnsignedBytes(new byte[] {3, 10}, 2));
+        assertEquals(dir.resolve("t10k-labels-idx1-ubyte.gz") + ": label 10 at index 1 is not a digit 0-9",
+                assertThrows(DatasetException.class, () -> Mnist.load(root, Mnist.Split.TEST)).getMessage());
+        // a well-formed fake split loads, with exact float scaling
+        byte[] px = new byte[2 * 784]; // [2, 784]
+        px[5] = (byte) 255;
+        px[784 + 6] = (byte) 128;
+        fakeTestSplit(root, Idx.Tensor.ofUnsignedBytes(px, 2, 28, 28), Idx.Tensor.ofUnsignedBytes(new byte[] {3, 9}, 2));
+        Mnist m = Mnist.load(root, Mnist.Split.TEST);
+        assertArrayEquals(new int[] {3, 9}, m.labels());
+        assertEquals(1f, m.pixels()[5]);
+        assertEquals(128 / 255f, m.pixels()[784 + 6]);
+        assertEquals(128, m.rawPixel(1, 6));
     }
 }
