@@ -1,0 +1,142 @@
+package org.distillery.data;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Checks shipped dataset files against the {@code SHA256SUMS} file of their dataset folder
+ * ({@code <datasets>/<name>/SHA256SUMS}, {@code sha256sum} format) before a loader reads them.
+ *
+ * <p>A file is hashed once per JVM: the result is cached under its absolute path, size and
+ * modification time, so a file replaced on disk is checked again. Errors are
+ * {@link DatasetException}s with one-line messages:
+ * <ul>
+ *   <li>missing file: {@code missing dataset file <path>: restore it with 'git checkout --
+ *       datasets/<name>/<file>' or regenerate it with 'datasets/<name>/make.sh'}</li>
+ *   <li>wrong content: {@code checksum mismatch for <path>: expected sha256 <hex>, actual <hex>;
+ *       restore it with ... or regenerate it with ...}</li>
+ * </ul>
+ */
+public final class DatasetFiles {
+    /** Name of the checksum file in each dataset folder. */
+    public static final String SUMS = "SHA256SUMS";
+
+    /** Files verified in this JVM: path + size + mtime + expected hash. */
+    private static final Set<String> VERIFIED = ConcurrentHashMap.newKeySet();
+    /** Number of files hashed so far (lets tests check the cache). */
+    private static final AtomicInteger HASHED = new AtomicInteger();
+
+    private DatasetFiles() {}
+
+    /**
+     * Returns {@code datasetDir/fileName} after checking it against {@code datasetDir/SHA256SUMS}.
+     *
+     * @param datasetDir a dataset folder, e.g. {@code <root>/datasets/mnist}
+     * @param fileName   a file name listed in that folder's {@code SHA256SUMS}
+     * @throws DatasetException if the file or {@code SHA256SUMS} is missing, the file is not
+     *                          listed, or its sha256 differs
+     */
+    public static Path verified(Path datasetDir, String fileName) {
+        Path file = datasetDir.resolve(fileName);
+        String expected = expectedSums(datasetDir).get(fileName);
+        if (expected == null) {
+            throw new DatasetException(file + " is not listed in " + datasetDir.resolve(SUMS)
+                    + "; " + restoreHint(datasetDir, fileName));
+        }
+        String key;
+        try {
+            key = file.toAbsolutePath().normalize() + "|" + Files.size(file) + "|"
+                    + Files.getLastModifiedTime(file).toMillis() + "|" + expected;
+        } catch (NoSuchFileException e) {
+            throw missing(datasetDir, fileName);
+        } catch (IOException e) {
+            throw new DatasetException("cannot read " + file + ": " + e.getMessage(), e);
+        }
+        if (VERIFIED.contains(key)) {
+            return file;
+        }
+        String actual = sha256(file);
+        if (!actual.equals(expected)) {
+            throw new DatasetException("checksum mismatch for " + file + ": expected sha256 " + expected
+                    + ", actual " + actual + "; " + restoreHint(datasetDir, fileName));
+        }
+        VERIFIED.add(key);
+        return file;
+    }
+
+    /** The file name -> sha256 (lower-case hex) entries of {@code datasetDir/SHA256SUMS}, in file order. */
+    public static Map<String, String> expectedSums(Path datasetDir) {
+        Path sums = datasetDir.resolve(SUMS);
+        String text;
+        try {
+            text = Files.readString(sums, StandardCharsets.UTF_8);
+        } catch (NoSuchFileException e) {
+            throw missing(datasetDir, SUMS);
+        } catch (IOException e) {
+            throw new DatasetException("cannot read " + sums + ": " + e.getMessage(), e);
+        }
+        Map<String, String> out = new LinkedHashMap<>();
+        String[] lines = text.split("\n");
+        for (int i = 0; i < lines.length; i++) {
+            String line = lines[i].strip();
+            if (line.isEmpty()) {
+                continue;
+            }
+            // sha256sum format: 64 hex digits, a space, ' ' (text) or '*' (binary), the file name
+            if (line.length() < 67 || !line.substring(0, 64).matches("[0-9a-fA-F]{64}")
+                    || line.charAt(64) != ' ' || (line.charAt(65) != ' ' && line.charAt(65) != '*')) {
+                throw new DatasetException(sums + " line " + (i + 1) + " is not in sha256sum format: " + line);
+            }
+            out.put(line.substring(66), line.substring(0, 64).toLowerCase());
+        }
+        return out;
+    }
+
+    /** The sha256 of a file's bytes, as 64 lower-case hex digits. */
+    public static String sha256(Path file) {
+        MessageDigest md;
+        try {
+            md = MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("no SHA-256 in this JVM", e);
+        }
+        byte[] buf = new byte[1 << 16];
+        try (InputStream in = Files.newInputStream(file)) {
+            for (int r; (r = in.read(buf)) > 0; ) {
+                md.update(buf, 0, r);
+            }
+        } catch (IOException e) {
+            throw new DatasetException("cannot read " + file + ": " + e.getMessage(), e);
+        }
+        HASHED.incrementAndGet();
+        return HexFormat.of().formatHex(md.digest());
+    }
+
+    /** How many files this JVM has hashed (for tests of the per-file cache). */
+    static int hashCount() {
+        return HASHED.get();
+    }
+
+    private static DatasetException missing(Path datasetDir, String fileName) {
+        return new DatasetException("missing dataset file " + datasetDir.resolve(fileName) + ": "
+                + restoreHint(datasetDir, fileName));
+    }
+
+    private static String restoreHint(Path datasetDir, String fileName) {
+        String name = datasetDir.toAbsolutePath().normalize().getFileName().toString();
+        return "restore it with 'git checkout -- datasets/" + name + "/" + fileName
+                + "' or regenerate it with 'datasets/" + name + "/make.sh'";
+    }
+}
