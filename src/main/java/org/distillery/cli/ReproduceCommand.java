@@ -2,6 +2,8 @@ package org.distillery.cli;
 
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import org.distillery.data.DatasetException;
+import org.distillery.data.DatasetFiles;
 import org.distillery.notebook.Profile;
 import org.distillery.report.LabException;
 import org.distillery.report.NotebookRunner;
@@ -44,6 +46,11 @@ final class ReproduceCommand implements Callable<Integer> {
         Path nbDir = notebooks != null ? notebooks : root.resolve("notebooks");
         Path outDir = out != null ? out : root.resolve("reports");
         long t0 = System.nanoTime();
+        try {
+            DatasetFiles.verifyAll(root.resolve("datasets"));   // fail in one line, before any notebook runs
+        } catch (DatasetException e) {
+            throw LabException.failure(e.getMessage());
+        }
         NotebookRunner runner = new NotebookRunner(root, "distillery", startupTimeout, startupAttempts, System.out);
         Reproduce.Outcome o = new Reproduce(runner, root, System.out).run(nbDir, outDir, profile, only, true);
         if (!o.ok()) {

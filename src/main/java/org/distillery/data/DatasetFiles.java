@@ -76,6 +76,27 @@ public final class DatasetFiles {
         return file;
     }
 
+    /**
+     * Verifies every file of every dataset under {@code datasetsRoot} (each sub-folder that has a
+     * {@code SHA256SUMS}) and returns the file name -> sha256 map, e.g. for provenance records.
+     *
+     * @throws DatasetException naming the first missing or changed file
+     */
+    public static Map<String, String> verifyAll(Path datasetsRoot) {
+        Map<String, String> all = new LinkedHashMap<>();
+        try (var dirs = Files.list(datasetsRoot)) {
+            for (Path dir : dirs.filter(d -> Files.isRegularFile(d.resolve(SUMS))).sorted().toList()) {
+                for (Map.Entry<String, String> e : expectedSums(dir).entrySet()) {
+                    verified(dir, e.getKey());
+                    all.put(dir.getFileName() + "/" + e.getKey(), e.getValue());
+                }
+            }
+        } catch (IOException e) {
+            throw new DatasetException("cannot list datasets in " + datasetsRoot + ": " + e.getMessage(), e);
+        }
+        return all;
+    }
+
     /** The file name -> sha256 (lower-case hex) entries of {@code datasetDir/SHA256SUMS}, in file order. */
     public static Map<String, String> expectedSums(Path datasetDir) {
         Path sums = datasetDir.resolve(SUMS);

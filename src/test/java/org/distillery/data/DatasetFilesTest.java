@@ -129,4 +129,20 @@ class DatasetFilesTest {
         assertThrows(DatasetException.class, () -> DatasetFiles.verified(dir, "t10k-labels-idx1-ubyte.gz"));
         assertEquals(before + 1, DatasetFiles.hashCount());
     }
+
+    @Test
+    void verifyAllChecksEveryShippedFileAndNamesTheFirstBadOne() throws IOException {
+        copyDataset("mnist");
+        copyDataset("brown");
+        Map<String, String> all = DatasetFiles.verifyAll(root);
+        assertEquals(7, all.size());
+        assertEquals(DatasetFiles.sha256(root.resolve("brown/test.jsonl.gz")), all.get("brown/test.jsonl.gz"));
+
+        Path labels = root.resolve("mnist/t10k-labels-idx1-ubyte.gz");
+        Files.delete(labels);
+        DatasetException e = assertThrows(DatasetException.class, () -> DatasetFiles.verifyAll(root));
+        assertEquals("missing dataset file " + labels + ": restore it with 'git checkout -- "
+                + "datasets/mnist/t10k-labels-idx1-ubyte.gz' or regenerate it with 'datasets/mnist/make.sh'",
+                e.getMessage());
+    }
 }
