@@ -54,7 +54,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   act "installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 else
   say "Debian packages present"
 fi
