@@ -8,7 +8,8 @@
  *   <li>Every tensor is a {@link org.distillery.engine.kernels.FloatTensor}: a dense fp32 c-order
  *       (row-major) ND4J array in off-heap memory plus a zero-copy native-order {@code ByteBuffer}
  *       view of the same memory, both fetched once when the tensor is created.</li>
- *   <li>Activations are 2-D {@code [B*T, C]} (token rows, channel columns); per-head attention data
+ *   <li>Activations are 2-D {@code [B*T, C]} (token rows, channel columns; the javadocs write N for
+ *       the row count B*T where a kernel does not care about sequences); per-head attention data
  *       is addressed inside the fused {@code qkv [B*T, 3C]} buffer, never copied out.</li>
  *   <li>GEMMs (only in {@link org.distillery.engine.kernels.LinearKernel}) go through
  *       {@code Nd4j.gemm(a, b, c, transA, transB, 1, beta)} into the preallocated output.</li>
