@@ -1,0 +1,80 @@
+package org.distillery.engine.kernels;
+
+import java.nio.ByteBuffer;
+
+/**
+ * The additive kernels of a transformer block:
+ * <pre>
+ *   residual add:    out = a + b                 (backward: da = db = dout, so the caller accumulates)
+ *   accumulate:      acc += x                     (residual backward: dx_stream += dbranch)
+ *   bias add:        y[r, :] += b                 (backward: db += sum_r dy[r, :], see biasGradAccumulate)
+ * </pre>
+ */
+public final class AddKernels {
+    private AddKernels() {}
+
+    /**
+     * out = a + b, elementwise.
+     *
+     * @param a   [N, C]
+     * @param b   [N, C]
+     * @param out [N, C] (may alias a or b)
+     */
+    public static void residualAdd(FloatTensor a, FloatTensor b, FloatTensor out) {
+        Check.rowsCols("b", b, a.rows(), a.cols());
+        Check.rowsCols("out", out, a.rows(), a.cols());
+        VectorOps.add(a.buffer(), 0, b.buffer(), 0, out.buffer(), 0, a.size());
+    }
+
+    /**
+     * acc += x, elementwise (the backward of a residual add feeds the same gradient into both branches).
+     *
+     * @param acc [N, C]
+     * @param x   [N, C]
+     */
+    public static void accumulate(FloatTensor acc, FloatTensor x) {
+        Check.rowsCols("x", x, acc.rows(), acc.cols());
+        VectorOps.add(acc.buffer(), 0, x.buffer(), 0, acc.buffer(), 0, acc.size());
+    }
+
+    /**
+     * y[r, :] += bias for every row r.
+     *
+     * @param y    [N, C], updated in place
+     * @param bias [C]
+     */
+    public static void biasAdd(FloatTensor y, FloatTensor bias) {
+        int n = y.rows(), c = y.cols();
+        Check.length("bias", bias, c);
+        ByteBuffer Y = y.buffer(), Bb = bias.buffer();
+        for (int r = 0; r < n; r++) VectorOps.add(Y, r * c, Bb, 0, Y, r * c, c);
+    }
+
+    /**
+     * dbias += sum over rows of dy (the bias gradient: a column sum).
+     *
+     * @param dy    [N, C]
+     * @param dbias [C], accumulated
+     */
+    public static void biasGradAccumulate(FloatTensor dy, FloatTensor dbias) {
+        int n = dy.rows(), c = dy.cols();
+        Check.length("dbias", dbias, c);
+        ByteBuffer D = dy.buffer(), DB = dbias.buffer();
+        for (int r = 0; r < n; r++) VectorOps.add(DB, 0, D, r * c, DB, 0, c);
+    }
+
+    /** Double-precision twin of {@link #residualAdd}. */
+    public static void residualAddReference(double[] a, double[] b, double[] out) {
+        for (int i = 0; i < a.length; i++) out[i] = a[i] + b[i];
+    }
+
+    /** Double-precision twin of {@link #biasAdd}: y [n*c] += bias [c] per row. */
+    public static void biasAddReference(double[] y, double[] bias, int n, int c) {
+        for (int r = 0; r < n; r++) for (int j = 0; j < c; j++) y[r * c + j] += bias[j];
+    }
+
+    /** Double-precision twin of {@link #biasGradAccumulate}. */
+    public static void biasGradAccumulateReference(double[] dy, int n, int c, double[] dbias) {
+        for (int r = 0; r < n; r++) for (int j = 0; j < c; j++) dbias[j] += dy[r * c + j];
+    }
+}

@@ -1,0 +1,80 @@
+package org.distillery.engine.kernels;
+
+import org.junit.jupiter.api.Test;
+
+import java.lang.management.ManagementFactory;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * After JIT warm-up the Java row kernels allocate nothing on the heap (vectors are scalarised by C2,
+ * argument checks build no messages). Measured with the HotSpot per-thread allocation counter; the
+ * warm-up repeats until a round allocates nothing or the round limit is reached.
+ */
+class AllocationFreeTest {
+
+    private static final com.sun.management.ThreadMXBean THREADS =
+            (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+
+    private static long allocated() {
+        return THREADS.getThreadAllocatedBytes(Thread.currentThread().getId());
+    }
+
+    /** Bytes the measurement itself allocates (the MXBean call), subtracted from every reading. */
+    private static long overhead() {
+        long min = Long.MAX_VALUE;
+        for (int i = 0; i < 5; i++) {
+            long a = allocated();
+            min = Math.min(min, allocated() - a);
+        }
+        return min;
+    }
+
+    @Test
+    void rowKernelsAllocateNothingAfterWarmUp() {
+        Random rnd = new Random(90);
+        int b = 2, t = 8, c = 40, nh = 2, v = 37, n = b * t;
+        FloatTensor x = FloatTensor.zeros(n, c), g = FloatTensor.zeros(c).fill(1f), be = FloatTensor.zeros(c);
+        for (int i = 0; i < x.size(); i++) x.set(i, (float) rnd.nextGaussian());
+        FloatTensor out = FloatTensor.zeros(n, c), mean = FloatTensor.zeros(n), rstd = FloatTensor.zeros(n);
+        FloatTensor dx = FloatTensor.zeros(n, c), dg = FloatTensor.zeros(c), db = FloatTensor.zeros(c);
+        FloatTensor logits = FloatTensor.zeros(n, v), dlogits = FloatTensor.zeros(n, v);
+        FloatTensor qkv = FloatTensor.zeros(n, 3 * c), y = FloatTensor.zeros(n, c), dqkv = FloatTensor.zeros(n, 3 * c);
+        for (int i = 0; i < qkv.size(); i++) qkv.set(i, (float) rnd.nextGaussian());
+        FloatTensor wte = FloatTensor.zeros(v, c), wpe = FloatTensor.zeros(t, c);
+        int[] ids = new int[n], targets = new int[n], lens = {t, t - 3};
+        for (int i = 0; i < n; i++) ids[i] = targets[i] = rnd.nextInt(v);
+        targets[3] = CrossEntropyKernel.DEFAULT_IGNORE_INDEX;
+        AttentionKernel att = new AttentionKernel(b, t, c, nh, true);
+
+        Runnable step = () -> {
+            EmbeddingKernel.forward(ids, t, wte, wpe, out);
+            LayerNormKernel.forward(x, g, be, 1e-5f, out, mean, rstd);
+            LayerNormKernel.backward(out, x, mean, rstd, g, dx, dg, db);
+            GeluKernel.forward(x, out);
+            GeluKernel.backward(out, x, dx);
+            SoftmaxKernel.forward(x, out, false);
+            SoftmaxKernel.backward(out, out, dx);
+            AddKernels.residualAdd(x, out, dx);
+            AddKernels.biasAdd(dx, g);
+            AddKernels.biasGradAccumulate(dx, db);
+            DropoutKernel.forward(x, out, 0.1, 3L);
+            DropoutKernel.backward(out, dx, 0.1, 3L);
+            CrossEntropyKernel.forwardBackward(logits, targets, CrossEntropyKernel.DEFAULT_IGNORE_INDEX, dlogits);
+            att.forward(qkv, lens, y);
+            att.backward(y, qkv, dqkv);
+            EmbeddingKernel.backward(out, ids, t, wte, wpe);
+        };
+        long perRound = -1;
+        for (int round = 0; round < 40 && perRound != 0; round++) {
+            for (int i = 0; i < 2000; i++) step.run();
+            long overhead = overhead();
+            long before = allocated();
+            for (int i = 0; i < 100; i++) step.run();
+            perRound = allocated() - before - overhead;
+            System.out.println("round " + round + ": " + perRound + " bytes (measurement overhead " + overhead + ")");
+        }
+        assertEquals(0, perRound, "bytes allocated by 100 steps of all row kernels after warm-up");
+    }
+}
