@@ -1,6 +1,7 @@
 package org.distillery.cli;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -26,9 +27,10 @@ final class NotebookCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--port " + port + " is not accepted: use 1-65535");
         }
         Path root = ProjectPaths.root();
+        Path notebooks = Files.createDirectories(root.resolve("notebooks"));
         List<String> cmd = new ArrayList<>(List.of("/usr/bin/jupyter", "notebook", "--no-browser",
                 "--ip=" + ip, "--port=" + port, "--port-retries=0",
-                "--notebook-dir=" + root.resolve("notebooks"),
+                "--notebook-dir=" + notebooks,
                 "--MappingKernelManager.default_kernel_name=distillery"));
         if ("root".equals(System.getProperty("user.name"))) {
             cmd.add("--allow-root");
