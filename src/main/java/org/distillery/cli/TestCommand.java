@@ -43,7 +43,9 @@ final class TestCommand implements Callable<Integer> {
             passed += unit[0];
             failed += unit[1];
         }
-        if (!skipNotebooks) {
+        if (!skipNotebooks && NotebookRunner.list(Files.createDirectories(root.resolve("notebooks"))).isEmpty()) {
+            System.out.println("notebooks: none in notebooks/");
+        } else if (!skipNotebooks) {
             Path out = root.resolve("target/test-reports");
             NotebookRunner runner = new NotebookRunner(root, "distillery", 60, 3, System.out);
             Reproduce.Outcome o = new Reproduce(runner, root, System.out)
