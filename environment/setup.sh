@@ -81,7 +81,8 @@ JAVA_BIN=$(readlink -f "$(command -v java)")
 [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/java" ] && JAVA_BIN="$JAVA_HOME/bin/java"
 KDIR="$ROOT/target/jupyter/kernels/distillery"
 if [ "$FORCE" = 1 ] || [ ! -f "$KDIR/kernel.json" ] || [ "$STAMP" -nt "$KDIR/kernel.json" ] \
-   || ! grep -q "\"$JAVA_BIN\"" "$KDIR/kernel.json"; then
+   || ! grep -q "\"$JAVA_BIN\"" "$KDIR/kernel.json" \
+   || [ -n "$(find "$ROOT/environment/kernel-patch" "$ROOT/environment/make_kernelspec.py" -newer "$KDIR/kernel.json" -print -quit)" ]; then
   act "writing kernelspec $KDIR (java: $JAVA_BIN)"
   /usr/bin/python3 "$ROOT/environment/make_kernelspec.py" "$ROOT" "$JAVA_BIN"
 else
