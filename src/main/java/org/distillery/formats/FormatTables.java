@@ -60,6 +60,12 @@ public final class FormatTables {
             nan.append(f.nanEncoding().name());
             overflow.append(f.overflow().name());
         }
+        for (DoubleColumn c : new DoubleColumn[] {max, minNormal, minSub, eps, roundoff}) {
+            c.setPrintFormatter(Printing.exact());
+        }
+        for (DoubleColumn c : new DoubleColumn[] {digits, range, normalRange}) {
+            c.setPrintFormatter(Printing.significant(4));
+        }
         return Table.create("Floating-point formats", name, bits, sign, exp, man, bias, max, minNormal, minSub,
                 eps, roundoff, digits, range, normalRange, inf, nan, overflow);
     }
@@ -85,6 +91,7 @@ public final class FormatTables {
             levels.append(f.levels());
             range.append(f.dynamicRangeBinades());
         }
+        range.setPrintFormatter(Printing.significant(4));
         return Table.create("Integer formats", name, bits, sym, qmin, qmax, levels, range);
     }
 
@@ -117,10 +124,16 @@ public final class FormatTables {
     }
 
     private static Table emptyLayoutTable(String title) {
-        return Table.create(title, StringColumn.create("format"), FloatColumn.create("input"),
+        FloatColumn input = FloatColumn.create("input");
+        input.setPrintFormatter(Printing.asFloat());
+        FloatColumn decoded = FloatColumn.create("decoded");
+        decoded.setPrintFormatter(Printing.exact());
+        DoubleColumn err = DoubleColumn.create("abs_error");
+        err.setPrintFormatter(Printing.significant(6));
+        return Table.create(title, StringColumn.create("format"), input,
                 StringColumn.create("sign"), StringColumn.create("exponent"), StringColumn.create("mantissa"),
                 StringColumn.create("bits"), StringColumn.create("kind"), IntColumn.create("unbiased_exponent"),
-                StringColumn.create("formula"), FloatColumn.create("decoded"), DoubleColumn.create("abs_error"));
+                StringColumn.create("formula"), decoded, err);
     }
 
     private static void addLayout(Table t, float input, BitLayout l) {
@@ -165,6 +178,10 @@ public final class FormatTables {
                 err.append(Math.abs((double) d - v));
             }
         }
+        input.setPrintFormatter(Printing.asFloat());
+        scale.setPrintFormatter(Printing.asFloat());
+        decoded.setPrintFormatter(Printing.asFloat());
+        err.setPrintFormatter(Printing.significant(6));
         return Table.create("Integer codes", name, input, scale, zero, code, bits, decoded, err);
     }
 }

@@ -13,7 +13,9 @@ package org.distillery.formats;
  *   {@code scale = (max - min) / (2^b - 1)}, {@code zeroPoint = round(-min / scale)}.</li>
  * </ul>
  * Quantization is {@code q = clamp(round(w / scale) + zeroPoint, qmin, qmax)} with round half to even
- * ({@link Math#rint}, like {@code torch.round}), {@code w / scale} computed in float. An all-zero tensor
+ * ({@link Math#rint}, like {@code torch.round}); {@code w / scale} is computed in double, so the code is
+ * the nearest step to the exact quotient (the result {@code scale · (q - zeroPoint)} is a float, rounded
+ * once), and the error of an in-range value is at most half a step plus half a float ulp. An all-zero tensor
  * gets scale 1 (symmetric) or, as in GPTQ, the range [-1, 1] (asymmetric); it is represented exactly.
  *
  * @param bits      2 to 8, or 16
@@ -109,13 +111,13 @@ public record IntFormat(int bits, boolean symmetric) implements NumericFormat {
         if (Float.isNaN(w)) {
             throw new IllegalArgumentException("w = NaN cannot be quantized");
         }
-        double q = Math.rint(w / p.scale()) + p.zeroPoint();
+        double q = Math.rint((double) w / p.scale()) + p.zeroPoint();
         return (int) Math.min(Math.max(q, qmin()), qmax());
     }
 
     /** Whether {@code w} lies outside the representable range, so that {@link #quantize} clamps it. */
     public boolean clips(float w, Params p) {
-        double q = Math.rint(w / p.scale()) + p.zeroPoint();
+        double q = Math.rint((double) w / p.scale()) + p.zeroPoint();
         return q < qmin() || q > qmax();
     }
 

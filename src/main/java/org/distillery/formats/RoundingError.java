@@ -122,6 +122,9 @@ public final class RoundingError {
             ftz.append(r.flushedToZero());
             sat.append(r.saturated());
         }
+        for (DoubleColumn c : new DoubleColumn[] {rmse, maxAbs, rel, sqnr, ftz, sat}) {
+            c.setPrintFormatter(Printing.significant(6));
+        }
         return Table.create("Rounding error", name, bits, n, rmse, maxAbs, rel, sqnr, ftz, sat);
     }
 }
