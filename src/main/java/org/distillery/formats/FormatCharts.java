@@ -21,7 +21,8 @@ public final class FormatCharts {
     /**
      * Dynamic range in binades (powers of two) of each format: for a float format the whole range
      * (smallest subnormal to max) and the normal range (smallest normal to max); for an integer format
-     * the range between the step and the largest magnitude, which is the same for both bars.
+     * the range between the step and the largest magnitude, which is the same for both bars. Logarithmic
+     * axis, so that the 8-bit and integer formats are readable next to FP32.
      */
     public static CategoryChart dynamicRange(List<FloatFormat> floats, List<IntFormat> ints) {
         List<String> names = new ArrayList<>();
@@ -39,7 +40,9 @@ public final class FormatCharts {
         }
         CategoryChart c = new CategoryChartBuilder().width(WIDTH).height(HEIGHT)
                 .title("Dynamic range: log2(largest / smallest positive value)")
-                .xAxisTitle("format").yAxisTitle("binades (powers of two)").build();
+                .xAxisTitle("format").yAxisTitle("binades (powers of two), log scale").build();
+        c.getStyler().setYAxisLogarithmic(true);
+        c.getStyler().setYAxisMin(1.0);
         c.getStyler().setLegendPosition(Styler.LegendPosition.InsideNE);
         c.getStyler().setOverlapped(false);
         c.addSeries("with subnormals", names, total);
@@ -74,6 +77,7 @@ public final class FormatCharts {
         c.getStyler().setYAxisMin(0.0);
         c.getStyler().setYAxisMax(formats.size() + 1.0);
         c.getStyler().setYAxisTicksVisible(false);
+        c.getStyler().setPlotGridVerticalLinesVisible(false);
         return c;
     }
 
@@ -132,6 +136,7 @@ public final class FormatCharts {
                 .yAxisTitle("fraction of weights").build();
         c.getStyler().setDefaultSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Line);
         c.getStyler().setMarkerSize(0);
+        c.getStyler().setXAxisDecimalPattern("0.0");
         c.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS);
         c.getStyler().setLegendLayout(Styler.LegendLayout.Horizontal);
         if (!(hi >= lo)) {
@@ -156,7 +161,7 @@ public final class FormatCharts {
             }
             String label = formats.get(k).name();
             if (exactFraction.get(k) > 0) {
-                label += String.format(" (%.1f%% exact)", 100 * exactFraction.get(k));
+                label += String.format(java.util.Locale.ROOT, " (%.2g%% exact)", 100 * exactFraction.get(k));
             }
             c.addSeries(label, x, y).setMarker(SeriesMarkers.NONE);
         }

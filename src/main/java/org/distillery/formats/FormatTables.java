@@ -75,6 +75,11 @@ public final class FormatTables {
      * (largest magnitude over the step, independent of the scale).
      */
     public static Table intProperties(IntFormat... formats) {
+        return intProperties(Arrays.asList(formats));
+    }
+
+    /** See {@link #intProperties(IntFormat...)}. */
+    public static Table intProperties(List<IntFormat> formats) {
         StringColumn name = StringColumn.create("format");
         IntColumn bits = IntColumn.create("bits");
         BooleanColumn sym = BooleanColumn.create("symmetric");
@@ -147,7 +152,8 @@ public final class FormatTables {
         t.intColumn("unbiased_exponent").append(l.unbiasedExponent());
         t.stringColumn("formula").append(l.formula());
         t.floatColumn("decoded").append(l.value());
-        t.doubleColumn("abs_error").append(Math.abs((double) l.value() - input));
+        // an exactly represented input (including an infinity) has error 0; NaN when the result is NaN
+        t.doubleColumn("abs_error").append(l.value() == input ? 0 : Math.abs((double) l.value() - input));
     }
 
     /**

@@ -1,6 +1,10 @@
 package org.distillery.formats;
 
 import java.util.Random;
+import tech.tablesaw.api.DoubleColumn;
+import tech.tablesaw.api.IntColumn;
+import tech.tablesaw.api.StringColumn;
+import tech.tablesaw.api.Table;
 
 /**
  * Synthetic weight-like samples, until real trained weights are used. Transformer weights are initialised
@@ -55,5 +59,68 @@ public final class WeightSamples {
             w[i] = (float) (std * t / unitStd);
         }
         return w;
+    }
+
+    /** {@code n} draws of a normal distribution with mean 0 and standard deviation {@code std}: a light-tailed reference. */
+    public static float[] normal(int n, double std, long seed) {
+        if (n < 0) {
+            throw new IllegalArgumentException("n = " + n + " must be >= 0");
+        }
+        if (!(std > 0) || Double.isInfinite(std)) {
+            throw new IllegalArgumentException("std = " + std + " must be positive and finite");
+        }
+        Random rnd = new Random(seed);
+        float[] w = new float[n];
+        for (int i = 0; i < n; i++) {
+            w[i] = (float) (std * rnd.nextGaussian());
+        }
+        return w;
+    }
+
+    /** {@link #describe(String, float[])} with the name {@code sample}. */
+    public static Table describe(float[] w) {
+        return describe("sample", w);
+    }
+
+    /**
+     * Summary statistics of a sample, one row (append rows of several samples to compare them): name, n, mean, std, min, max, absmax/std, kurtosis (3 for a
+     * normal distribution; larger means heavier tails) and the fraction of values more than 4 std from
+     * the mean (about 6.3e-5 for a normal distribution).
+     */
+    public static Table describe(String name, float[] w) {
+        if (w.length == 0) {
+            throw new IllegalArgumentException("w.length = 0: nothing to describe");
+        }
+        double sum = 0, min = Double.POSITIVE_INFINITY, max = Double.NEGATIVE_INFINITY;
+        for (float v : w) {
+            sum += v;
+            min = Math.min(min, v);
+            max = Math.max(max, v);
+        }
+        double mean = sum / w.length;
+        double m2 = 0, m4 = 0;
+        for (float v : w) {
+            double d = v - mean;
+            m2 += d * d;
+            m4 += d * d * d * d;
+        }
+        m2 /= w.length;
+        m4 /= w.length;
+        double std = Math.sqrt(m2);
+        int beyond = 0;
+        for (float v : w) {
+            if (Math.abs(v - mean) > 4 * std) {
+                beyond++;
+            }
+        }
+        Table t = Table.create("Sample", StringColumn.create("sample", name), IntColumn.create("n", new int[] {w.length}), DoubleColumn.create("mean", mean),
+                DoubleColumn.create("std", std), DoubleColumn.create("min", min), DoubleColumn.create("max", max),
+                DoubleColumn.create("absmax_over_std", Math.max(-min, max) / std),
+                DoubleColumn.create("kurtosis", m4 / (m2 * m2)),
+                DoubleColumn.create("beyond_4_std", (double) beyond / w.length));
+        for (int c = 2; c < t.columnCount(); c++) {
+            ((DoubleColumn) t.column(c)).setPrintFormatter(Printing.significant(4));
+        }
+        return t;
     }
 }

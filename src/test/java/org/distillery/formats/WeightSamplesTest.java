@@ -34,6 +34,18 @@ class WeightSamplesTest {
     }
 
     @Test
+    void normalReferenceAndDescription() {
+        float[] g = WeightSamples.normal(100_000, 0.02, 1);
+        assertArrayEquals(g, WeightSamples.normal(100_000, 0.02, 1));
+        tech.tablesaw.api.Table t = WeightSamples.describe("g", g);
+        assertEquals(1, t.rowCount());
+        assertEquals("g", t.stringColumn("sample").get(0));
+        assertEquals(100_000, t.intColumn("n").get(0));
+        assertEquals(0.02, t.doubleColumn("std").get(0), 0.02 * 0.02);
+        assertEquals(3, t.doubleColumn("kurtosis").get(0), 0.1); // normal: 3, standard error ~ sqrt(24/n)
+    }
+
+    @Test
     void badArguments() {
         assertEquals("n = -1 must be >= 0",
                 assertThrows(IllegalArgumentException.class, () -> WeightSamples.studentT(-1, 5, 0.02, 1)).getMessage());
