@@ -17,7 +17,8 @@ import java.util.List;
  * round-to-nearest-even), FP8 E4M3 defaults to {@link Overflow#SATURATE}. {@link #withOverflow} gives the
  * other behaviour. For FP16 and BF16 the result is bit-identical to {@code Float.floatToFloat16} (JDK 20+)
  * and to PyTorch's {@code tensor.to(torch.bfloat16)} for every non-NaN input; a NaN input gives a quiet
- * NaN of the same sign (payload not preserved).
+ * NaN of the same sign (payload not preserved). (The unit tests check this on millions of inputs and every
+ * tie; a one-off exhaustive run over all 2^32 floats on JDK 25 found no difference from either reference.)
  *
  * @param name          display name, e.g. {@code FP16}
  * @param exponentBits  exponent field width, 1 to 8
