@@ -32,7 +32,7 @@ def parse_args():
     ap.add_argument("notebook")
     ap.add_argument("out_dir")
     ap.add_argument("--kernel", default="distillery")
-    ap.add_argument("--startup-timeout", type=int, default=60)
+    ap.add_argument("--startup-timeout", type=int, default=30)
     ap.add_argument("--startup-attempts", type=int, default=3)
     ap.add_argument("--cell-timeout", type=int, default=3600)
     return ap.parse_args()

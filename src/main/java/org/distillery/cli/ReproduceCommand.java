@@ -32,11 +32,11 @@ final class ReproduceCommand implements Callable<Integer> {
     @Option(names = "--out", paramLabel = "DIR", description = "report folder (default: reports/)")
     Path out;
 
-    @Option(names = "--startup-timeout", paramLabel = "SECONDS", defaultValue = "60",
+    @Option(names = "--startup-timeout", paramLabel = "SECONDS", defaultValue = "" + NotebookRunner.DEFAULT_STARTUP_TIMEOUT_S,
             description = "abandon a kernel start after this long and retry (default: ${DEFAULT-VALUE})")
     int startupTimeout;
 
-    @Option(names = "--startup-attempts", paramLabel = "N", defaultValue = "3",
+    @Option(names = "--startup-attempts", paramLabel = "N", defaultValue = "" + NotebookRunner.DEFAULT_STARTUP_ATTEMPTS,
             description = "kernel starts to try before giving up (default: ${DEFAULT-VALUE})")
     int startupAttempts;
 

@@ -47,7 +47,7 @@ final class TestCommand implements Callable<Integer> {
             System.out.println("notebooks: none in notebooks/");
         } else if (!skipNotebooks) {
             Path out = root.resolve("target/test-reports");
-            NotebookRunner runner = new NotebookRunner(root, "distillery", 60, 3, System.out);
+            NotebookRunner runner = NotebookRunner.withDefaults(root, System.out);
             Reproduce.Outcome o = new Reproduce(runner, root, System.out)
                     .run(root.resolve("notebooks"), out, Profile.QUICK, null, false);
             int nbPassed = (int) o.results().stream().filter(NotebookRunner.Result::ok).count();

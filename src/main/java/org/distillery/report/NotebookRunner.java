@@ -55,9 +55,17 @@ public final class NotebookRunner {
         this.progress = progress;
     }
 
+    /**
+     * Default kernel start timeout: a start takes 2-6 s on 2 cores (15 s under heavy load), so 30 s
+     * tells a hung start from a slow one.
+     */
+    public static final int DEFAULT_STARTUP_TIMEOUT_S = 30;
+    /** Default number of kernel starts tried before a notebook is reported as failed. */
+    public static final int DEFAULT_STARTUP_ATTEMPTS = 3;
+
     /** A runner with the project's kernel and default timeouts. */
-    public static NotebookRunner withDefaults(PrintStream progress) {
-        return new NotebookRunner(ProjectPaths.root(), "distillery", 60, 3, progress);
+    public static NotebookRunner withDefaults(Path root, PrintStream progress) {
+        return new NotebookRunner(root, "distillery", DEFAULT_STARTUP_TIMEOUT_S, DEFAULT_STARTUP_ATTEMPTS, progress);
     }
 
     /** What happened to one notebook. */
