@@ -22,12 +22,12 @@ final class VectorOps {
 
     /** The vector of {@link #LANES} floats at element offset {@code off} of {@code t}. */
     static FloatVector load(FloatTensor t, int off) {
-        return VectorMemory.load(SPECIES, t.vectorMemory(), (long) off * Float.BYTES, ORDER);
+        return VectorMemory.LOAD.load(SPECIES, t.vectorMemory(), off * Float.BYTES, ORDER);
     }
 
     /** Writes {@code v} at element offset {@code off} of {@code t}. */
     static void store(FloatVector v, FloatTensor t, int off) {
-        VectorMemory.store(v, t.vectorMemory(), (long) off * Float.BYTES, ORDER);
+        VectorMemory.STORE.store(v, t.vectorMemory(), off * Float.BYTES, ORDER);
     }
 
     static float get(FloatTensor t, int i) { return t.buffer().getFloat(i * Float.BYTES); }
