@@ -1,7 +1,5 @@
 package org.distillery.engine.kernels;
 
-import java.nio.ByteBuffer;
-
 /**
  * The additive kernels of a transformer block:
  * <pre>
@@ -23,7 +21,7 @@ public final class AddKernels {
     public static void residualAdd(FloatTensor a, FloatTensor b, FloatTensor out) {
         Check.rowsCols("b", b, a.rows(), a.cols());
         Check.rowsCols("out", out, a.rows(), a.cols());
-        VectorOps.add(a.buffer(), 0, b.buffer(), 0, out.buffer(), 0, a.size());
+        VectorOps.add(a, 0, b, 0, out, 0, a.size());
     }
 
     /**
@@ -34,7 +32,7 @@ public final class AddKernels {
      */
     public static void accumulate(FloatTensor acc, FloatTensor x) {
         Check.rowsCols("x", x, acc.rows(), acc.cols());
-        VectorOps.add(acc.buffer(), 0, x.buffer(), 0, acc.buffer(), 0, acc.size());
+        VectorOps.add(acc, 0, x, 0, acc, 0, acc.size());
     }
 
     /**
@@ -46,7 +44,7 @@ public final class AddKernels {
     public static void biasAdd(FloatTensor y, FloatTensor bias) {
         int n = y.rows(), c = y.cols();
         Check.length("bias", bias, c);
-        ByteBuffer Y = y.buffer(), Bb = bias.buffer();
+        FloatTensor Y = y, Bb = bias;
         for (int r = 0; r < n; r++) VectorOps.add(Y, r * c, Bb, 0, Y, r * c, c);
     }
 
@@ -59,7 +57,7 @@ public final class AddKernels {
     public static void biasGradAccumulate(FloatTensor dy, FloatTensor dbias) {
         int n = dy.rows(), c = dy.cols();
         Check.length("dbias", dbias, c);
-        ByteBuffer D = dy.buffer(), DB = dbias.buffer();
+        FloatTensor D = dy, DB = dbias;
         for (int r = 0; r < n; r++) VectorOps.add(DB, 0, D, r * c, DB, 0, c);
     }
 

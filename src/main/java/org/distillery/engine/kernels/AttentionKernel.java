@@ -1,7 +1,5 @@
 package org.distillery.engine.kernels;
 
-import java.nio.ByteBuffer;
-
 /**
  * Multi-head scaled dot-product attention (Vaswani et al. 2017, eq. 1) over the fused GPT-2
  * {@code c_attn} output, per sequence b and head h, with hd = C / nh:
@@ -75,7 +73,7 @@ public final class AttentionKernel {
         Check.rowsCols("qkv", qkv, b * t, 3 * c);
         Check.rowsCols("y", y, b * t, c);
         copyLengths(seqLens);
-        ByteBuffer QKV = qkv.buffer(), Y = y.buffer(), P = probs.buffer();
+        FloatTensor QKV = qkv, Y = y, P = probs;
         int rs = 3 * c;                                             // row stride of qkv
         for (int bb = 0; bb < b; bb++) {
             int len = lengths[bb];
@@ -111,7 +109,7 @@ public final class AttentionKernel {
         Check.rowsCols("dy", dy, b * t, c);
         Check.rowsCols("qkv", qkv, b * t, 3 * c);
         Check.rowsCols("dqkv", dqkv, b * t, 3 * c);
-        ByteBuffer DY = dy.buffer(), QKV = qkv.buffer(), DQKV = dqkv.buffer(), P = probs.buffer(), D = scratch.buffer();
+        FloatTensor DY = dy, QKV = qkv, DQKV = dqkv, P = probs, D = scratch;
         VectorOps.fill(DQKV, 0, dqkv.size(), 0f);
         int rs = 3 * c;
         for (int bb = 0; bb < b; bb++) {

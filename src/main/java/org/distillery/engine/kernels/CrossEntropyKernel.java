@@ -3,8 +3,6 @@ package org.distillery.engine.kernels;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 
-import java.nio.ByteBuffer;
-
 import static org.distillery.engine.kernels.VectorOps.LANES;
 import static org.distillery.engine.kernels.VectorOps.SPECIES;
 import static org.distillery.engine.kernels.VectorOps.get;
@@ -44,7 +42,7 @@ public final class CrossEntropyKernel {
         checkIgnoreIndex(ignoreIndex, v);
         Check.tokenIds("targets", targets, v, true, ignoreIndex);
         int count = countKept(targets, ignoreIndex);
-        ByteBuffer Z = logits.buffer(), DZ = dlogits.buffer();
+        FloatTensor Z = logits, DZ = dlogits;
         if (count == 0) {
             VectorOps.fill(DZ, 0, n * v, 0f);
             return 0.0;

@@ -1,7 +1,5 @@
 package org.distillery.engine.kernels;
 
-import java.nio.ByteBuffer;
-
 import static org.distillery.engine.kernels.VectorOps.get;
 import static org.distillery.engine.kernels.VectorOps.put;
 
@@ -31,7 +29,7 @@ public final class DropoutKernel {
      */
     public static void forward(FloatTensor x, FloatTensor out, double p, long seed) {
         Check.sameSize("x", x, "out", out);
-        apply(x.buffer(), out.buffer(), x.size(), p, seed);
+        apply(x, out, x.size(), p, seed);
     }
 
     /**
@@ -44,10 +42,10 @@ public final class DropoutKernel {
      */
     public static void backward(FloatTensor dout, FloatTensor dx, double p, long seed) {
         Check.sameSize("dout", dout, "dx", dx);
-        apply(dout.buffer(), dx.buffer(), dout.size(), p, seed);
+        apply(dout, dx, dout.size(), p, seed);
     }
 
-    private static void apply(ByteBuffer in, ByteBuffer out, int n, double p, long seed) {
+    private static void apply(FloatTensor in, FloatTensor out, int n, double p, long seed) {
         checkP(p);
         if (p == 0.0) {
             if (in != out) for (int i = 0; i < n; i++) put(out, i, get(in, i));

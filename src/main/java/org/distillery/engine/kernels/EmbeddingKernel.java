@@ -1,7 +1,5 @@
 package org.distillery.engine.kernels;
 
-import java.nio.ByteBuffer;
-
 /**
  * Token plus learned position embedding (GPT-2 {@code wte} and {@code wpe}): for sequence b and
  * position t, with row i = b*T + t,
@@ -26,7 +24,7 @@ public final class EmbeddingKernel {
     public static void forward(int[] ids, int t, FloatTensor wte, FloatTensor wpe, FloatTensor out) {
         int c = wte.cols();
         check(ids, t, wte, wpe, "out", out);
-        ByteBuffer E = wte.buffer(), P = wpe.buffer(), O = out.buffer();
+        FloatTensor E = wte, P = wpe, O = out;
         for (int i = 0; i < ids.length; i++) {
             VectorOps.add(E, ids[i] * c, P, (i % t) * c, O, i * c, c);
         }
@@ -44,7 +42,7 @@ public final class EmbeddingKernel {
     public static void backward(FloatTensor dout, int[] ids, int t, FloatTensor dwte, FloatTensor dwpe) {
         int c = dwte.cols();
         check(ids, t, dwte, dwpe, "dout", dout);
-        ByteBuffer D = dout.buffer(), GE = dwte.buffer(), GP = dwpe.buffer();
+        FloatTensor D = dout, GE = dwte, GP = dwpe;
         for (int i = 0; i < ids.length; i++) {
             VectorOps.add(GE, ids[i] * c, D, i * c, GE, ids[i] * c, c);
             VectorOps.add(GP, (i % t) * c, D, i * c, GP, (i % t) * c, c);

@@ -11,8 +11,9 @@ import java.util.Arrays;
 /**
  * A dense fp32 tensor in c-order (row-major) off-heap memory: an ND4J {@link INDArray} for BLAS GEMM
  * together with a zero-copy, native-order {@link ByteBuffer} view of the same memory for the Java
- * row kernels ({@code FloatVector.fromByteBuffer}). Both views are fetched once, at construction, so a
- * kernel call does not allocate wrapper objects.
+ * row kernels (scalar access), and the object {@link VectorMemory} reads vectors from (the buffer on
+ * JDK 17-18, a {@code MemorySegment} over it on JDK 19+). All views are made once, at construction, so
+ * a kernel call does not allocate wrapper objects.
  *
  * <p>Flat element {@code i} lives at byte offset {@code 4 * i} of {@link #buffer()}. {@link #rows()} is
  * the product of all dimensions but the last, {@link #cols()} the last one: a {@code [B, T, C]}
@@ -21,6 +22,8 @@ import java.util.Arrays;
 public final class FloatTensor {
     private final INDArray array;
     private final ByteBuffer buffer;
+    /** {@link VectorMemory#wrap} of {@link #buffer}, made once here so that no kernel call makes one. */
+    private final Object memory;
     private final int[] shape;
     private final int size;
 
@@ -42,6 +45,7 @@ public final class FloatTensor {
             throw new IllegalStateException("ND4J buffer holds " + b.capacity() + " bytes, need " + size * Float.BYTES);
         }
         this.buffer = b;
+        this.memory = VectorMemory.wrap(b);
     }
 
     /** A new zero-filled tensor of the given shape (every dimension >= 1). */
@@ -96,6 +100,12 @@ public final class FloatTensor {
 
     /** Zero-copy native-order byte view; element {@code i} at byte offset {@code 4 * i}. */
     public ByteBuffer buffer() { return buffer; }
+
+    /**
+     * The same memory as the object {@link VectorMemory} loads and stores vectors on: the buffer itself
+     * on JDK 17-18, a {@code MemorySegment} over it on JDK 19+.
+     */
+    Object vectorMemory() { return memory; }
 
     public int rank() { return shape.length; }
 

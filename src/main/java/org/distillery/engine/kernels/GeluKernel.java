@@ -3,8 +3,6 @@ package org.distillery.engine.kernels;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 
-import java.nio.ByteBuffer;
-
 import static org.distillery.engine.kernels.VectorOps.LANES;
 import static org.distillery.engine.kernels.VectorOps.SPECIES;
 import static org.distillery.engine.kernels.VectorOps.get;
@@ -41,7 +39,7 @@ public final class GeluKernel {
      */
     public static void forward(FloatTensor x, FloatTensor out) {
         Check.sameSize("x", x, "out", out);
-        ByteBuffer X = x.buffer(), O = out.buffer();
+        FloatTensor X = x, O = out;
         int n = x.size(), i = 0, bound = SPECIES.loopBound(n);
         for (; i < bound; i += LANES) {
             FloatVector v = load(X, i);
@@ -66,7 +64,7 @@ public final class GeluKernel {
     public static void backward(FloatTensor dout, FloatTensor x, FloatTensor dx) {
         Check.sameSize("x", x, "dout", dout);
         Check.sameSize("x", x, "dx", dx);
-        ByteBuffer D = dout.buffer(), X = x.buffer(), DX = dx.buffer();
+        FloatTensor D = dout, X = x, DX = dx;
         int n = x.size(), i = 0, bound = SPECIES.loopBound(n);
         for (; i < bound; i += LANES) {
             FloatVector v = load(X, i), v2 = v.mul(v);

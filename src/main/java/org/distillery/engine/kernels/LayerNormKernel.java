@@ -3,8 +3,6 @@ package org.distillery.engine.kernels;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 
-import java.nio.ByteBuffer;
-
 import static org.distillery.engine.kernels.VectorOps.LANES;
 import static org.distillery.engine.kernels.VectorOps.SPECIES;
 import static org.distillery.engine.kernels.VectorOps.get;
@@ -52,7 +50,7 @@ public final class LayerNormKernel {
         Check.rowsCols("out", out, n, c);
         Check.length("mean", mean, n);
         Check.length("rstd", rstd, n);
-        ByteBuffer X = x.buffer(), G = gamma.buffer(), Bt = beta.buffer(), O = out.buffer();
+        FloatTensor X = x, G = gamma, Bt = beta, O = out;
         int bound = SPECIES.loopBound(c);
         for (int i = 0; i < n; i++) {
             int o = i * c;
@@ -105,43 +103,50 @@ public final class LayerNormKernel {
         Check.rowsCols("dx", dx, n, c);
         Check.length("dgamma", dgamma, c);
         Check.length("dbeta", dbeta, c);
-        ByteBuffer D = dout.buffer(), X = x.buffer(), G = gamma.buffer(), DX = dx.buffer(),
-                DG = dgamma.buffer(), DB = dbeta.buffer();
+        FloatTensor D = dout, X = x, G = gamma, DX = dx,
+                DG = dgamma, DB = dbeta;
+        for (int i = 0; i < n; i++) backwardRow(D, X, G, DX, DG, DB, i * c, c, mean.get(i), rstd.get(i));
+    }
+
+    /**
+     * One row of {@link #backward} at element offset {@code o}: 8 vector loads and 3 stores, the largest
+     * row body of the kernels. A method of its own so that C2 compiles it without the argument checks,
+     * keeping it further below the inlining node budget (NodeCountInliningCutoff; a vector load or store
+     * left out of line gets its vector allocated on the heap). It takes and returns no vectors.
+     */
+    private static void backwardRow(FloatTensor D, FloatTensor X, FloatTensor G, FloatTensor DX, FloatTensor DG,
+                                    FloatTensor DB, int o, int c, float mu, float r) {
         int bound = SPECIES.loopBound(c);
-        for (int i = 0; i < n; i++) {
-            int o = i * c;
-            float mu = mean.get(i), r = rstd.get(i);
-            FloatVector vmu = FloatVector.broadcast(SPECIES, mu), vr = FloatVector.broadcast(SPECIES, r);
-            // pass 1: row sums of g = dy*gamma and g*xhat; parameter gradients
-            FloatVector s1 = FloatVector.zero(SPECIES), s2 = FloatVector.zero(SPECIES);
-            int j = 0;
-            for (; j < bound; j += LANES) {
-                FloatVector xh = load(X, o + j).sub(vmu).mul(vr), dy = load(D, o + j), g = dy.mul(load(G, j));
-                s1 = s1.add(g);
-                s2 = g.fma(xh, s2);
-                store(dy.fma(xh, load(DG, j)), DG, j);
-                store(dy.add(load(DB, j)), DB, j);
-            }
-            float sum1 = s1.reduceLanes(VectorOperators.ADD), sum2 = s2.reduceLanes(VectorOperators.ADD);
-            for (; j < c; j++) {
-                float xh = (get(X, o + j) - mu) * r, dy = get(D, o + j), g = dy * get(G, j);
-                sum1 += g;
-                sum2 += g * xh;
-                put(DG, j, get(DG, j) + dy * xh);
-                put(DB, j, get(DB, j) + dy);
-            }
-            float m1 = sum1 / c, m2 = sum2 / c;
-            // pass 2: dx = r (g - m1 - xhat m2)
-            FloatVector vm1 = FloatVector.broadcast(SPECIES, m1), vm2 = FloatVector.broadcast(SPECIES, m2);
-            j = 0;
-            for (; j < bound; j += LANES) {
-                FloatVector xh = load(X, o + j).sub(vmu).mul(vr), g = load(D, o + j).mul(load(G, j));
-                store(g.sub(vm1).sub(xh.mul(vm2)).mul(vr), DX, o + j);
-            }
-            for (; j < c; j++) {
-                float xh = (get(X, o + j) - mu) * r, g = get(D, o + j) * get(G, j);
-                put(DX, o + j, r * (g - m1 - xh * m2));
-            }
+        FloatVector vmu = FloatVector.broadcast(SPECIES, mu), vr = FloatVector.broadcast(SPECIES, r);
+        // pass 1: row sums of g = dy*gamma and g*xhat; parameter gradients
+        FloatVector s1 = FloatVector.zero(SPECIES), s2 = FloatVector.zero(SPECIES);
+        int j = 0;
+        for (; j < bound; j += LANES) {
+            FloatVector xh = load(X, o + j).sub(vmu).mul(vr), dy = load(D, o + j), g = dy.mul(load(G, j));
+            s1 = s1.add(g);
+            s2 = g.fma(xh, s2);
+            store(dy.fma(xh, load(DG, j)), DG, j);
+            store(dy.add(load(DB, j)), DB, j);
+        }
+        float sum1 = s1.reduceLanes(VectorOperators.ADD), sum2 = s2.reduceLanes(VectorOperators.ADD);
+        for (; j < c; j++) {
+            float xh = (get(X, o + j) - mu) * r, dy = get(D, o + j), g = dy * get(G, j);
+            sum1 += g;
+            sum2 += g * xh;
+            put(DG, j, get(DG, j) + dy * xh);
+            put(DB, j, get(DB, j) + dy);
+        }
+        float m1 = sum1 / c, m2 = sum2 / c;
+        // pass 2: dx = r (g - m1 - xhat m2)
+        FloatVector vm1 = FloatVector.broadcast(SPECIES, m1), vm2 = FloatVector.broadcast(SPECIES, m2);
+        j = 0;
+        for (; j < bound; j += LANES) {
+            FloatVector xh = load(X, o + j).sub(vmu).mul(vr), g = load(D, o + j).mul(load(G, j));
+            store(g.sub(vm1).sub(xh.mul(vm2)).mul(vr), DX, o + j);
+        }
+        for (; j < c; j++) {
+            float xh = (get(X, o + j) - mu) * r, g = get(D, o + j) * get(G, j);
+            put(DX, o + j, r * (g - m1 - xh * m2));
         }
     }
 

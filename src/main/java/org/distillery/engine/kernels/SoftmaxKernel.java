@@ -3,8 +3,6 @@ package org.distillery.engine.kernels;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 
-import java.nio.ByteBuffer;
-
 import static org.distillery.engine.kernels.VectorOps.LANES;
 import static org.distillery.engine.kernels.VectorOps.SPECIES;
 import static org.distillery.engine.kernels.VectorOps.get;
@@ -36,7 +34,7 @@ public final class SoftmaxKernel {
         int r = x.rows(), len = x.cols();
         Check.rowsCols("out", out, r, len);
         checkCausal(causal, r, len);
-        ByteBuffer X = x.buffer(), O = out.buffer();
+        FloatTensor X = x, O = out;
         for (int i = 0; i < r; i++) {
             int valid = causal ? (i % len) + 1 : len;
             softmaxRow(X, i * len, O, i * len, valid, len, 1f);
@@ -54,7 +52,7 @@ public final class SoftmaxKernel {
         int r = y.rows(), len = y.cols();
         Check.rowsCols("dout", dout, r, len);
         Check.rowsCols("dx", dx, r, len);
-        ByteBuffer D = dout.buffer(), Y = y.buffer(), DX = dx.buffer();
+        FloatTensor D = dout, Y = y, DX = dx;
         for (int i = 0; i < r; i++) softmaxBackwardRow(Y, i * len, D, i * len, DX, i * len, len, 1f);
     }
 
@@ -62,7 +60,7 @@ public final class SoftmaxKernel {
      * out[oo + j] = softmax(scale * in[io .. io+valid))_j for j < valid, and 0 for valid <= j < len.
      * Requires valid >= 1 and scale > 0. {@code out} may alias {@code in} at the same offset.
      */
-    static void softmaxRow(ByteBuffer in, int io, ByteBuffer out, int oo, int valid, int len, float scale) {
+    static void softmaxRow(FloatTensor in, int io, FloatTensor out, int oo, int valid, int len, float scale) {
         float m = VectorOps.max(in, io, valid);
         FloatVector vm = FloatVector.broadcast(SPECIES, m), vs = FloatVector.broadcast(SPECIES, scale);
         FloatVector acc = FloatVector.zero(SPECIES);
@@ -90,7 +88,7 @@ public final class SoftmaxKernel {
      * dx[xo+j] = scale * y[yo+j] (dy[dyo+j] - sum_k y[yo+k] dy[dyo+k]) for j < len; dx may alias dy
      * at the same offset.
      */
-    static void softmaxBackwardRow(ByteBuffer y, int yo, ByteBuffer dy, int dyo, ByteBuffer dx, int xo, int len,
+    static void softmaxBackwardRow(FloatTensor y, int yo, FloatTensor dy, int dyo, FloatTensor dx, int xo, int len,
                                    float scale) {
         float dot = VectorOps.dot(y, yo, dy, dyo, len);
         FloatVector vdot = FloatVector.broadcast(SPECIES, dot);

@@ -14,8 +14,9 @@
  *   <li>GEMMs (only in {@link org.distillery.engine.kernels.LinearKernel}) go through
  *       {@code Nd4j.gemm(a, b, c, transA, transB, 1, beta)} into the preallocated output.</li>
  *   <li>Row kernels (LayerNorm, GELU, softmax, cross-entropy, adds, embedding, attention) are Java
- *       {@code jdk.incubator.vector} loops over the {@code ByteBuffer} view
- *       ({@code FloatVector.fromByteBuffer}), with a scalar tail for lengths that are not a multiple of
+ *       {@code jdk.incubator.vector} loops over the tensor memory (vector loads and stores through
+ *       {@link org.distillery.engine.kernels.VectorMemory}, scalar access through the {@code ByteBuffer}
+ *       view), with a scalar tail for lengths that are not a multiple of
  *       the lane count.</li>
  *   <li>Gradient convention: input gradients ({@code dx}) are overwritten; parameter gradients
  *       ({@code dW}, {@code db}, {@code dgamma}, {@code dwte}...) are accumulated ({@code +=}) so that
@@ -47,6 +48,19 @@
  * faster once its head split/merge copies are counted, cannot skip masked (causal) work, and needs
  * the softmax as a separate pass. It stays the candidate to re-measure on an idle machine, with
  * longer T, if attention dominates a profile.
+ *
+ * <h2>One source tree for JDK 17 and JDK 25</h2>
+ * The incubating Vector API's {@code FloatVector.fromByteBuffer} / {@code intoByteBuffer} (JDK 17-18)
+ * were removed in JDK 19 in favour of {@code fromMemorySegment} / {@code intoMemorySegment}
+ * ({@code java.lang.foreign.MemorySegment}, final API from JDK 22), and no source calling either pair
+ * compiles on both JDKs. So all off-heap vector access lives in
+ * {@link org.distillery.engine.kernels.VectorMemory}, which picks the pair the running JDK has once, at
+ * class initialisation, by reflection (method handles turned into constant functional-interface
+ * instances with {@code LambdaMetafactory}, which C2 inlines to the same intrinsics as a direct call),
+ * and each {@link org.distillery.engine.kernels.FloatTensor} makes its memory object (the
+ * {@code ByteBuffer}, or a {@code MemorySegment} over it on JDK 19+) once, at construction. Kernels pass
+ * {@code FloatTensor}s, never raw buffers; the scalar tails still read the {@code ByteBuffer} view. The
+ * row kernels stay allocation-free on both JDKs ({@code AllocationFreeTest}).
  *
  * <h2>Numerics</h2>
  * Fast kernels compute in fp32 with vector reductions (a different summation order from the scalar
