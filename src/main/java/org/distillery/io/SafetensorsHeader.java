@@ -7,7 +7,6 @@ import com.fasterxml.jackson.core.JsonStreamContext;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -136,8 +135,6 @@ public record SafetensorsHeader(List<TensorInfo> tensors, Map<String, String> me
             root = STRICT_JSON.readTree(text);
         } catch (JsonProcessingException e) {
             throw jsonError(source, e);
-        } catch (IOException e) {
-            throw new CheckpointFormatException(source + ": header is not valid JSON: " + e.getMessage(), e);
         }
         if (root == null || root.isMissingNode()) {
             throw new CheckpointFormatException(source + ": header is empty (expected a JSON object)");
@@ -199,6 +196,9 @@ public record SafetensorsHeader(List<TensorInfo> tensors, Map<String, String> me
 
     private static TensorInfo readTensor(String source, String name, JsonNode node, long dataLength) {
         String at = source + ": tensor \"" + name + "\"";
+        if (name.isEmpty()) {
+            throw new CheckpointFormatException(source + ": a tensor has an empty name");
+        }
         if (!node.isObject()) {
             throw new CheckpointFormatException(at + " must be an object with dtype, shape and data_offsets (found "
                     + kind(node) + ")");

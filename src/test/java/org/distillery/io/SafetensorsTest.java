@@ -284,6 +284,25 @@ class SafetensorsTest {
     }
 
     @Test
+    void rejectsEmptyNamesAndDeepNestingWithoutStackOverflow() throws IOException {
+        assertError(file("{\"\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", new byte[8]),
+                "a tensor has an empty name");
+        assertErrorStartsWith(file("{\"a\":" + "[".repeat(100_000) + "]".repeat(100_000) + "}", new byte[0]),
+                "header is not valid JSON: Document nesting depth (1001) exceeds the maximum allowed");
+    }
+
+    @Test
+    void namesAreUtf8AndMetadataRoundTrips() {
+        Path f = dir.resolve("u.safetensors");
+        NamedTensor t = NamedTensor.f32("größe.\u6743\u91cd \"quoted\"", new int[] {1}, new float[] {4f});
+        Safetensors.write(f, List.of(t), Map.of("b", "2", "a", "\u00e9"));
+        assertEquals(Map.of(t.name(), t), Safetensors.readAll(f));
+        SafetensorsHeader h = Safetensors.header(f);
+        assertEquals(List.of("a", "b"), List.copyOf(h.metadata().keySet()));
+        assertEquals(0, h.headerLength() % 8);
+    }
+
+    @Test
     void reportsATruncatedDataBufferOnlyAsAFormatError() throws IOException {
         // The header is checked against the real file size, so a truncated file is a coverage error.
         assertError(file("{" + A + "}", new byte[6]),
