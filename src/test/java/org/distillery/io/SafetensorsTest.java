@@ -348,7 +348,8 @@ class SafetensorsTest {
                         + new String(m, 8, Math.min(m.length - 8, headerEnd - 8), StandardCharsets.ISO_8859_1), t);
             }
         }
-        assertTrue(accepted < 4000, "some mutations are rejected; accepted " + accepted);
+        // with seed 20261122 about 1% of the mutants stay valid (e.g. a changed metadata value)
+        assertTrue(accepted > 0 && accepted < 4000, "mutants accepted: " + accepted);
     }
 
     // ---------------------------------------------------------------- helpers
