@@ -11,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.Iterator;
@@ -228,12 +229,12 @@ public final class Gpt2Tokenizer implements Tokenizer {
         while (m.find()) {
             int[] piece = encodePreToken(m.group());
             if (n + piece.length > out.length) {
-                out = java.util.Arrays.copyOf(out, Math.max(out.length * 2, n + piece.length));
+                out = Arrays.copyOf(out, Math.max(out.length * 2, n + piece.length));
             }
             System.arraycopy(piece, 0, out, n, piece.length);
             n += piece.length;
         }
-        return java.util.Arrays.copyOf(out, n);
+        return Arrays.copyOf(out, n);
     }
 
     /** Steps 2 and 3 of the encoding for one pre-token (cached). */
