@@ -29,7 +29,7 @@ import java.util.regex.Matcher;
  * vocabulary is smaller than asked.
  *
  * @param vocabSize total vocabulary size, special tokens included; at least {@code 256 + specialTokens.size()}
- * @param specialTokens special tokens, e.g. {@code <|endoftext|>}; non-empty, distinct
+ * @param specialTokens special tokens, e.g. {@code <|endoftext|>}; may be empty; each non-empty, all distinct
  */
 public record BpeTrainer(int vocabSize, List<String> specialTokens) {
     public BpeTrainer {

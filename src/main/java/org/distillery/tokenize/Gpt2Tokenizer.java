@@ -18,6 +18,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Matcher;
 import org.distillery.util.AtomicFiles;
 
@@ -65,7 +66,7 @@ public final class Gpt2Tokenizer implements Tokenizer {
     private final int[] byteIds = new int[256]; // byte value -> id of its single-byte token
     private final Map<Long, Long> pairs = new HashMap<>(); // (left id, right id) -> (rank << 32 | merged id)
     private final Map<String, Integer> specials;
-    private final Map<String, int[]> cache = new HashMap<>();
+    private final Map<String, int[]> cache = new ConcurrentHashMap<>(); // pre-token -> ids; encode is thread-safe
 
     /**
      * A tokenizer from a vocabulary and merges in rank order.
@@ -80,6 +81,9 @@ public final class Gpt2Tokenizer implements Tokenizer {
     private Gpt2Tokenizer(Map<String, Integer> vocab, List<Merge> merges, int[] mergeLines) {
         if (vocab == null || vocab.isEmpty()) {
             throw new IllegalArgumentException("vocab is empty: a byte-level vocabulary needs at least the 256 byte tokens");
+        }
+        if (merges == null) {
+            throw new IllegalArgumentException("merges must not be null (use List.of() for none)");
         }
         int n = vocab.size();
         tokens = new String[n];
