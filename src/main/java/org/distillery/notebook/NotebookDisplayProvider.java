@@ -2,6 +2,7 @@ package org.distillery.notebook;
 
 import java.util.List;
 import java.util.function.Function;
+import java.util.function.Predicate;
 import org.rapaio.jupyter.kernel.display.DisplayData;
 import org.rapaio.jupyter.kernel.display.DisplayRenderer;
 import org.rapaio.jupyter.kernel.display.DisplayTransformer;
@@ -14,8 +15,10 @@ import tech.tablesaw.api.Table;
  * <ul>
  *   <li>a Tablesaw {@link Table}: an HTML table, with a plain-text fallback (rather than its toString()
  *       sent as HTML, which garbles it);</li>
- *   <li>strings, numbers, booleans and enum constants: plain text (the kernel's default would send them
- *       as HTML, so a {@code "<"} in a string disappears).</li>
+ *   <li>strings, numbers, booleans and enum constants ending a cell: plain text (the kernel's default
+ *       would send them as HTML, so a {@code "<"} in a string disappears). An explicit
+ *       {@code display("text/html", html)} still shows HTML: these renderers claim only a cell's bare
+ *       value (no MIME type asked) or {@code text/plain}.</li>
  * </ul>
  */
 public class NotebookDisplayProvider implements DisplayProvider {
@@ -25,15 +28,15 @@ public class NotebookDisplayProvider implements DisplayProvider {
     @Override
     public List<DisplayRenderer> getDisplayRenderers() {
         return List.of(
-                renderer(Table.class, t -> {
+                renderer(Table.class, ANY, t -> {
                     DisplayData dd = DisplayData.fromHtml(Notebook.html(t, MAX_ROWS));
                     dd.putText(t.print(MAX_ROWS));
                     return dd;
                 }),
-                renderer(CharSequence.class, s -> DisplayData.fromText(s.toString())),
-                renderer(Number.class, n -> DisplayData.fromText(n.toString())),
-                renderer(Boolean.class, b -> DisplayData.fromText(b.toString())),
-                renderer(Enum.class, e -> DisplayData.fromText(e.toString())));
+                renderer(CharSequence.class, PLAIN, s -> DisplayData.fromText(s.toString())),
+                renderer(Number.class, PLAIN, n -> DisplayData.fromText(n.toString())),
+                renderer(Boolean.class, PLAIN, b -> DisplayData.fromText(b.toString())),
+                renderer(Enum.class, PLAIN, e -> DisplayData.fromText(e.toString())));
     }
 
     @Override
@@ -41,7 +44,13 @@ public class NotebookDisplayProvider implements DisplayProvider {
         return List.of();
     }
 
-    private static <T> DisplayRenderer renderer(Class<T> type, Function<T, DisplayData> render) {
+    /** Any MIME type (a Table is shown as HTML with a text fallback whatever is asked). */
+    private static final Predicate<String> ANY = mime -> true;
+    /** A cell's bare value (no MIME type asked) or text/plain. */
+    private static final Predicate<String> PLAIN = mime -> mime == null || mime.startsWith("text/plain");
+
+    private static <T> DisplayRenderer renderer(Class<T> type, Predicate<String> mimes,
+                                                Function<T, DisplayData> render) {
         return new DisplayRenderer() {
             @Override
             public Class<?> rendererClass() {
@@ -50,7 +59,7 @@ public class NotebookDisplayProvider implements DisplayProvider {
 
             @Override
             public boolean canRender(String mime) {
-                return true;
+                return mimes.test(mime);
             }
 
             @Override

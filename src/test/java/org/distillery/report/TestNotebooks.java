@@ -8,12 +8,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** Writes small nbformat-4 notebooks for the tests (one code cell per source string). */
-final class TestNotebooks {
+public final class TestNotebooks {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private TestNotebooks() {}
 
-    static Path write(Path file, String kernel, String... cells) throws IOException {
+    public static Path write(Path file, String kernel, String... cells) throws IOException {
         ObjectNode nb = JSON.createObjectNode();
         nb.put("nbformat", 4).put("nbformat_minor", 5);
         ObjectNode spec = nb.putObject("metadata").putObject("kernelspec");
