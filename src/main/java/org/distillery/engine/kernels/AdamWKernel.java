@@ -88,7 +88,7 @@ public final class AdamWKernel {
                 FloatVector xi = load(x, i);
                 acc = xi.fma(xi, acc);
             }
-            total += acc.reduceLanes(VectorOperators.ADD);
+            total += VectorOps.sumLanes(acc);
         }
         for (; i < n; i++) {
             double xi = get(x, i);
