@@ -1,7 +1,6 @@
 package org.distillery.engine.kernels;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 
 import static org.distillery.engine.kernels.VectorOps.LANES;
 import static org.distillery.engine.kernels.VectorOps.SPECIES;
@@ -58,23 +57,11 @@ public final class CrossEntropyKernel {
             }
             float zt = get(Z, o + t);
             float m = VectorOps.max(Z, o, v);
-            FloatVector vm = FloatVector.broadcast(SPECIES, m), acc = FloatVector.zero(SPECIES);
-            int j = 0;
-            for (; j < bound; j += LANES) {
-                FloatVector e = load(Z, o + j).sub(vm).lanewise(VectorOperators.EXP);
-                store(e, DZ, o + j);
-                acc = acc.add(e);
-            }
-            float sum = acc.reduceLanes(VectorOperators.ADD);
-            for (; j < v; j++) {
-                float e = (float) Math.exp(get(Z, o + j) - m);
-                put(DZ, o + j, e);
-                sum += e;
-            }
+            float sum = VectorOps.expSum(Z, o, DZ, o, v, m, 1f);
             loss += Math.log(sum) - ((double) zt - m);
             float scale = invCount / sum;
             FloatVector vs = FloatVector.broadcast(SPECIES, scale);
-            j = 0;
+            int j = 0;
             for (; j < bound; j += LANES) store(load(DZ, o + j).mul(vs), DZ, o + j);
             for (; j < v; j++) put(DZ, o + j, get(DZ, o + j) * scale);
             put(DZ, o + t, get(DZ, o + t) - invCount);

@@ -51,34 +51,51 @@ public final class LayerNormKernel {
         Check.length("mean", mean, n);
         Check.length("rstd", rstd, n);
         FloatTensor X = x, G = gamma, Bt = beta, O = out;
-        int bound = SPECIES.loopBound(c);
         for (int i = 0; i < n; i++) {
             int o = i * c;
             float mu = VectorOps.sum(X, o, c) / c;
-            FloatVector vmu = FloatVector.broadcast(SPECIES, mu);
-            FloatVector acc = FloatVector.zero(SPECIES);
-            int j = 0;
-            for (; j < bound; j += LANES) {
-                FloatVector d = load(X, o + j).sub(vmu);
-                acc = d.fma(d, acc);
-            }
-            float var = acc.reduceLanes(VectorOperators.ADD);
-            for (; j < c; j++) {
-                float d = get(X, o + j) - mu;
-                var += d * d;
-            }
-            var /= c;
+            float var = squaredDeviationSum(X, o, c, mu) / c;
             float r = (float) (1.0 / Math.sqrt(var + eps));
-            FloatVector vr = FloatVector.broadcast(SPECIES, r);
-            j = 0;
-            for (; j < bound; j += LANES) {
-                FloatVector xh = load(X, o + j).sub(vmu).mul(vr);
-                store(xh.fma(load(G, j), load(Bt, j)), O, o + j);
-            }
-            for (; j < c; j++) put(O, o + j, (get(X, o + j) - mu) * r * get(G, j) + get(Bt, j));
+            normalizeRow(X, G, Bt, O, o, c, mu, r);
             mean.set(i, mu);
             rstd.set(i, r);
         }
+    }
+
+    /**
+     * sum_j (x_j - mu)^2 over one row. The forward row is split into small methods (this, {@link
+     * VectorOps#sum}, {@link #normalizeRow}) that take and return no vectors, so that C2 compiles each
+     * within its inlining budget whatever shapes it was profiled with (a vector left out of line is
+     * allocated on the heap).
+     */
+    private static float squaredDeviationSum(FloatTensor X, int o, int c, float mu) {
+        int bound = SPECIES.loopBound(c);
+        FloatVector vmu = FloatVector.broadcast(SPECIES, mu);
+        FloatVector acc = FloatVector.zero(SPECIES);
+        int j = 0;
+        for (; j < bound; j += LANES) {
+            FloatVector d = load(X, o + j).sub(vmu);
+            acc = d.fma(d, acc);
+        }
+        float var = VectorOps.sumLanes(acc);
+        for (; j < c; j++) {
+            float d = get(X, o + j) - mu;
+            var += d * d;
+        }
+        return var;
+    }
+
+    /** out_j = (x_j - mu) r gamma_j + beta_j over one row. */
+    private static void normalizeRow(FloatTensor X, FloatTensor G, FloatTensor Bt, FloatTensor O, int o, int c,
+                                     float mu, float r) {
+        int bound = SPECIES.loopBound(c);
+        FloatVector vmu = FloatVector.broadcast(SPECIES, mu), vr = FloatVector.broadcast(SPECIES, r);
+        int j = 0;
+        for (; j < bound; j += LANES) {
+            FloatVector xh = load(X, o + j).sub(vmu).mul(vr);
+            store(xh.fma(load(G, j), load(Bt, j)), O, o + j);
+        }
+        for (; j < c; j++) put(O, o + j, (get(X, o + j) - mu) * r * get(G, j) + get(Bt, j));
     }
 
     /**
@@ -109,16 +126,23 @@ public final class LayerNormKernel {
     }
 
     /**
-     * One row of {@link #backward} at element offset {@code o}: 8 vector loads and 3 stores, the largest
-     * row body of the kernels. A method of its own so that C2 compiles it without the argument checks,
-     * keeping it further below the inlining node budget (NodeCountInliningCutoff; a vector load or store
-     * left out of line gets its vector allocated on the heap). It takes and returns no vectors.
+     * One row of {@link #backward} at element offset {@code o}, in two methods (pass 1 and pass 2) so that
+     * C2 compiles each as a small unit below the inlining node budget (NodeCountInliningCutoff; a vector
+     * load or store left out of line gets its vector allocated on the heap). They take and return no
+     * vectors: pass 1 returns its two row sums packed in one long.
      */
     private static void backwardRow(FloatTensor D, FloatTensor X, FloatTensor G, FloatTensor DX, FloatTensor DG,
                                     FloatTensor DB, int o, int c, float mu, float r) {
+        long sums = backwardPass1(D, X, G, DG, DB, o, c, mu, r);
+        float sum1 = Float.intBitsToFloat((int) (sums >>> 32)), sum2 = Float.intBitsToFloat((int) sums);
+        backwardPass2(D, X, G, DX, o, c, mu, r, sum1 / c, sum2 / c);
+    }
+
+    /** Pass 1: the row sums of g = dy*gamma and g*xhat (returned as float bits, high and low word); dgamma, dbeta. */
+    private static long backwardPass1(FloatTensor D, FloatTensor X, FloatTensor G, FloatTensor DG, FloatTensor DB,
+                                      int o, int c, float mu, float r) {
         int bound = SPECIES.loopBound(c);
         FloatVector vmu = FloatVector.broadcast(SPECIES, mu), vr = FloatVector.broadcast(SPECIES, r);
-        // pass 1: row sums of g = dy*gamma and g*xhat; parameter gradients
         FloatVector s1 = FloatVector.zero(SPECIES), s2 = FloatVector.zero(SPECIES);
         int j = 0;
         for (; j < bound; j += LANES) {
@@ -128,7 +152,7 @@ public final class LayerNormKernel {
             store(dy.fma(xh, load(DG, j)), DG, j);
             store(dy.add(load(DB, j)), DB, j);
         }
-        float sum1 = s1.reduceLanes(VectorOperators.ADD), sum2 = s2.reduceLanes(VectorOperators.ADD);
+        float sum1 = VectorOps.sumLanes(s1), sum2 = VectorOps.sumLanes(s2);
         for (; j < c; j++) {
             float xh = (get(X, o + j) - mu) * r, dy = get(D, o + j), g = dy * get(G, j);
             sum1 += g;
@@ -136,10 +160,16 @@ public final class LayerNormKernel {
             put(DG, j, get(DG, j) + dy * xh);
             put(DB, j, get(DB, j) + dy);
         }
-        float m1 = sum1 / c, m2 = sum2 / c;
-        // pass 2: dx = r (g - m1 - xhat m2)
+        return ((long) Float.floatToRawIntBits(sum1) << 32) | (Float.floatToRawIntBits(sum2) & 0xFFFFFFFFL);
+    }
+
+    /** Pass 2: dx = r (g - m1 - xhat m2). */
+    private static void backwardPass2(FloatTensor D, FloatTensor X, FloatTensor G, FloatTensor DX, int o, int c,
+                                      float mu, float r, float m1, float m2) {
+        int bound = SPECIES.loopBound(c);
+        FloatVector vmu = FloatVector.broadcast(SPECIES, mu), vr = FloatVector.broadcast(SPECIES, r);
         FloatVector vm1 = FloatVector.broadcast(SPECIES, m1), vm2 = FloatVector.broadcast(SPECIES, m2);
-        j = 0;
+        int j = 0;
         for (; j < bound; j += LANES) {
             FloatVector xh = load(X, o + j).sub(vmu).mul(vr), g = load(D, o + j).mul(load(G, j));
             store(g.sub(vm1).sub(xh.mul(vm2)).mul(vr), DX, o + j);

@@ -1,7 +1,6 @@
 package org.distillery.engine.kernels;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 
 import static org.distillery.engine.kernels.VectorOps.LANES;
 import static org.distillery.engine.kernels.VectorOps.SPECIES;
@@ -62,23 +61,10 @@ public final class SoftmaxKernel {
      */
     static void softmaxRow(FloatTensor in, int io, FloatTensor out, int oo, int valid, int len, float scale) {
         float m = VectorOps.max(in, io, valid);
-        FloatVector vm = FloatVector.broadcast(SPECIES, m), vs = FloatVector.broadcast(SPECIES, scale);
-        FloatVector acc = FloatVector.zero(SPECIES);
-        int j = 0, bound = SPECIES.loopBound(valid);
-        for (; j < bound; j += LANES) {
-            FloatVector e = load(in, io + j).sub(vm).mul(vs).lanewise(VectorOperators.EXP);
-            store(e, out, oo + j);
-            acc = acc.add(e);
-        }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
-        for (; j < valid; j++) {
-            float e = (float) Math.exp((get(in, io + j) - m) * scale);
-            put(out, oo + j, e);
-            sum += e;
-        }
+        float sum = VectorOps.expSum(in, io, out, oo, valid, m, scale);
         float inv = 1f / sum;
         FloatVector vinv = FloatVector.broadcast(SPECIES, inv);
-        j = 0;
+        int j = 0, bound = SPECIES.loopBound(valid);
         for (; j < bound; j += LANES) store(load(out, oo + j).mul(vinv), out, oo + j);
         for (; j < valid; j++) put(out, oo + j, get(out, oo + j) * inv);
         if (valid < len) VectorOps.fill(out, oo + valid, len - valid, 0f);

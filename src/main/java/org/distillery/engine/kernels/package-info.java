@@ -65,6 +65,9 @@
  * <h2>Numerics</h2>
  * Fast kernels compute in fp32 with vector reductions (a different summation order from the scalar
  * twins); the tests bound the difference from the double twin at about 1e-5 relative. Losses are
- * summed in double.
+ * summed in double. Results do not depend on the JIT tier (interpreted, C1, C2), so a run repeated from
+ * the same seed is bit-identical: no kernel uses {@code reduceLanes(ADD)} (unspecified lane order, which
+ * C2 on JDK 25 changes) or the transcendental {@code lanewise} operators (SVML in C2, a Java fallback
+ * otherwise); see {@link org.distillery.engine.kernels.VectorOps}.
  */
 package org.distillery.engine.kernels;

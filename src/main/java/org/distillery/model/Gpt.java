@@ -1,0 +1,533 @@
+package org.distillery.model;
+
+import org.distillery.engine.kernels.AddKernels;
+import org.distillery.engine.kernels.AttentionKernel;
+import org.distillery.engine.kernels.CrossEntropyKernel;
+import org.distillery.engine.kernels.DropoutKernel;
+import org.distillery.engine.kernels.EmbeddingKernel;
+import org.distillery.engine.kernels.FloatTensor;
+import org.distillery.engine.kernels.GeluKernel;
+import org.distillery.engine.kernels.LayerNormKernel;
+import org.distillery.engine.kernels.LinearKernel;
+import org.distillery.io.CheckpointFormatException;
+import org.distillery.io.Gpt2Config;
+import org.distillery.io.HfCheckpoint;
+import org.distillery.io.HfConfig;
+import org.distillery.io.NamedTensor;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+
+/**
+ * GPT-2 (Radford et al. 2019), exactly the Hugging Face {@code GPT2LMHeadModel} architecture, on the
+ * hand-written kernels of {@code org.distillery.engine.kernels}. With E = n_embd, I = inner size,
+ * V = vocab size, N = B*T token rows:
+ * <pre>
+ *   x   = wte[ids] + wpe[pos]                                      [N, E]
+ *   per layer i:
+ *     a = x + c_proj(attn(c_attn(ln_1(x))))                        causal, fused qkv [N, 3E]
+ *     x = a + mlp.c_proj(gelu_tanh(mlp.c_fc(ln_2(a))))             [N, I] inside
+ *   h      = ln_f(x)                                               [N, E]
+ *   logits = h wte^T                                               [N, V] (tied head, no bias)
+ *   loss   = mean cross-entropy over targets != -100
+ * </pre>
+ * Parameters live in one {@link LinkedHashMap} under the Hugging Face names (without the
+ * {@code transformer.} prefix), in file order, with a gradient map of the same names and shapes. Linear
+ * weights are kept in the kernels' {@code [out, in]} layout; GPT-2 checkpoints store them as Conv1D
+ * {@code [in, out]}, so {@link #load} and {@link #save} transpose them.
+ *
+ * <p>Activations and gradient buffers are allocated per batch shape (B, T): the construction shape at
+ * construction, any other shape (B &lt;= maxB, T &lt;= maxT) at its first forward, then reused. Forward
+ * and backward allocate no tensors. Dropout (HF {@code embd_pdrop} and {@code resid_pdrop}; attention
+ * dropout is not implemented) is off by default; see {@link #setDropout}.
+ *
+ * <p>Not thread-safe: one forward/backward at a time.
+ */
+public final class Gpt {
+    /** Target value that marks a position without loss (PyTorch's default {@code ignore_index}). */
+    public static final int IGNORE_INDEX = CrossEntropyKernel.DEFAULT_IGNORE_INDEX;
+
+    private final Gpt2Config config;
+    private final int maxB, maxT, vocab, embd, inner, nLayer, nHead;
+    private final float eps;
+
+    private final LinkedHashMap<String, FloatTensor> params = new LinkedHashMap<>();
+    private final LinkedHashMap<String, FloatTensor> grads = new LinkedHashMap<>();
+    private final Map<String, FloatTensor> paramsView = Collections.unmodifiableMap(params);
+    private final Map<String, FloatTensor> gradsView = Collections.unmodifiableMap(grads);
+
+    private final FloatTensor wte, wpe, lnfW, lnfB;          // [V, E], [P, E], [E], [E]
+    private final FloatTensor dwte, dwpe, dlnfW, dlnfB;
+    private final Block[] blocks;
+
+    private final Map<Long, Activations> byShape = new HashMap<>();
+    private Activations acts;                                 // the buffers of the last forward
+    private boolean hasLoss;
+
+    private double dropout;
+    private long dropoutSeed;
+    private long forwardCount;
+    private long stepSeed;
+
+    /** The parameters (and gradients) of one transformer block, kernels' layout. */
+    private static final class Block {
+        FloatTensor ln1W, ln1B, attnW, attnB, projW, projB, ln2W, ln2B, fcW, fcB, mlpProjW, mlpProjB;
+        FloatTensor dln1W, dln1B, dattnW, dattnB, dprojW, dprojB, dln2W, dln2B, dfcW, dfcB, dmlpProjW, dmlpProjB;
+    }
+
+    /**
+     * A model with GPT-2's initialisation: embeddings and linear weights N(0, 0.02), the two residual
+     * output projections ({@code attn.c_proj}, {@code mlp.c_proj}) N(0, 0.02 / sqrt(2 n_layer)), biases 0,
+     * LayerNorm gains 1 and biases 0; drawn in parameter order from {@code new Random(seed)}.
+     *
+     * @param config model configuration (tied embeddings, tanh GELU)
+     * @param maxB   largest batch size, &gt;= 1
+     * @param maxT   largest sequence length, in [1, n_positions]
+     * @param seed   initialisation seed
+     */
+    public Gpt(Gpt2Config config, int maxB, int maxT, long seed) {
+        this(config, maxB, maxT);
+        Random rnd = new Random(seed);
+        double projStd = 0.02 / Math.sqrt(2.0 * nLayer);
+        for (Map.Entry<String, FloatTensor> e : params.entrySet()) {
+            String name = e.getKey();
+            FloatTensor p = e.getValue();
+            if (name.endsWith(".bias")) {
+                p.fill(0f);
+            } else if (isLayerNorm(name)) {
+                p.fill(1f);
+            } else {
+                double std = name.endsWith("c_proj.weight") ? projStd : 0.02;
+                for (int i = 0; i < p.size(); i++) p.set(i, (float) (std * rnd.nextGaussian()));
+            }
+        }
+    }
+
+    /** Allocates parameters (zero), gradients and the construction shape's activations. */
+    private Gpt(Gpt2Config config, int maxB, int maxT) {
+        if (config == null) throw new IllegalArgumentException("config: must not be null");
+        if (!config.tieWordEmbeddings()) {
+            throw new IllegalArgumentException("config: tie_word_embeddings = false is not supported (the LM head"
+                    + " is wte); need true");
+        }
+        String act = config.activationFunction();
+        if (!act.equals("gelu_new") && !act.equals("gelu_pytorch_tanh") && !act.equals("gelu_fast")) {
+            throw new IllegalArgumentException("config: activation_function = " + act + " is not supported; need"
+                    + " the tanh GELU (gelu_new, gelu_pytorch_tanh or gelu_fast)");
+        }
+        if (config.nEmbd() % config.nHead() != 0) {     // Gpt2Config checks this too; kept for clarity
+            throw new IllegalArgumentException("config: n_embd = " + config.nEmbd() + " is not divisible by n_head = "
+                    + config.nHead());
+        }
+        if (maxB < 1) throw new IllegalArgumentException("maxB: batch size must be >= 1 but was " + maxB);
+        if (maxT < 1 || maxT > config.nPositions()) {
+            throw new IllegalArgumentException("maxT: sequence length " + maxT + " is outside [1, n_positions = "
+                    + config.nPositions() + "] (the position table wpe has " + config.nPositions() + " rows)");
+        }
+        this.config = config;
+        this.maxB = maxB;
+        this.maxT = maxT;
+        this.vocab = config.vocabSize();
+        this.embd = config.nEmbd();
+        this.inner = config.innerSize();
+        this.nLayer = config.nLayer();
+        this.nHead = config.nHead();
+        this.eps = (float) config.layerNormEpsilon();
+        int e = embd;
+        wte = param("wte.weight", vocab, e);                   // [V, E]
+        dwte = grads.get("wte.weight");
+        wpe = param("wpe.weight", config.nPositions(), e);     // [P, E]
+        dwpe = grads.get("wpe.weight");
+        blocks = new Block[nLayer];
+        for (int i = 0; i < nLayer; i++) {
+            String h = "h." + i + ".";
+            Block b = new Block();
+            b.ln1W = param(h + "ln_1.weight", e);                 b.dln1W = grads.get(h + "ln_1.weight");
+            b.ln1B = param(h + "ln_1.bias", e);                   b.dln1B = grads.get(h + "ln_1.bias");
+            b.attnW = param(h + "attn.c_attn.weight", 3 * e, e);  b.dattnW = grads.get(h + "attn.c_attn.weight");  // [3E, E]
+            b.attnB = param(h + "attn.c_attn.bias", 3 * e);       b.dattnB = grads.get(h + "attn.c_attn.bias");    // [3E]
+            b.projW = param(h + "attn.c_proj.weight", e, e);      b.dprojW = grads.get(h + "attn.c_proj.weight");  // [E, E]
+            b.projB = param(h + "attn.c_proj.bias", e);           b.dprojB = grads.get(h + "attn.c_proj.bias");
+            b.ln2W = param(h + "ln_2.weight", e);                 b.dln2W = grads.get(h + "ln_2.weight");
+            b.ln2B = param(h + "ln_2.bias", e);                   b.dln2B = grads.get(h + "ln_2.bias");
+            b.fcW = param(h + "mlp.c_fc.weight", inner, e);       b.dfcW = grads.get(h + "mlp.c_fc.weight");       // [I, E]
+            b.fcB = param(h + "mlp.c_fc.bias", inner);            b.dfcB = grads.get(h + "mlp.c_fc.bias");         // [I]
+            b.mlpProjW = param(h + "mlp.c_proj.weight", e, inner); b.dmlpProjW = grads.get(h + "mlp.c_proj.weight"); // [E, I]
+            b.mlpProjB = param(h + "mlp.c_proj.bias", e);         b.dmlpProjB = grads.get(h + "mlp.c_proj.bias");
+            blocks[i] = b;
+        }
+        lnfW = param("ln_f.weight", e);
+        dlnfW = grads.get("ln_f.weight");
+        lnfB = param("ln_f.bias", e);
+        dlnfB = grads.get("ln_f.bias");
+        acts = activations(maxB, maxT);
+    }
+
+    private FloatTensor param(String name, int... shape) {
+        FloatTensor p = FloatTensor.zeros(shape);
+        params.put(name, p);
+        grads.put(name, FloatTensor.zeros(shape));
+        return p;
+    }
+
+    private static boolean isLayerNorm(String name) {
+        return name.startsWith("ln_f.") || name.contains(".ln_1.") || name.contains(".ln_2.");
+    }
+
+    /** Whether the parameter {@code name} is a Conv1D weight in GPT-2 checkpoints (stored [in, out]). */
+    public static boolean isConv1dWeight(String name) {
+        return name.endsWith("attn.c_attn.weight") || name.endsWith("attn.c_proj.weight")
+                || name.endsWith("mlp.c_fc.weight") || name.endsWith("mlp.c_proj.weight");
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // activations
+
+    /** Every buffer of one batch shape (B, T); N = B*T. */
+    private final class Activations {
+        final int b, t, n;
+        final int[] ids, targets;                 // [N]
+        final FloatTensor encoded;                // [N, E]  wte[ids] + wpe[pos] (after embedding dropout)
+        final FloatTensor[] ln1, ln1Mean, ln1Rstd; // per layer [N, E], [N], [N]
+        final FloatTensor[] qkv;                  // per layer [N, 3E]
+        final FloatTensor[] atty;                 // per layer [N, E]  attention output, heads merged
+        final FloatTensor[] attproj;              // per layer [N, E]  attn.c_proj output (after dropout)
+        final FloatTensor[] residual2;            // per layer [N, E]  a = x + attproj
+        final FloatTensor[] ln2, ln2Mean, ln2Rstd; // per layer [N, E], [N], [N]
+        final FloatTensor[] fch;                  // per layer [N, I]  mlp.c_fc output
+        final FloatTensor[] fchGelu;              // per layer [N, I]  gelu(fch)
+        final FloatTensor[] fcproj;               // per layer [N, E]  mlp.c_proj output (after dropout)
+        final FloatTensor[] residual3;            // per layer [N, E]  a + fcproj: the next layer's x
+        final AttentionKernel[] attention;        // per layer, owns P [B, nh, T, T]
+        final FloatTensor lnf, lnfMean, lnfRstd;  // [N, E], [N], [N]
+        final FloatTensor logits;                 // [N, V]
+        final FloatTensor dlogits;                // [N, V]  d loss / d logits (filled by the forward)
+        final FloatTensor dresidual;              // [N, E]  gradient of the residual stream
+        final FloatTensor dbranch;                // [N, E]  gradient of a branch output (dropout backward)
+        final FloatTensor dtmp;                   // [N, E]  gradient scratch (LayerNorm input, attention output)
+        final FloatTensor dln;                    // [N, E]  gradient of a LayerNorm output
+        final FloatTensor dqkv;                   // [N, 3E]
+        final FloatTensor dfch, dfchGelu;         // [N, I], [N, I]
+
+        Activations(int b, int t) {
+            this.b = b;
+            this.t = t;
+            this.n = b * t;
+            int e = embd, l = nLayer;
+            ids = new int[n];
+            targets = new int[n];
+            encoded = FloatTensor.zeros(n, e);
+            ln1 = new FloatTensor[l]; ln1Mean = new FloatTensor[l]; ln1Rstd = new FloatTensor[l];
+            qkv = new FloatTensor[l]; atty = new FloatTensor[l]; attproj = new FloatTensor[l];
+            residual2 = new FloatTensor[l];
+            ln2 = new FloatTensor[l]; ln2Mean = new FloatTensor[l]; ln2Rstd = new FloatTensor[l];
+            fch = new FloatTensor[l]; fchGelu = new FloatTensor[l]; fcproj = new FloatTensor[l];
+            residual3 = new FloatTensor[l];
+            attention = new AttentionKernel[l];
+            for (int i = 0; i < l; i++) {
+                ln1[i] = FloatTensor.zeros(n, e);
+                ln1Mean[i] = FloatTensor.zeros(n);
+                ln1Rstd[i] = FloatTensor.zeros(n);
+                qkv[i] = FloatTensor.zeros(n, 3 * e);
+                atty[i] = FloatTensor.zeros(n, e);
+                attproj[i] = FloatTensor.zeros(n, e);
+                residual2[i] = FloatTensor.zeros(n, e);
+                ln2[i] = FloatTensor.zeros(n, e);
+                ln2Mean[i] = FloatTensor.zeros(n);
+                ln2Rstd[i] = FloatTensor.zeros(n);
+                fch[i] = FloatTensor.zeros(n, inner);
+                fchGelu[i] = FloatTensor.zeros(n, inner);
+                fcproj[i] = FloatTensor.zeros(n, e);
+                residual3[i] = FloatTensor.zeros(n, e);
+                attention[i] = new AttentionKernel(b, t, e, nHead, true);
+            }
+            lnf = FloatTensor.zeros(n, e);
+            lnfMean = FloatTensor.zeros(n);
+            lnfRstd = FloatTensor.zeros(n);
+            logits = FloatTensor.zeros(n, vocab);
+            dlogits = FloatTensor.zeros(n, vocab);
+            dresidual = FloatTensor.zeros(n, e);
+            dbranch = FloatTensor.zeros(n, e);
+            dtmp = FloatTensor.zeros(n, e);
+            dln = FloatTensor.zeros(n, e);
+            dqkv = FloatTensor.zeros(n, 3 * e);
+            dfch = FloatTensor.zeros(n, inner);
+            dfchGelu = FloatTensor.zeros(n, inner);
+        }
+    }
+
+    private Activations activations(int b, int t) {
+        long key = ((long) b << 32) | t;
+        Activations a = byShape.get(key);
+        if (a == null) {
+            a = new Activations(b, t);
+            byShape.put(key, a);
+        }
+        return a;
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // forward / backward
+
+    /**
+     * Forward pass over {@code B} sequences of {@code T} tokens (row-major: token t of sequence b is
+     * {@code ids[b*T + t]}). Keeps the activations for {@link #backward()} and the logits for
+     * {@link #logits()}.
+     *
+     * @param ids     token ids, length B*T, each in [0, vocab_size)
+     * @param targets next-token targets, length B*T, each in [0, vocab_size) or {@link #IGNORE_INDEX}; or
+     *                null for logits only
+     * @param b       batch size, in [1, maxB]
+     * @param t       sequence length, in [1, maxT]
+     * @return the mean cross-entropy over non-ignored targets (nats), 0 if all are ignored, or NaN when
+     *         {@code targets} is null
+     */
+    public double forward(int[] ids, int[] targets, int b, int t) {
+        checkBatch(ids, targets, b, t);
+        if (acts.b != b || acts.t != t) acts = activations(b, t);
+        Activations a = acts;
+        System.arraycopy(ids, 0, a.ids, 0, a.n);
+        boolean drop = dropout > 0;
+        if (drop) stepSeed = mix(dropoutSeed, ++forwardCount);
+
+        EmbeddingKernel.forward(a.ids, t, wte, wpe, a.encoded);                     // [N, E]
+        if (drop) DropoutKernel.forward(a.encoded, a.encoded, dropout, siteSeed(0));
+        FloatTensor x = a.encoded;
+        for (int l = 0; l < nLayer; l++) {
+            Block w = blocks[l];
+            LayerNormKernel.forward(x, w.ln1W, w.ln1B, eps, a.ln1[l], a.ln1Mean[l], a.ln1Rstd[l]);
+            LinearKernel.forward(a.ln1[l], w.attnW, w.attnB, a.qkv[l]);              // [N, 3E]
+            a.attention[l].forward(a.qkv[l], null, a.atty[l]);                        // [N, E]
+            LinearKernel.forward(a.atty[l], w.projW, w.projB, a.attproj[l]);        // [N, E]
+            if (drop) DropoutKernel.forward(a.attproj[l], a.attproj[l], dropout, siteSeed(2 * l + 1));
+            AddKernels.residualAdd(x, a.attproj[l], a.residual2[l]);
+            LayerNormKernel.forward(a.residual2[l], w.ln2W, w.ln2B, eps, a.ln2[l], a.ln2Mean[l], a.ln2Rstd[l]);
+            LinearKernel.forward(a.ln2[l], w.fcW, w.fcB, a.fch[l]);                  // [N, I]
+            GeluKernel.forward(a.fch[l], a.fchGelu[l]);                             // [N, I]
+            LinearKernel.forward(a.fchGelu[l], w.mlpProjW, w.mlpProjB, a.fcproj[l]); // [N, E]
+            if (drop) DropoutKernel.forward(a.fcproj[l], a.fcproj[l], dropout, siteSeed(2 * l + 2));
+            AddKernels.residualAdd(a.residual2[l], a.fcproj[l], a.residual3[l]);
+            x = a.residual3[l];
+        }
+        LayerNormKernel.forward(x, lnfW, lnfB, eps, a.lnf, a.lnfMean, a.lnfRstd);
+        LinearKernel.forward(a.lnf, wte, null, a.logits);                           // [N, V] = h wte^T
+        hasLoss = targets != null;
+        if (!hasLoss) return Double.NaN;
+        System.arraycopy(targets, 0, a.targets, 0, a.n);
+        return CrossEntropyKernel.forwardBackward(a.logits, a.targets, IGNORE_INDEX, a.dlogits);
+    }
+
+    /**
+     * Backward pass of the last {@link #forward} (which must have had targets): accumulates
+     * d loss / d parameter into {@link #gradients()}. Call {@link #zeroGrad()} once per step before.
+     */
+    public void backward() {
+        if (!hasLoss) {
+            throw new IllegalStateException("backward: the last forward had no targets (or there was none)");
+        }
+        Activations a = acts;
+        boolean drop = dropout > 0;
+        FloatTensor dres = a.dresidual;
+        FloatTensor xLast = nLayer == 0 ? a.encoded : a.residual3[nLayer - 1];
+        LinearKernel.backward(a.dlogits, a.lnf, wte, a.dln, dwte, null);             // dh [N, E]; dwte += dlogits^T h
+        LayerNormKernel.backward(a.dln, xLast, a.lnfMean, a.lnfRstd, lnfW, dres, dlnfW, dlnfB);
+        for (int l = nLayer - 1; l >= 0; l--) {
+            Block w = blocks[l];
+            FloatTensor xIn = l == 0 ? a.encoded : a.residual3[l - 1];
+            // MLP branch: residual3 = residual2 + drop(c_proj(gelu(c_fc(ln_2(residual2)))))
+            FloatTensor dy = dres;
+            if (drop) {
+                DropoutKernel.backward(dres, a.dbranch, dropout, siteSeed(2 * l + 2));
+                dy = a.dbranch;
+            }
+            LinearKernel.backward(dy, a.fchGelu[l], w.mlpProjW, a.dfchGelu, w.dmlpProjW, w.dmlpProjB);
+            GeluKernel.backward(a.dfchGelu, a.fch[l], a.dfch);
+            LinearKernel.backward(a.dfch, a.ln2[l], w.fcW, a.dln, w.dfcW, w.dfcB);
+            LayerNormKernel.backward(a.dln, a.residual2[l], a.ln2Mean[l], a.ln2Rstd[l], w.ln2W, a.dtmp, w.dln2W, w.dln2B);
+            AddKernels.accumulate(dres, a.dtmp);                                    // d residual2
+            // attention branch: residual2 = x + drop(c_proj(attn(c_attn(ln_1(x)))))
+            dy = dres;
+            if (drop) {
+                DropoutKernel.backward(dres, a.dbranch, dropout, siteSeed(2 * l + 1));
+                dy = a.dbranch;
+            }
+            LinearKernel.backward(dy, a.atty[l], w.projW, a.dtmp, w.dprojW, w.dprojB);  // d atty
+            a.attention[l].backward(a.dtmp, a.qkv[l], a.dqkv);
+            LinearKernel.backward(a.dqkv, a.ln1[l], w.attnW, a.dln, w.dattnW, w.dattnB);
+            LayerNormKernel.backward(a.dln, xIn, a.ln1Mean[l], a.ln1Rstd[l], w.ln1W, a.dtmp, w.dln1W, w.dln1B);
+            AddKernels.accumulate(dres, a.dtmp);                                    // d x
+        }
+        if (drop) DropoutKernel.backward(dres, dres, dropout, siteSeed(0));
+        EmbeddingKernel.backward(dres, a.ids, a.t, dwte, dwpe);
+    }
+
+    /** Sets every gradient to 0. */
+    public void zeroGrad() {
+        for (FloatTensor g : grads.values()) g.nd().assign(0f);
+    }
+
+    /**
+     * Switches dropout on (p &gt; 0) or off (p = 0) on the embedding output and on both residual branch
+     * outputs of every block. Masks are a pure function of (seed, forward call count, site).
+     *
+     * @param p    drop probability in [0, 1)
+     * @param seed mask seed
+     */
+    public void setDropout(double p, long seed) {
+        if (!(p >= 0 && p < 1)) throw new IllegalArgumentException("p: dropout probability must be in [0, 1) but was " + p);
+        this.dropout = p;
+        this.dropoutSeed = seed;
+        this.forwardCount = 0;
+    }
+
+    private long siteSeed(int site) {
+        return mix(stepSeed, site);
+    }
+
+    private static long mix(long a, long b) {
+        long z = a * 0x9E3779B97F4A7C15L + b;
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return z ^ (z >>> 31);
+    }
+
+    private void checkBatch(int[] ids, int[] targets, int b, int t) {
+        if (b < 1 || b > maxB) throw new IllegalArgumentException("b: batch size " + b + " is outside [1, maxB = " + maxB + "]");
+        if (t < 1 || t > maxT) {
+            throw new IllegalArgumentException("t: sequence length " + t + " is outside [1, maxT = " + maxT
+                    + "] (n_positions = " + config.nPositions() + ")");
+        }
+        int n = b * t;
+        if (ids == null) throw new IllegalArgumentException("ids: must not be null");
+        if (ids.length != n) throw new IllegalArgumentException("ids: length " + ids.length + " but b*t = " + b + "*" + t + " = " + n);
+        for (int i = 0; i < n; i++) {
+            if (ids[i] < 0 || ids[i] >= vocab) {
+                throw new IllegalArgumentException("ids: token id " + ids[i] + " at position " + i + " (sequence "
+                        + i / t + ", token " + i % t + ") is out of range [0, " + vocab + ") for vocab_size " + vocab);
+            }
+        }
+        if (targets == null) return;
+        if (targets.length != n) {
+            throw new IllegalArgumentException("targets: length " + targets.length + " but b*t = " + b + "*" + t + " = " + n);
+        }
+        for (int i = 0; i < n; i++) {
+            if ((targets[i] < 0 || targets[i] >= vocab) && targets[i] != IGNORE_INDEX) {
+                throw new IllegalArgumentException("targets: token id " + targets[i] + " at position " + i
+                        + " is out of range [0, " + vocab + ") for vocab_size " + vocab + " and is not the ignore index "
+                        + IGNORE_INDEX);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // accessors
+
+    /** The logits of the last forward, [B*T, V] (a live buffer, overwritten by the next forward of that shape). */
+    public FloatTensor logits() { return acts.logits; }
+
+    /** The parameters by Hugging Face name (no {@code transformer.} prefix), kernels' layout ([out, in] weights). */
+    public Map<String, FloatTensor> parameters() { return paramsView; }
+
+    /** The gradients, same names and shapes as {@link #parameters()}. */
+    public Map<String, FloatTensor> gradients() { return gradsView; }
+
+    public Gpt2Config config() { return config; }
+
+    public int maxBatch() { return maxB; }
+
+    public int maxSequenceLength() { return maxT; }
+
+    /** Total number of parameter elements (wte counted once: the head is tied). */
+    public long parameterCount() {
+        long n = 0;
+        for (FloatTensor p : params.values()) n += p.size();
+        return n;
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // checkpoints
+
+    /**
+     * Loads a Hugging Face GPT-2 directory ({@code config.json} + {@code model.safetensors}), with or
+     * without the {@code transformer.} prefix; Conv1D weights are transposed to [out, in]. A present
+     * {@code lm_head.weight} must equal {@code wte.weight} (tied).
+     *
+     * @param dir  the checkpoint directory
+     * @param maxB largest batch size
+     * @param maxT largest sequence length (&lt;= n_positions)
+     */
+    public static Gpt load(Path dir, int maxB, int maxT) {
+        HfCheckpoint ck = HfCheckpoint.load(dir);
+        HfConfig hc = ck.config();
+        if (!(hc instanceof Gpt2Config cfg)) {
+            throw new CheckpointFormatException(dir.resolve(HfCheckpoint.CONFIG_FILE) + ": model_type is "
+                    + hc.modelType() + "; need " + Gpt2Config.MODEL_TYPE);
+        }
+        Gpt g = new Gpt(cfg, maxB, maxT);
+        for (Map.Entry<String, FloatTensor> e : g.params.entrySet()) {
+            NamedTensor src = ck.tensor(ck.prefix() + e.getKey());
+            FloatTensor dst = e.getValue();
+            float[] d = src.data();
+            if (isConv1dWeight(e.getKey())) {
+                int in = src.shape()[0], out = src.shape()[1];            // file [in, out] -> [out, in]
+                for (int i = 0; i < in; i++) {
+                    for (int o = 0; o < out; o++) dst.set(o * in + i, d[i * out + o]);
+                }
+            } else {
+                for (int i = 0; i < d.length; i++) dst.set(i, d[i]);
+            }
+        }
+        NamedTensor head = ck.tensors().get("lm_head.weight");
+        if (head != null) {
+            float[] h = head.data();
+            for (int i = 0; i < h.length; i++) {
+                if (Float.floatToRawIntBits(h[i]) != Float.floatToRawIntBits(g.wte.get(i))) {
+                    throw new CheckpointFormatException(dir.resolve(HfCheckpoint.WEIGHTS_FILE) + ": lm_head.weight"
+                            + " differs from wte.weight at element " + i + " (" + h[i] + " vs " + g.wte.get(i)
+                            + "); only tied heads are supported");
+                }
+            }
+        }
+        return g;
+    }
+
+    /**
+     * Writes this model as a Hugging Face GPT-2 directory: {@code config.json} and {@code model.safetensors}
+     * (F32, names without prefix, Conv1D weights transposed back to [in, out], no {@code lm_head.weight}).
+     */
+    public void save(Path dir) {
+        List<NamedTensor> out = new ArrayList<>();
+        for (Map.Entry<String, FloatTensor> e : params.entrySet()) {
+            FloatTensor p = e.getValue();
+            float[] d = new float[p.size()];
+            int[] shape;
+            if (isConv1dWeight(e.getKey())) {
+                int o = p.dim(0), in = p.dim(1);
+                shape = new int[] {in, o};
+                for (int r = 0; r < o; r++) {
+                    for (int c = 0; c < in; c++) d[c * o + r] = p.get(r * in + c);
+                }
+            } else {
+                shape = new int[p.rank()];
+                for (int k = 0; k < shape.length; k++) shape[k] = p.dim(k);
+                for (int i = 0; i < d.length; i++) d[i] = p.get(i);
+            }
+            out.add(NamedTensor.f32(e.getKey(), shape, d));
+        }
+        HfCheckpoint.save(dir, config, out);
+    }
+
+    /** The names of the parameters that are GPT-2 Conv1D weights (transposed in checkpoints). */
+    public Set<String> conv1dWeightNames() {
+        Set<String> s = new java.util.LinkedHashSet<>();
+        for (String n : params.keySet()) if (isConv1dWeight(n)) s.add(n);
+        return s;
+    }
+}

@@ -1,0 +1,61 @@
+package org.distillery.model;
+
+import org.distillery.engine.kernels.FloatTensor;
+import org.distillery.engine.kernels.LinearKernel;
+import org.junit.jupiter.api.Test;
+
+import java.lang.management.ManagementFactory;
+
+import static org.distillery.model.GptTestSupport.*;
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * After warm-up, forward + backward allocate no tensors and nothing on the Java heap except what ND4J's
+ * {@code Nd4j.gemm} itself allocates per call (about 4 KB of wrapper objects in 1.0.0-M2.1, measured here:
+ * the LinearKernel is the one kernel that the kernels' AllocationFreeTest leaves out). Measured with the
+ * HotSpot per-thread allocation counter: a step must allocate at most (number of GEMM calls) x (the
+ * measured bytes of one LinearKernel forward and one backward).
+ */
+class GptAllocationTest {
+
+    private static final com.sun.management.ThreadMXBean THREADS =
+            (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+
+    private static long allocated() {
+        return THREADS.getThreadAllocatedBytes(Thread.currentThread().getId());
+    }
+
+    /** Steady-state heap bytes per run of {@code r} (the minimum over rounds after warm-up). */
+    private static long bytesPerRun(Runnable r, int warm, int measured) {
+        long best = Long.MAX_VALUE;
+        for (int round = 0; round < 8; round++) {
+            for (int i = 0; i < warm; i++) r.run();
+            long before = allocated();
+            for (int i = 0; i < measured; i++) r.run();
+            best = Math.min(best, (allocated() - before) / measured);
+        }
+        return best;
+    }
+
+    @Test
+    void onlyTheGemmCallsAllocateAfterWarmUp() {
+        Gpt g = new Gpt(tinyConfig(), B, T, 1);
+        int[] ids = randomIds(1, B * T, V), targets = randomIds(2, B * T, V);
+        long step = bytesPerRun(() -> {
+            g.forward(ids, targets, B, T);
+            g.backward();
+        }, 500, 50);
+
+        FloatTensor x = FloatTensor.zeros(B * T, C), w = FloatTensor.zeros(3 * C, C), y = FloatTensor.zeros(B * T, 3 * C);
+        FloatTensor dx = FloatTensor.zeros(B * T, C), dw = FloatTensor.zeros(3 * C, C);
+        long fwd = bytesPerRun(() -> LinearKernel.forward(x, w, null, y), 2000, 100);        // 1 GEMM
+        long bwd = bytesPerRun(() -> LinearKernel.backward(y, x, w, dx, dw, null), 2000, 100); // 2 GEMMs
+        // forward: 4 linears per layer + the tied head; backward: 4 per layer + head, each 2 GEMMs
+        int linears = 4 * L + 1;
+        long gemmBound = linears * (fwd + bwd);
+        System.out.printf("heap bytes: forward+backward %d; one Linear forward (1 GEMM) %d, backward (2 GEMMs) %d;"
+                + " GEMM bound %d x (%d + %d) = %d%n", step, fwd, bwd, linears, fwd, bwd, gemmBound);
+        assertTrue(step <= gemmBound, "forward+backward allocate " + step + " bytes, more than the "
+                + gemmBound + " bytes of their " + 3 * linears + " GEMM calls");
+    }
+}
