@@ -2,6 +2,7 @@ package org.distillery.model;
 
 import org.distillery.engine.kernels.FloatTensor;
 import org.distillery.engine.kernels.LinearKernel;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.lang.management.ManagementFactory;
@@ -16,6 +17,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * HotSpot per-thread allocation counter: a step must allocate at most (number of GEMM calls) x (the
  * measured bytes of one LinearKernel forward and one backward).
  */
+@Tag("allocation") // measured in a JVM of its own: see the surefire executions in pom.xml
 class GptAllocationTest {
 
     private static final com.sun.management.ThreadMXBean THREADS =

@@ -1,5 +1,6 @@
 package org.distillery.engine.kernels;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.lang.management.ManagementFactory;
@@ -12,6 +13,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * argument checks build no messages). Measured with the HotSpot per-thread allocation counter; the
  * warm-up repeats until a round allocates nothing or the round limit is reached.
  */
+@Tag("allocation") // measured in a JVM of its own: see the surefire executions in pom.xml
 class AllocationFreeTest {
 
     private static final com.sun.management.ThreadMXBean THREADS =
