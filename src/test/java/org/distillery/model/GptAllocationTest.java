@@ -1,11 +1,12 @@
 package org.distillery.model;
 
+import static org.distillery.testing.AllocationMeter.allocated;
+
 import org.distillery.engine.kernels.FloatTensor;
 import org.distillery.engine.kernels.LinearKernel;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
-import java.lang.management.ManagementFactory;
 
 import static org.distillery.model.GptTestSupport.*;
 import static org.junit.jupiter.api.Assertions.*;
@@ -20,12 +21,6 @@ import static org.junit.jupiter.api.Assertions.*;
 @Tag("allocation") // measured in a JVM of its own: see the surefire executions in pom.xml
 class GptAllocationTest {
 
-    private static final com.sun.management.ThreadMXBean THREADS =
-            (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
-
-    private static long allocated() {
-        return THREADS.getThreadAllocatedBytes(Thread.currentThread().getId());
-    }
 
     /** Steady-state heap bytes per run of {@code r} (the minimum over rounds after warm-up). */
     private static long bytesPerRun(Runnable r, int warm, int measured) {

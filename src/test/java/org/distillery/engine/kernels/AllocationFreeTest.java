@@ -1,9 +1,11 @@
 package org.distillery.engine.kernels;
 
+import static org.distillery.testing.AllocationMeter.allocated;
+import static org.distillery.testing.AllocationMeter.overhead;
+
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
-import java.lang.management.ManagementFactory;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -16,22 +18,7 @@ import static org.junit.jupiter.api.Assertions.*;
 @Tag("allocation") // measured in a JVM of its own: see the surefire executions in pom.xml
 class AllocationFreeTest {
 
-    private static final com.sun.management.ThreadMXBean THREADS =
-            (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
 
-    private static long allocated() {
-        return THREADS.getThreadAllocatedBytes(Thread.currentThread().getId());
-    }
-
-    /** Bytes the measurement itself allocates (the MXBean call), subtracted from every reading. */
-    private static long overhead() {
-        long min = Long.MAX_VALUE;
-        for (int i = 0; i < 5; i++) {
-            long a = allocated();
-            min = Math.min(min, allocated() - a);
-        }
-        return min;
-    }
 
     @Test
     void rowKernelsAllocateNothingAfterWarmUp() {
