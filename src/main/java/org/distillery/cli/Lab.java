@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "lab", mixinStandardHelpOptions = true, version = "Distillery 0.1.0",
         description = "Distillery: compress language models; run the notebooks, the tests and the tools.",
-        subcommands = {ReproduceCommand.class, TestCommand.class, NotebookCommand.class},
+        subcommands = {ReproduceCommand.class, TestCommand.class, NotebookCommand.class, BenchCommand.class},
         footer = {"", "Also: ./lab setup  installs what the commands need (they call it themselves)."})
 public final class Lab implements Runnable {
     @CommandLine.Spec
@@ -25,7 +25,7 @@ public final class Lab implements Runnable {
 
     /** The command line with the project's error handling: one clear line and exit code 2 or 1. */
     public static CommandLine commandLine() {
-        CommandLine cl = new CommandLine(new Lab());
+        CommandLine cl = new CommandLine(new Lab()).setCaseInsensitiveEnumValuesAllowed(true);
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             if (ex instanceof LabException le) {
                 cmd.getErr().println(cmd.getCommandName() + ": " + le.getMessage());

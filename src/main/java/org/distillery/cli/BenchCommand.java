@@ -1,0 +1,173 @@
+package org.distillery.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.distillery.bench.BenchConfig;
+import org.distillery.bench.GemmCeiling;
+import org.distillery.bench.GptBenchmark;
+import org.distillery.report.LabException;
+import org.distillery.report.Provenance;
+import org.distillery.util.ProjectPaths;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * {@code ./lab bench train|eval --config FILE}: the engine side by side with the same model in PyTorch
+ * on this machine, alternating runs, each run its own process; prints tokens/s of both, their ratio,
+ * achieved GFLOP/s against the measured GEMM ceiling, and peak memory.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = {"Times GPT training steps (train) or forward passes (eval) in Distillery and, side by "
+                + "side, the same model in PyTorch (Debian's python3-torch, 2 threads), alternating runs. "
+                + "Configs: src/bench/configs/A.json, B.json."})
+final class BenchCommand implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "train|eval", description = "what to time")
+    GptBenchmark.Mode mode;
+
+    @Option(names = "--config", required = true, paramLabel = "FILE", description = "benchmark config (JSON)")
+    Path config;
+
+    @Option(names = "--runs", defaultValue = "3", description = "runs per engine, alternating (default: ${DEFAULT-VALUE})")
+    int runs;
+
+    @Option(names = "--json", description = "print one JSON object instead of a table")
+    boolean json;
+
+    @Option(names = "--no-torch", description = "time Distillery only")
+    boolean noTorch;
+
+    @Override
+    public Integer call() throws Exception {
+        if (runs < 1) {
+            throw new IllegalArgumentException("--runs " + runs + " is not accepted: use 1 or more");
+        }
+        if (!Files.isRegularFile(config)) {
+            throw new IllegalArgumentException("--config " + config + ": no such file");
+        }
+        BenchConfig cfg = BenchConfig.read(config);
+        Path root = ProjectPaths.root();
+        Path torchScript = root.resolve("src/bench/python/torch_gpt_bench.py");
+        if (!noTorch && run(List.of("/usr/bin/python3", "-c", "import torch")) == null) {
+            throw LabException.failure("PyTorch is not installed: 'apt-get install python3-torch' "
+                    + "(Debian's package), or use --no-torch");
+        }
+        String m = mode.name().toLowerCase();
+        double ceiling = GemmCeiling.measure(cfg);
+        List<JsonNode> ours = new ArrayList<>();
+        List<JsonNode> theirs = new ArrayList<>();
+        for (int r = 0; r < runs; r++) {
+            ours.add(require(run(javaCommand(config.toAbsolutePath().toString(), m)), "Distillery"));
+            if (!noTorch) {
+                theirs.add(require(run(List.of("/usr/bin/python3", torchScript.toString(),
+                        config.toAbsolutePath().toString(), m, "--threads", "2")), "PyTorch"));
+            }
+            if (!json) {
+                System.err.printf("run %d/%d done%n", r + 1, runs);
+            }
+        }
+        double flops = mode == GptBenchmark.Mode.TRAIN ? cfg.trainFlops() : cfg.forwardFlops();
+        Map<String, Object> result = new LinkedHashMap<>();
+        result.put("config", cfg.name());
+        result.put("mode", m);
+        result.put("gemm_ceiling_gflops", ceiling);
+        result.put("distillery", summary(ours, flops, cfg, ceiling));
+        if (!noTorch) {
+            result.put("pytorch", summary(theirs, flops, cfg, ceiling));
+            result.put("ratio_tokens_per_s", median(ours, "tokens_per_s") / median(theirs, "tokens_per_s"));
+            result.put("ratio_peak_rss", max(ours, "peak_rss_mb") / max(theirs, "peak_rss_mb"));
+        }
+        result.put("provenance", Provenance.capture(root).asMap());
+        if (json) {
+            System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(result));
+        } else {
+            print(result);
+        }
+        return 0;
+    }
+
+    private static Map<String, Object> summary(List<JsonNode> runs, double flops, BenchConfig cfg, double ceiling) {
+        double tps = median(runs, "tokens_per_s");
+        double gflops = flops / ((double) cfg.batch() * cfg.context() / tps) / 1e9;
+        Map<String, Object> s = new LinkedHashMap<>();
+        s.put("tokens_per_s", tps);
+        s.put("tokens_per_s_runs", runs.stream().map(j -> j.get("tokens_per_s").asDouble()).toList());
+        s.put("gflops", gflops);
+        s.put("fraction_of_gemm_ceiling", gflops / ceiling);
+        s.put("peak_rss_mb", max(runs, "peak_rss_mb"));
+        s.put("version", runs.get(0).get("version").asText());
+        s.put("params", runs.get(0).get("params").asLong());
+        return s;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static void print(Map<String, Object> r) {
+        System.out.printf("%s, config %s; GEMM ceiling %.1f GFLOP/s%n", r.get("mode"), r.get("config"),
+                (Double) r.get("gemm_ceiling_gflops"));
+        System.out.printf("%-11s %12s %10s %12s %14s%n", "engine", "tokens/s", "GFLOP/s", "of ceiling", "peak RSS (MB)");
+        for (String engine : new String[] {"distillery", "pytorch"}) {
+            Map<String, Object> s = (Map<String, Object>) r.get(engine);
+            if (s != null) {
+                System.out.printf("%-11s %12.0f %10.1f %11.0f%% %14.0f%n", engine, (Double) s.get("tokens_per_s"),
+                        (Double) s.get("gflops"), 100 * (Double) s.get("fraction_of_gemm_ceiling"),
+                        (Double) s.get("peak_rss_mb"));
+            }
+        }
+        if (r.containsKey("ratio_tokens_per_s")) {
+            System.out.printf("Distillery / PyTorch: %.2fx tokens/s, %.2fx peak memory%n",
+                    (Double) r.get("ratio_tokens_per_s"), (Double) r.get("ratio_peak_rss"));
+        }
+    }
+
+    private static double median(List<JsonNode> runs, String field) {
+        double[] v = runs.stream().mapToDouble(j -> j.get(field).asDouble()).sorted().toArray();
+        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+    }
+
+    private static double max(List<JsonNode> runs, String field) {
+        return runs.stream().mapToDouble(j -> j.get(field).asDouble()).max().orElse(Double.NaN);
+    }
+
+    /** This JVM's java binary, flags and classpath, running GptBenchmark. */
+    private static List<String> javaCommand(String config, String mode) {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(ProcessHandle.current().info().command().orElse("java"));
+        cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
+        cmd.add("-cp");
+        cmd.add(System.getProperty("java.class.path"));
+        cmd.add(GptBenchmark.class.getName());
+        cmd.add(config);
+        cmd.add(mode);
+        return cmd;
+    }
+
+    private static JsonNode require(JsonNode result, String engine) {
+        if (result == null) {
+            throw LabException.failure(engine + " benchmark run failed (see its output above)");
+        }
+        return result;
+    }
+
+    /** Runs a command; returns its last stdout line parsed as JSON, or null when it failed. */
+    private static JsonNode run(List<String> cmd) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (p.waitFor() != 0) {
+            System.err.print(out);
+            return null;
+        }
+        List<String> lines = out.lines().filter(l -> l.startsWith("{")).toList();
+        return lines.isEmpty() ? new ObjectMapper().createObjectNode() : new ObjectMapper().readTree(lines.get(lines.size() - 1));
+    }
+}
