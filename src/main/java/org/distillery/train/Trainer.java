@@ -88,8 +88,6 @@ public final class Trainer {
     private int step;
     private boolean showProgress = true;
     private Path lastCheckpoint;
-    /** Test hook: called after each micro-batch's forward with (step, loss), its result replaces the loss. */
-    java.util.function.BiFunction<Integer, Double, Double> lossHook = (s, l) -> l;
 
     /** A trainer with in-memory records only (no checkpoints, no CSV). */
     public Trainer(TrainConfig config, int[] train, int[] val) {
@@ -211,7 +209,7 @@ public final class Trainer {
         for (int k = 0; k < a; k++) {
             long firstWindow = ((long) (s - 1) * a + k) * b;
             trainBatches.fill(firstWindow, b, ids, targets);
-            double loss = lossHook.apply(s, model.forward(ids, targets, b, t));
+            double loss = model.forward(ids, targets, b, t);
             if (!Double.isFinite(loss)) throw diverged(s, "loss", loss, "micro-batch " + k);
             model.backward();
             lossSum += loss;
