@@ -4,6 +4,8 @@ import org.distillery.engine.kernels.AdamWKernel;
 import org.distillery.engine.kernels.FloatTensor;
 
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -172,6 +174,33 @@ public final class AdamW {
     public void setOptions(Options newOptions) {
         if (newOptions == null) throw new IllegalArgumentException("newOptions: must not be null");
         this.options = newOptions;
+    }
+
+    /**
+     * The first-moment tensors m of the trainable parameters by name (live: writing them restores
+     * optimiser state, e.g. from a checkpoint), in map order.
+     */
+    public Map<String, FloatTensor> firstMoments() {
+        Map<String, FloatTensor> m = new LinkedHashMap<>();
+        for (Slot s : slots) m.put(s.name, s.m);
+        return Collections.unmodifiableMap(m);
+    }
+
+    /** The second-moment tensors v of the trainable parameters by name (live, as {@link #firstMoments()}). */
+    public Map<String, FloatTensor> secondMoments() {
+        Map<String, FloatTensor> v = new LinkedHashMap<>();
+        for (Slot s : slots) v.put(s.name, s.v);
+        return Collections.unmodifiableMap(v);
+    }
+
+    /**
+     * Sets the number of steps taken (which the bias corrections depend on), to restore a checkpoint.
+     *
+     * @param stepCount steps taken, &gt;= 0
+     */
+    public void setStepCount(int stepCount) {
+        if (stepCount < 0) throw new IllegalArgumentException("stepCount: must be >= 0 but was " + stepCount);
+        this.step = stepCount;
     }
 
     /** Names of the frozen parameters, in map order. */

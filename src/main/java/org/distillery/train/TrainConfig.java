@@ -1,0 +1,207 @@
+package org.distillery.train;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.distillery.io.Gpt2Config;
+import org.distillery.io.HfConfig;
+
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
+
+/**
+ * The whole configuration of a {@link Trainer} run, serialised whole into every checkpoint's
+ * {@code trainer.json}. AdamW uses betas (0.9, 0.95) and eps 1e-8 (nanoGPT's), weight decay on every
+ * tensor except biases and LayerNorm gains ({@link AdamW#DECAY_EXCEPT_BIAS_AND_NORM}).
+ *
+ * @param model              the GPT-2 configuration of the model trained from scratch (init seed = {@code seed})
+ * @param batchSize          B, sequences per micro-batch, &gt;= 1
+ * @param seqLen             T, tokens per sequence, in [1, n_positions]
+ * @param steps              optimiser steps of the run, &gt;= 1
+ * @param lrMax              peak learning rate, finite and &gt; 0
+ * @param lrMin              final learning rate of the cosine decay, in (0, lrMax] (AdamW needs lr &gt; 0)
+ * @param warmupSteps        linear warm-up steps, in [0, steps]
+ * @param weightDecay        decoupled weight decay, finite and &gt;= 0
+ * @param gradClip           clip the global gradient norm to this, finite and &gt;= 0 (0 = no clipping)
+ * @param gradAccumSteps     micro-batches per optimiser step, &gt;= 1 (tokens per step = accum * B * T)
+ * @param seed               model init, training-window and validation-window seed
+ * @param evalInterval       validation loss every this many steps and at the last step, &gt;= 0 (0 = never)
+ * @param evalBatches        validation batches (of B x T) per evaluation, &gt;= 1
+ * @param checkpointInterval checkpoint every this many steps and at the last step, &gt;= 0 (0 = last step
+ *                           only); only when the trainer has a run directory
+ * @param keepCheckpoints    how many of the newest checkpoints to keep on disk, &gt;= 1
+ * @param freezePattern      regex: parameters whose name it is found in are frozen; "" freezes nothing
+ */
+public record TrainConfig(Gpt2Config model, int batchSize, int seqLen, int steps, double lrMax, double lrMin,
+                          int warmupSteps, double weightDecay, double gradClip, int gradAccumSteps, long seed,
+                          int evalInterval, int evalBatches, int checkpointInterval, int keepCheckpoints,
+                          String freezePattern) {
+
+    public static final double BETA1 = 0.9, BETA2 = 0.95, EPS = 1e-8;
+
+    public TrainConfig {
+        if (model == null) throw new IllegalArgumentException("model: must not be null");
+        if (batchSize < 1) throw new IllegalArgumentException("batchSize: must be >= 1 but was " + batchSize);
+        if (seqLen < 1 || seqLen > model.nPositions()) {
+            throw new IllegalArgumentException("seqLen: must be in [1, n_positions = " + model.nPositions() + "] but was "
+                    + seqLen);
+        }
+        if (steps < 1) throw new IllegalArgumentException("steps: must be >= 1 but was " + steps);
+        if (!(lrMax > 0) || Double.isInfinite(lrMax)) {
+            throw new IllegalArgumentException("lrMax: must be finite and > 0 but was " + lrMax);
+        }
+        if (!(lrMin > 0 && lrMin <= lrMax)) {
+            throw new IllegalArgumentException("lrMin: must be in (0, lrMax = " + lrMax + "] but was " + lrMin);
+        }
+        if (warmupSteps < 0 || warmupSteps > steps) {
+            throw new IllegalArgumentException("warmupSteps: must be in [0, steps = " + steps + "] but was " + warmupSteps);
+        }
+        if (!(weightDecay >= 0) || Double.isInfinite(weightDecay)) {
+            throw new IllegalArgumentException("weightDecay: must be finite and >= 0 but was " + weightDecay);
+        }
+        if (!(gradClip >= 0) || Double.isInfinite(gradClip)) {
+            throw new IllegalArgumentException("gradClip: must be finite and >= 0 (0 = no clipping) but was " + gradClip);
+        }
+        if (gradAccumSteps < 1) throw new IllegalArgumentException("gradAccumSteps: must be >= 1 but was " + gradAccumSteps);
+        if (evalInterval < 0) throw new IllegalArgumentException("evalInterval: must be >= 0 (0 = never) but was " + evalInterval);
+        if (evalBatches < 1) throw new IllegalArgumentException("evalBatches: must be >= 1 but was " + evalBatches);
+        if (checkpointInterval < 0) {
+            throw new IllegalArgumentException("checkpointInterval: must be >= 0 (0 = last step only) but was "
+                    + checkpointInterval);
+        }
+        if (keepCheckpoints < 1) throw new IllegalArgumentException("keepCheckpoints: must be >= 1 but was " + keepCheckpoints);
+        if (freezePattern == null) throw new IllegalArgumentException("freezePattern: must not be null (\"\" freezes nothing)");
+        try {
+            Pattern.compile(freezePattern);
+        } catch (PatternSyntaxException e) {
+            throw new IllegalArgumentException("freezePattern: not a valid regex: " + freezePattern + " ("
+                    + e.getDescription() + ")", e);
+        }
+    }
+
+    /**
+     * Defaults for {@code model}: B = 8, T = min(64, n_positions), 1000 steps, lr 1e-3 -&gt; 1e-4 after 100
+     * warm-up steps, weight decay 0.1, clip 1.0, no accumulation, seed 0, validation every 100 steps over
+     * 8 batches, checkpoints every 500 steps (2 kept), nothing frozen.
+     */
+    public static TrainConfig defaults(Gpt2Config model) {
+        if (model == null) throw new IllegalArgumentException("model: must not be null");
+        return new TrainConfig(model, 8, Math.min(64, model.nPositions()), 1000, 1e-3, 1e-4, 100, 0.1, 1.0, 1, 0L,
+                100, 8, 500, 2, "");
+    }
+
+    public TrainConfig withBatch(int b, int t) {
+        return new TrainConfig(model, b, t, steps, lrMax, lrMin, warmupSteps, weightDecay, gradClip, gradAccumSteps, seed,
+                evalInterval, evalBatches, checkpointInterval, keepCheckpoints, freezePattern);
+    }
+
+    /** Steps and warm-up together (warm-up must not exceed the steps). */
+    public TrainConfig withSteps(int newSteps, int warmup) {
+        return new TrainConfig(model, batchSize, seqLen, newSteps, lrMax, lrMin, warmup, weightDecay, gradClip,
+                gradAccumSteps, seed, evalInterval, evalBatches, checkpointInterval, keepCheckpoints, freezePattern);
+    }
+
+    public TrainConfig withLr(double max, double min) {
+        return new TrainConfig(model, batchSize, seqLen, steps, max, min, warmupSteps, weightDecay, gradClip,
+                gradAccumSteps, seed, evalInterval, evalBatches, checkpointInterval, keepCheckpoints, freezePattern);
+    }
+
+    public TrainConfig withWeightDecay(double wd) {
+        return new TrainConfig(model, batchSize, seqLen, steps, lrMax, lrMin, warmupSteps, wd, gradClip,
+                gradAccumSteps, seed, evalInterval, evalBatches, checkpointInterval, keepCheckpoints, freezePattern);
+    }
+
+    public TrainConfig withGradClip(double clip) {
+        return new TrainConfig(model, batchSize, seqLen, steps, lrMax, lrMin, warmupSteps, weightDecay, clip,
+                gradAccumSteps, seed, evalInterval, evalBatches, checkpointInterval, keepCheckpoints, freezePattern);
+    }
+
+    public TrainConfig withGradAccumSteps(int accum) {
+        return new TrainConfig(model, batchSize, seqLen, steps, lrMax, lrMin, warmupSteps, weightDecay, gradClip,
+                accum, seed, evalInterval, evalBatches, checkpointInterval, keepCheckpoints, freezePattern);
+    }
+
+    public TrainConfig withSeed(long newSeed) {
+        return new TrainConfig(model, batchSize, seqLen, steps, lrMax, lrMin, warmupSteps, weightDecay, gradClip,
+                gradAccumSteps, newSeed, evalInterval, evalBatches, checkpointInterval, keepCheckpoints, freezePattern);
+    }
+
+    public TrainConfig withEval(int interval, int batches) {
+        return new TrainConfig(model, batchSize, seqLen, steps, lrMax, lrMin, warmupSteps, weightDecay, gradClip,
+                gradAccumSteps, seed, interval, batches, checkpointInterval, keepCheckpoints, freezePattern);
+    }
+
+    public TrainConfig withCheckpoints(int interval, int keep) {
+        return new TrainConfig(model, batchSize, seqLen, steps, lrMax, lrMin, warmupSteps, weightDecay, gradClip,
+                gradAccumSteps, seed, evalInterval, evalBatches, interval, keep, freezePattern);
+    }
+
+    public TrainConfig withFreezePattern(String regex) {
+        return new TrainConfig(model, batchSize, seqLen, steps, lrMax, lrMin, warmupSteps, weightDecay, gradClip,
+                gradAccumSteps, seed, evalInterval, evalBatches, checkpointInterval, keepCheckpoints, regex);
+    }
+
+    /** The learning-rate schedule of this run. */
+    public LrSchedule schedule() {
+        return new LrSchedule(lrMax, lrMin, warmupSteps, steps);
+    }
+
+    /** Tokens consumed per optimiser step: accum * B * T. */
+    public long tokensPerStep() {
+        return (long) gradAccumSteps * batchSize * seqLen;
+    }
+
+    /** AdamW hyperparameters at learning rate {@code lr}. */
+    public AdamW.Options optimizerOptions(double lr) {
+        return new AdamW.Options(lr, BETA1, BETA2, EPS, weightDecay, gradClip);
+    }
+
+    /** This configuration as JSON (the model under {@code "model"} as its {@code config.json} object). */
+    public ObjectNode toJson() {
+        ObjectNode o = new ObjectMapper().createObjectNode();
+        o.set("model", model.toJson());
+        o.put("batch_size", batchSize);
+        o.put("seq_len", seqLen);
+        o.put("steps", steps);
+        o.put("lr_max", lrMax);
+        o.put("lr_min", lrMin);
+        o.put("warmup_steps", warmupSteps);
+        o.put("weight_decay", weightDecay);
+        o.put("grad_clip", gradClip);
+        o.put("grad_accum_steps", gradAccumSteps);
+        o.put("seed", seed);
+        o.put("eval_interval", evalInterval);
+        o.put("eval_batches", evalBatches);
+        o.put("checkpoint_interval", checkpointInterval);
+        o.put("keep_checkpoints", keepCheckpoints);
+        o.put("freeze_pattern", freezePattern);
+        return o;
+    }
+
+    /**
+     * Reads {@link #toJson()}'s output.
+     *
+     * @param source where the JSON came from, for messages
+     */
+    public static TrainConfig fromJson(JsonNode o, String source) {
+        if (o == null || !o.isObject()) throw new IllegalArgumentException(source + ": config is not a JSON object");
+        HfConfig hc = HfConfig.parse(source + " (config.model)", field(o, "model", source).toString());
+        if (!(hc instanceof Gpt2Config model)) {
+            throw new IllegalArgumentException(source + ": config.model has model_type " + hc.modelType() + "; need gpt2");
+        }
+        return new TrainConfig(model, field(o, "batch_size", source).intValue(), field(o, "seq_len", source).intValue(),
+                field(o, "steps", source).intValue(), field(o, "lr_max", source).doubleValue(),
+                field(o, "lr_min", source).doubleValue(), field(o, "warmup_steps", source).intValue(),
+                field(o, "weight_decay", source).doubleValue(), field(o, "grad_clip", source).doubleValue(),
+                field(o, "grad_accum_steps", source).intValue(), field(o, "seed", source).longValue(),
+                field(o, "eval_interval", source).intValue(), field(o, "eval_batches", source).intValue(),
+                field(o, "checkpoint_interval", source).intValue(), field(o, "keep_checkpoints", source).intValue(),
+                field(o, "freeze_pattern", source).asText());
+    }
+
+    private static JsonNode field(JsonNode o, String name, String source) {
+        JsonNode n = o.get(name);
+        if (n == null || n.isNull()) throw new IllegalArgumentException(source + ": config has no field " + name);
+        return n;
+    }
+}
