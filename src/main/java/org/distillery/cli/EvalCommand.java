@@ -1,0 +1,111 @@
+package org.distillery.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.distillery.data.DatasetFiles;
+import org.distillery.eval.Perplexity;
+import org.distillery.model.Gpt;
+import org.distillery.model.ModelTokenizer;
+import org.distillery.report.Provenance;
+import org.distillery.util.ProjectPaths;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code ./lab eval --model DIR --data FILE}: perplexity of a GPT model directory on a text. */
+@Command(name = "eval", mixinStandardHelpOptions = true,
+        description = {"Perplexity of a GPT model directory on a text file (tokenized with the model's "
+                + "tokenizer) or a nanoGPT-style .bin of uint16 token ids: non-overlapping windows of the "
+                + "model context, every token after a window's first predicted; --stride for sliding windows."})
+final class EvalCommand implements Callable<Integer> {
+    @Option(names = "--model", required = true, paramLabel = "DIR", description = "model directory (config.json + model.safetensors)")
+    Path model;
+
+    @Option(names = "--data", required = true, paramLabel = "FILE", description = "text file, or .bin of little-endian uint16 ids")
+    Path data;
+
+    @Option(names = "--context", paramLabel = "T", description = "window length (default: the model's n_positions)")
+    Integer context;
+
+    @Option(names = "--stride", paramLabel = "S", description = "sliding-window stride (default: none, non-overlapping windows)")
+    Integer stride;
+
+    @Option(names = "--batch", defaultValue = "8", description = "windows per forward pass (default: ${DEFAULT-VALUE})")
+    int batch;
+
+    @Option(names = "--json", description = "print one JSON object")
+    boolean json;
+
+    @Override
+    public Integer call() throws IOException {
+        if (!Files.isRegularFile(model.resolve("config.json"))) {
+            throw new IllegalArgumentException("--model " + model + ": no config.json there");
+        }
+        if (!Files.isRegularFile(data)) {
+            throw new IllegalArgumentException("--data " + data + ": no such file");
+        }
+        if (batch < 1) {
+            throw new IllegalArgumentException("--batch " + batch + " is not accepted: use 1 or more");
+        }
+        if (!(org.distillery.io.HfConfig.read(model.resolve("config.json")) instanceof org.distillery.io.Gpt2Config cfg)) {
+            throw new IllegalArgumentException("--model " + model + ": config.json is not a GPT-2 model (model_type gpt2)");
+        }
+        int n = cfg.nPositions();
+        int t = context == null ? n : context;
+        if (t < 2 || t > n) {
+            throw new IllegalArgumentException("--context " + t + " is not accepted: use 2 to the model's n_positions " + n);
+        }
+        Gpt gpt = Gpt.load(model, batch, t);
+        int vocab = gpt.config().vocabSize();
+        int[] tokens = data.toString().endsWith(".bin") ? readBin(data, vocab)
+                : ModelTokenizer.of(model, vocab).encode(Files.readString(data, StandardCharsets.UTF_8));
+        Perplexity.Result r = stride == null ? Perplexity.evaluate(gpt, tokens, t, batch)
+                : Perplexity.evaluate(gpt, tokens, t, stride, batch);
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("perplexity", r.perplexity());
+        out.put("nll", r.nll());
+        out.put("tokens", r.tokensPredicted());
+        out.put("tokens_per_s", r.tokensPerSecond());
+        out.put("seconds", r.seconds());
+        out.put("context", t);
+        out.put("stride", stride);
+        out.put("model", model.toAbsolutePath().toString());
+        out.put("data", data.toAbsolutePath().toString());
+        out.put("data_sha256", DatasetFiles.sha256(data));
+        out.putAll(Provenance.capture(ProjectPaths.root()).asMap());
+        if (json) {
+            System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(out));
+        } else {
+            System.out.printf(Locale.ROOT, "perplexity %.4f (nll %.4f nats/token) over %,d predicted tokens; "
+                    + "%,.0f tokens/s, %.1f s%n", r.perplexity(), r.nll(), r.tokensPredicted(), r.tokensPerSecond(), r.seconds());
+        }
+        return 0;
+    }
+
+    /** A nanoGPT-style .bin: little-endian uint16 token ids, each checked against the vocabulary. */
+    static int[] readBin(Path file, int vocab) throws IOException {
+        long size = Files.size(file);
+        if (size % 2 != 0) {
+            throw new IllegalArgumentException("--data " + file + ": " + size + " bytes is not a whole number of uint16 ids");
+        }
+        ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(file)).order(ByteOrder.LITTLE_ENDIAN);
+        int[] ids = new int[(int) (size / 2)];
+        for (int i = 0; i < ids.length; i++) {
+            ids[i] = Short.toUnsignedInt(b.getShort());
+            if (ids[i] >= vocab) {
+                throw new IllegalArgumentException("--data " + file + ": token id " + ids[i] + " at position " + i
+                        + " is outside the model's vocabulary of " + vocab);
+            }
+        }
+        return ids;
+    }
+}

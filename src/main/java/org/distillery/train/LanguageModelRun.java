@@ -1,0 +1,140 @@
+package org.distillery.train;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import org.distillery.data.BrownCorpus;
+import org.distillery.eval.Perplexity;
+import org.distillery.model.Gpt;
+import org.distillery.tokenize.BpeTrainer;
+import org.distillery.tokenize.ByteTokenizer;
+import org.distillery.tokenize.Tokenizer;
+import org.distillery.util.AtomicFiles;
+
+/**
+ * Trains a GPT language model on a shipped corpus, start to finish: tokenizer (bytes, or a byte-level
+ * BPE trained on the training split), {@link Trainer}, validation perplexity ({@link Perplexity}, the
+ * standard non-overlapping protocol), and a model directory (Hugging Face {@code config.json} +
+ * {@code model.safetensors}, the tokenizer's files, {@code summary.json}). Used by {@code ./lab train}
+ * and the teacher notebook.
+ *
+ * <p>Run file (JSON): {@code {"data": {"dataset": "brown", "tokenizer": "byte" | "bpe"}, "train": {...}}}
+ * where {@code train} is a {@link TrainConfig#toJson()} object; with {@code "bpe"} the tokenizer's
+ * vocabulary size is the model's {@code vocab_size}.
+ *
+ * @param dataset   the corpus: {@code brown}
+ * @param tokenizer {@code byte} or {@code bpe}
+ * @param train     the training configuration
+ */
+public record LanguageModelRun(String dataset, String tokenizer, TrainConfig train) {
+    private static final List<String> DATASETS = List.of("brown");
+    private static final List<String> TOKENIZERS = List.of("byte", "bpe");
+
+    public LanguageModelRun {
+        if (!DATASETS.contains(dataset)) {
+            throw new IllegalArgumentException("data.dataset '" + dataset + "' is not accepted: use one of " + DATASETS);
+        }
+        if (!TOKENIZERS.contains(tokenizer)) {
+            throw new IllegalArgumentException("data.tokenizer '" + tokenizer + "' is not accepted: use one of " + TOKENIZERS);
+        }
+        int v = train.model().vocabSize();
+        if (tokenizer.equals("byte") && v != ByteTokenizer.VOCAB_SIZE) {
+            throw new IllegalArgumentException("the byte tokenizer has 256 tokens but train.model.vocab_size is " + v);
+        }
+    }
+
+    /** The corpus tokenized for training and validation, and the tokenizer that did it. */
+    public record Corpus(Tokenizer tokenizer, int[] train, int[] validation) {}
+
+    /** What a finished run gives back. */
+    public record Result(Trainer trainer, Tokenizer tokenizer, Perplexity.Result validation, Path modelDir) {}
+
+    /** Reads a run file; errors name the file and the field. */
+    public static LanguageModelRun read(Path file) {
+        JsonNode root;
+        try {
+            root = new ObjectMapper().readTree(Files.readString(file));
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot read run file " + file + ": "
+                    + (e.getMessage() == null ? e : e.getMessage().lines().findFirst().orElse("")), e);
+        }
+        JsonNode data = root == null ? null : root.get("data");
+        if (data == null || !data.isObject() || data.get("dataset") == null || data.get("tokenizer") == null) {
+            throw new IllegalArgumentException(file + ": needs \"data\": {\"dataset\": ..., \"tokenizer\": ...}");
+        }
+        return new LanguageModelRun(data.get("dataset").asText(), data.get("tokenizer").asText(),
+                TrainConfig.fromJson(root.get("train"), file + " (train)"));
+    }
+
+    /** The run as its JSON file content. */
+    public ObjectNode toJson() {
+        ObjectNode o = new ObjectMapper().createObjectNode();
+        o.putObject("data").put("dataset", dataset).put("tokenizer", tokenizer);
+        o.set("train", train.toJson());
+        return o;
+    }
+
+    /** Loads and tokenizes the corpus (training a BPE tokenizer on the training split when asked). */
+    public Corpus corpus() {
+        BrownCorpus brown = BrownCorpus.load();
+        String trainText = brown.text(BrownCorpus.Split.TRAIN);
+        Tokenizer tok = tokenizer.equals("byte") ? new ByteTokenizer()
+                : BpeTrainer.gpt2Style(train.model().vocabSize()).train(trainText);
+        return new Corpus(tok, tok.encode(trainText), tok.encode(brown.text(BrownCorpus.Split.VALIDATION)));
+    }
+
+    /**
+     * Trains, evaluates and writes the model directory {@code out} (which must not exist; it is written
+     * under a temporary name and renamed when complete). Checkpoints and {@code metrics.csv} go to
+     * {@code out/run/}.
+     */
+    public Result run(Path out, boolean showProgress) {
+        if (Files.exists(out)) {
+            throw new IllegalArgumentException("--out " + out + " already exists: choose a new folder (runs are never overwritten)");
+        }
+        Path tmp = out.toAbsolutePath().resolveSibling("." + out.getFileName() + ".partial");
+        if (Files.exists(tmp)) {
+            throw new IllegalArgumentException(tmp + " exists (an interrupted run?): remove it or choose another --out");
+        }
+        Corpus c = corpus();
+        Trainer trainer = new Trainer(train, c.train(), c.validation(), tmp.resolve("run")).showProgress(showProgress);
+        trainer.run();
+        Gpt model = trainer.model();
+        Perplexity.Result ppl = Perplexity.evaluate(model, c.validation(), train.seqLen(), train.batchSize());
+        model.save(tmp);
+        if (c.tokenizer() instanceof org.distillery.tokenize.Gpt2Tokenizer g) {
+            g.save(tmp);
+        }
+        ObjectNode summary = new ObjectMapper().createObjectNode();
+        summary.set("run", toJson());
+        summary.put("parameters", model.parameterCount());
+        summary.put("steps", trainer.step());
+        summary.put("final_train_loss", trainer.history().get(trainer.history().size() - 1).loss());
+        summary.put("validation_perplexity", ppl.perplexity());
+        summary.put("validation_tokens", ppl.tokensPredicted());
+        summary.set("provenance", new ObjectMapper().valueToTree(
+                org.distillery.report.Provenance.capture(org.distillery.util.ProjectPaths.root()).asMap()));
+        try {
+            AtomicFiles.writeString(tmp.resolve("summary.json"),
+                    new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(summary));
+            Files.move(tmp, out);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot finish " + out + ": " + e.getMessage(), e);
+        }
+        return new Result(trainer, c.tokenizer(), ppl, out);
+    }
+
+    /** One line for logs: parameters, steps, validation perplexity. */
+    public static String describe(Result r) {
+        return String.format(Locale.ROOT, "%,d parameters, %d steps, validation perplexity %.3f over %,d tokens",
+                r.trainer().model().parameterCount(), r.trainer().step(), r.validation().perplexity(),
+                r.validation().tokensPredicted());
+    }
+}
