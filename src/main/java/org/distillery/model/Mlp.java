@@ -478,11 +478,6 @@ public final class Mlp {
         }
         Path wPath = dir.resolve(WEIGHTS_FILE);
         Map<String, NamedTensor> tensors = Safetensors.readAll(wPath);
-        for (String name : tensors.keySet()) {
-            if (!m.params.containsKey(name)) {
-                throw new CheckpointFormatException(wPath + ": unexpected tensor " + name + " for layer sizes " + sizes);
-            }
-        }
         for (Map.Entry<String, FloatTensor> e : m.params.entrySet()) {
             NamedTensor t = tensors.get(e.getKey());
             FloatTensor dst = e.getValue();
@@ -495,6 +490,11 @@ public final class Mlp {
             }
             float[] d = t.data();
             for (int i = 0; i < d.length; i++) dst.set(i, d[i]);
+        }
+        for (String name : tensors.keySet()) {
+            if (!m.params.containsKey(name)) {
+                throw new CheckpointFormatException(wPath + ": unexpected tensor " + name + " for layer sizes " + sizes);
+            }
         }
         return m;
     }
