@@ -370,7 +370,7 @@ public final class Gpt {
 
     /** Sets every gradient to 0. */
     public void zeroGrad() {
-        for (FloatTensor g : grads.values()) g.nd().assign(0f);
+        for (FloatTensor g : grads.values()) g.fill(0f);     // a Java loop: ND4J assign costs ms per call under load
     }
 
     /**

@@ -43,6 +43,8 @@ class AllocationFreeTest {
             LayerNormKernel.backward(out, x, mean, rstd, g, dx, dg, db);
             GeluKernel.forward(x, out);
             GeluKernel.backward(out, x, dx);
+            ReluKernel.forward(x, out);
+            ReluKernel.backward(out, x, dx);
             SoftmaxKernel.forward(x, out, false);
             SoftmaxKernel.backward(out, out, dx);
             AddKernels.residualAdd(x, out, dx);
