@@ -45,7 +45,8 @@ init = "\n".join([
     "import org.knowm.xchart.style.*;",
     "import org.knowm.xchart.style.markers.*;",
 ]) + "\n"
-for pkg in ["org.distillery.formats", "org.distillery.data", "org.distillery.tokenize"]:   # imported once they exist
+for pkg in ["org.distillery.formats", "org.distillery.data", "org.distillery.tokenize", "org.distillery.model",
+            "org.distillery.train", "org.distillery.eval"]:   # imported once they exist
     if (target / "classes" / pkg.replace(".", "/")).is_dir():
         init += f"import {pkg}.*;\n"
 

@@ -65,6 +65,13 @@ public final class TextSampler {
         return out;
     }
 
+    /** The text generated after {@code prompt} (the prompt itself not included). */
+    public static String complete(Gpt model, org.distillery.tokenize.Tokenizer tokenizer, String prompt, Options o) {
+        int[] p = tokenizer.encode(prompt);
+        int[] out = generate(model, p, o);
+        return tokenizer.decode(Arrays.copyOfRange(out, p.length, out.length));
+    }
+
     /** The next token from the logits at {@code logits[offset .. offset+vocab)}. */
     static int next(FloatTensor logits, int offset, int vocab, Options o, SplittableRandom rnd, double[] p) {
         if (o.temperature() == 0) {

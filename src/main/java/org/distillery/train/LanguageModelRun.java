@@ -25,15 +25,18 @@ import org.distillery.util.AtomicFiles;
  * {@code model.safetensors}, the tokenizer's files, {@code summary.json}). Used by {@code ./lab train}
  * and the teacher notebook.
  *
- * <p>Run file (JSON): {@code {"data": {"dataset": "brown", "tokenizer": "byte" | "bpe"}, "train": {...}}}
- * where {@code train} is a {@link TrainConfig#toJson()} object; with {@code "bpe"} the tokenizer's
- * vocabulary size is the model's {@code vocab_size}.
+ * <p>Run file (JSON): {@code {"data": {"dataset": "brown", "tokenizer": "byte" | "bpe",
+ * "validation_tokens": N}, "train": {...}}} where {@code train} is a {@link TrainConfig#toJson()}
+ * object; with {@code "bpe"} the tokenizer's vocabulary size is the model's {@code vocab_size};
+ * {@code validation_tokens} (optional, 0 = all) limits the final perplexity to the first N tokens of
+ * the validation split (the quick profile uses it).
  *
- * @param dataset   the corpus: {@code brown}
- * @param tokenizer {@code byte} or {@code bpe}
- * @param train     the training configuration
+ * @param dataset          the corpus: {@code brown}
+ * @param tokenizer        {@code byte} or {@code bpe}
+ * @param validationTokens evaluate perplexity on the first N validation tokens; 0 for all of them
+ * @param train            the training configuration
  */
-public record LanguageModelRun(String dataset, String tokenizer, TrainConfig train) {
+public record LanguageModelRun(String dataset, String tokenizer, int validationTokens, TrainConfig train) {
     private static final List<String> DATASETS = List.of("brown");
     private static final List<String> TOKENIZERS = List.of("byte", "bpe");
 
@@ -43,6 +46,9 @@ public record LanguageModelRun(String dataset, String tokenizer, TrainConfig tra
         }
         if (!TOKENIZERS.contains(tokenizer)) {
             throw new IllegalArgumentException("data.tokenizer '" + tokenizer + "' is not accepted: use one of " + TOKENIZERS);
+        }
+        if (validationTokens < 0) {
+            throw new IllegalArgumentException("data.validation_tokens must be >= 0 (0 = all), got " + validationTokens);
         }
         int v = train.model().vocabSize();
         if (tokenizer.equals("byte") && v != ByteTokenizer.VOCAB_SIZE) {
@@ -70,13 +76,13 @@ public record LanguageModelRun(String dataset, String tokenizer, TrainConfig tra
             throw new IllegalArgumentException(file + ": needs \"data\": {\"dataset\": ..., \"tokenizer\": ...}");
         }
         return new LanguageModelRun(data.get("dataset").asText(), data.get("tokenizer").asText(),
-                TrainConfig.fromJson(root.get("train"), file + " (train)"));
+                data.path("validation_tokens").asInt(0), TrainConfig.fromJson(root.get("train"), file + " (train)"));
     }
 
     /** The run as its JSON file content. */
     public ObjectNode toJson() {
         ObjectNode o = new ObjectMapper().createObjectNode();
-        o.putObject("data").put("dataset", dataset).put("tokenizer", tokenizer);
+        o.putObject("data").put("dataset", dataset).put("tokenizer", tokenizer).put("validation_tokens", validationTokens);
         o.set("train", train.toJson());
         return o;
     }
@@ -88,6 +94,12 @@ public record LanguageModelRun(String dataset, String tokenizer, TrainConfig tra
         Tokenizer tok = tokenizer.equals("byte") ? new ByteTokenizer()
                 : BpeTrainer.gpt2Style(train.model().vocabSize()).train(trainText);
         return new Corpus(tok, tok.encode(trainText), tok.encode(brown.text(BrownCorpus.Split.VALIDATION)));
+    }
+
+    /** The validation tokens the final perplexity is computed on (all, or the first validation_tokens). */
+    public int[] evaluationTokens(Corpus c) {
+        return validationTokens == 0 || validationTokens >= c.validation().length ? c.validation()
+                : java.util.Arrays.copyOf(c.validation(), validationTokens);
     }
 
     /**
@@ -107,7 +119,7 @@ public record LanguageModelRun(String dataset, String tokenizer, TrainConfig tra
         Trainer trainer = new Trainer(train, c.train(), c.validation(), tmp.resolve("run")).showProgress(showProgress);
         trainer.run();
         Gpt model = trainer.model();
-        Perplexity.Result ppl = Perplexity.evaluate(model, c.validation(), train.seqLen(), train.batchSize());
+        Perplexity.Result ppl = Perplexity.evaluate(model, evaluationTokens(c), train.seqLen(), train.batchSize());
         model.save(tmp);
         if (c.tokenizer() instanceof org.distillery.tokenize.Gpt2Tokenizer g) {
             g.save(tmp);
@@ -129,6 +141,23 @@ public record LanguageModelRun(String dataset, String tokenizer, TrainConfig tra
             throw new UncheckedIOException("cannot finish " + out + ": " + e.getMessage(), e);
         }
         return new Result(trainer, c.tokenizer(), ppl, out);
+    }
+
+    /**
+     * A trained model directory for this run: taken from the {@link org.distillery.util.ArtifactCache}
+     * when a run with the same configuration, data and code finished before, else trained now and kept
+     * there.
+     *
+     * @param name a readable prefix of the cache folder, e.g. "teacher"
+     * @return the model directory (config.json, model.safetensors, tokenizer files, summary.json, run/)
+     */
+    public Path trainOrLoad(String name, boolean showProgress) {
+        Path dir = org.distillery.util.ArtifactCache.folder(name, toJson().toString(),
+                org.distillery.data.DatasetFiles.verifyAll(org.distillery.util.ProjectPaths.datasets()));
+        if (!Files.isRegularFile(dir.resolve("summary.json"))) {
+            run(dir, showProgress);
+        }
+        return dir;
     }
 
     /** One line for logs: parameters, steps, validation perplexity. */
