@@ -32,8 +32,8 @@ import static org.distillery.engine.kernels.VectorOps.store;
  * to erfc, i.e. at most 1.5e-7 absolute on Phi. exp(-z^2) = exp(-x^2/2) uses {@link VectorOps#exp(FloatVector)},
  * with x^2 = hi + lo split by an fma (hi = x*x rounded, lo = fma(x, x, -hi) exact) and exp(-(hi+lo)/2)
  * = exp(-hi/2) (1 - lo/2), so the argument carries no rounding error of its own (it would be amplified
- * by x^2/2 in the tail). |x| is clamped to 13 (Phi(-13) = 6e-39: 0 in the fp32 result up to the
- * subnormal range). The same e = exp(-x^2/2) gives phi for the backward. The vector loops use only
+ * by x^2/2 in the tail). For |x| &gt; 13, exp(-x^2/2) is taken as 0 (so Phi(x) is exactly 0 or 1 and phi 0;
+ * Phi(-13) = 6e-39 is below fp32's normal range), and |x| is clamped to 13 inside the formulas. The same e = exp(-x^2/2) gives phi for the backward. The vector loops use only
  * elementwise IEEE operations, compare/blend and {@link VectorOps#exp(FloatVector)}; the scalar tails perform
  * the same operations as one lane.
  *
@@ -127,12 +127,14 @@ public final class GeluErfKernel {
     private static void forwardLoop(FloatTensor X, FloatTensor O, int n) {
         int i = 0, bound = SPECIES.loopBound(n);
         for (; i < bound; i += LANES) {
-            FloatVector v = load(X, i), a = v.abs().min(V_CLAMP);
-            store(v.mul(cdf(v, tail(a, gauss(a)))), O, i);
+            FloatVector v = load(X, i), a = v.abs();
+            FloatVector e = gauss(a.min(V_CLAMP)).blend(0f, a.compare(VectorOperators.GT, CLAMP));
+            store(v.mul(cdf(v, tail(a.min(V_CLAMP), e))), O, i);
         }
         for (; i < n; i++) {
-            float v = get(X, i), a = Math.min(Math.abs(v), CLAMP);
-            put(O, i, v * cdf(v, tail(a, gauss(a))));
+            float v = get(X, i), a = Math.abs(v);
+            float e = a > CLAMP ? 0f : gauss(Math.min(a, CLAMP));
+            put(O, i, v * cdf(v, tail(Math.min(a, CLAMP), e)));
         }
     }
 
@@ -140,13 +142,15 @@ public final class GeluErfKernel {
     private static void backwardLoop(FloatTensor D, FloatTensor X, FloatTensor DX, int n) {
         int i = 0, bound = SPECIES.loopBound(n);
         for (; i < bound; i += LANES) {
-            FloatVector v = load(X, i), a = v.abs().min(V_CLAMP), e = gauss(a);
-            FloatVector grad = v.mul(V_PHI).fma(e, cdf(v, tail(a, e)));
+            FloatVector v = load(X, i), a = v.abs();
+            FloatVector e = gauss(a.min(V_CLAMP)).blend(0f, a.compare(VectorOperators.GT, CLAMP));
+            FloatVector grad = v.mul(V_PHI).fma(e, cdf(v, tail(a.min(V_CLAMP), e)));
             store(grad.mul(load(D, i)), DX, i);
         }
         for (; i < n; i++) {
-            float v = get(X, i), a = Math.min(Math.abs(v), CLAMP), e = gauss(a);
-            float grad = Math.fma(v * PHI, e, cdf(v, tail(a, e)));
+            float v = get(X, i), a = Math.abs(v);
+            float e = a > CLAMP ? 0f : gauss(Math.min(a, CLAMP));
+            float grad = Math.fma(v * PHI, e, cdf(v, tail(Math.min(a, CLAMP), e)));
             put(DX, i, grad * get(D, i));
         }
     }
