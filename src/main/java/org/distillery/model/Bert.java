@@ -407,8 +407,8 @@ public final class Bert {
         // head: logits = LN_head(gelu(xLast W^T + b)) word^T + bias
         LinearKernel.backward(a.dlogits, a.headLn, wordEmb, a.dln, dwordEmb, ddecBias);
         LayerNormKernel.backward(a.dln, a.headGelu, a.headMean, a.headRstd, headLnW, dtmp, dheadLnW, dheadLnB);
-        GeluErfKernel.backward(dtmp, a.headT, dtmp);
-        LinearKernel.backward(dtmp, xLast, headW, dres, dheadW, dheadB);               // dres = d xLast
+        GeluErfKernel.backward(dtmp, a.headT, a.dln);
+        LinearKernel.backward(a.dln, xLast, headW, dres, dheadW, dheadB);              // dres = d xLast
         for (int l = nLayer - 1; l >= 0; l--) {
             Layer w = layers[l];
             FloatTensor xIn = l == 0 ? a.embLn : a.ln2[l - 1];

@@ -1,8 +1,6 @@
 package org.distillery.engine.kernels;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorOperators;
 
 import static org.distillery.engine.kernels.VectorOps.LANES;
 import static org.distillery.engine.kernels.VectorOps.SPECIES;
@@ -24,18 +22,20 @@ import static org.distillery.engine.kernels.VectorOps.store;
  * Phi is computed from the tail q = Phi(-|x|) = erfc(|x| / sqrt 2) / 2, then Phi(x) = 1 - q for x &gt;= 0 and
  * q for x &lt; 0, so the negative tail keeps its relative accuracy (no 1 + erf cancellation). With z = |x| / sqrt 2,
  * <pre>
- *   erfc(z) = t exp(-z^2) P(t),   t = 1 / (1 + z / 2),   P a degree-10 polynomial
+ *   erfc(z) = t exp(-z^2) P(t),   t = 1 / (1 + z / 2),   P a degree-8 polynomial
  * </pre>
  * P was fitted for this kernel (iteratively reweighted least squares for the relative error of erfc over
  * z in [0, 10]; the same form as Abramowitz-Stegun 7.1.26 / Numerical Recipes' erfcc, with more terms):
- * in exact arithmetic its relative error is 3.4e-9; evaluated in fp32 (Horner with fma) about 3e-7 relative
- * to erfc, i.e. at most 1.5e-7 absolute on Phi. exp(-z^2) = exp(-x^2/2) uses {@link VectorOps#exp(FloatVector)},
- * with x^2 = hi + lo split by an fma (hi = x*x rounded, lo = fma(x, x, -hi) exact) and exp(-(hi+lo)/2)
- * = exp(-hi/2) (1 - lo/2), so the argument carries no rounding error of its own (it would be amplified
- * by x^2/2 in the tail). For |x| &gt; 13, exp(-x^2/2) is taken as 0 (so Phi(x) is exactly 0 or 1 and phi 0;
- * Phi(-13) = 6e-39 is below fp32's normal range), and |x| is clamped to 13 inside the formulas. The same e = exp(-x^2/2) gives phi for the backward. The vector loops use only
- * elementwise IEEE operations, compare/blend and {@link VectorOps#exp(FloatVector)}; the scalar tails perform
- * the same operations as one lane.
+ * in exact arithmetic its relative error is 4.3e-8; evaluated in fp32 (Horner with fma) about 3.3e-7 relative
+ * to erfc, i.e. at most 1.5e-7 absolute on Phi. phi = exp(-x^2/2 - ln sqrt(2 pi)) uses
+ * {@link VectorOps#exp(FloatVector)} (the coefficients above absorb the sqrt(2 pi)); the rounding of the
+ * argument (relative 6e-8) is amplified by x^2/2 in exp, so in the far negative tail Phi is relatively less
+ * accurate (about 1e-6 at |x| = 5, 5e-6 at 13) while its absolute error there is below 1e-12. (An fma split
+ * x^2 = hi + lo would remove this, but the forward loop body would then exceed C2's inlining node budget and
+ * allocate; see {@link #forwardLoop}.) No clamp is needed: exp clamps its argument at -87, so for |x| &gt; 13
+ * q is below 1e-38 and y = max(x, 0) - |x| q is 0 or x to within 1e-37 |x| t, finite for every finite x.
+ * The vector loops use only elementwise IEEE operations and {@link VectorOps#exp(FloatVector)} (no
+ * compare/blend, no reductions); the scalar tails perform the same operations as one lane.
  *
  * <p>The double twins use an erf of their own ({@link #erfReference}, {@link #erfcReference}: a positive
  * power series below 2.5 and the continued fraction of erfc above, accurate to about 1e-15; Java has no
@@ -47,18 +47,18 @@ public final class GeluErfKernel {
     /** 1 / sqrt(2 pi). */
     public static final double INV_SQRT_2PI = 1.0 / Math.sqrt(2.0 * Math.PI);
 
-    // P(t) / 2, so that q = t e P'(t) = erfc(z) / 2 directly (halving the fitted coefficients is exact)
-    private static final float C0 = 1.4104401010e-01f, C1 = 1.4113200600e-01f, C2 = 1.2253160505e-01f,
-            C3 = 9.3126038358e-02f, C4 = 2.6265815441e-02f, C5 = 2.0467210640e-02f, C6 = -1.5344397672e-02f,
-            C7 = -1.4022530763e-01f, C8 = 1.8766334863e-01f, C9 = -9.4346987775e-02f, C10 = 1.7686660531e-02f;
+    // P(t) sqrt(2 pi) / 2, so that q = t phi(x) P'(t) = erfc(z) / 2 directly with phi = exp(-z^2) / sqrt(2 pi)
+    private static final float C0 = 3.5354290139e-01f, C1 = 3.5390487723e-01f, C2 = 3.0468592874e-01f,
+            C3 = 2.5402849283e-01f, C4 = -3.3366598628e-02f, C5 = 3.4850062626e-01f, C6 = -6.1061042694e-01f,
+            C7 = 3.5665978899e-01f, C8 = -7.4031506070e-02f;
     private static final float K = (float) (0.5 / Math.sqrt(2.0));     // t = 1 / (1 + K |x|)
-    private static final float CLAMP = 13f;
-    private static final float PHI = (float) INV_SQRT_2PI;
+    private static final float NLOG_SQRT_2PI = (float) -Math.log(Math.sqrt(2 * Math.PI));
+    private static final float BIG = 0x1p126f;                        // x * 2^126 >= 1 for every normal x > 0
 
     private static final FloatVector V_C0 = bc(C0), V_C1 = bc(C1), V_C2 = bc(C2), V_C3 = bc(C3), V_C4 = bc(C4),
-            V_C5 = bc(C5), V_C6 = bc(C6), V_C7 = bc(C7), V_C8 = bc(C8), V_C9 = bc(C9), V_C10 = bc(C10);
-    private static final FloatVector V_K = bc(K), V_CLAMP = bc(CLAMP), V_ONE = bc(1f), V_MHALF = bc(-0.5f),
-            V_PHI = bc(PHI);
+            V_C5 = bc(C5), V_C6 = bc(C6), V_C7 = bc(C7), V_C8 = bc(C8);
+    private static final FloatVector V_K = bc(K), V_BIG = bc(BIG), V_MTWO = bc(-2f),
+            V_ONE = bc(1f), V_MHALF = bc(-0.5f), V_NLOG_SQRT_2PI = bc(NLOG_SQRT_2PI);
 
     private static FloatVector bc(float v) { return FloatVector.broadcast(SPECIES, v); }
 
@@ -78,80 +78,86 @@ public final class GeluErfKernel {
      *
      * @param dout upstream gradient, same element count as x
      * @param x    forward input, [N, C] (any shape)
-     * @param dx   input gradient (overwritten), same element count (may alias dout)
+     * @param dx   input gradient (overwritten), same element count; must not be dout or x (unlike
+     *             {@link GeluKernel}: it holds an intermediate between two passes)
      */
     public static void backward(FloatTensor dout, FloatTensor x, FloatTensor dx) {
         Check.sameSize("x", x, "dout", dout);
         Check.sameSize("x", x, "dx", dx);
-        backwardLoop(dout, x, dx, x.size());
+        if (dx == dout || dx == x) {
+            throw new IllegalArgumentException("dx: must be a tensor of its own, not " + (dx == dout ? "dout" : "x")
+                    + " (the backward runs in two passes)");
+        }
+        backwardDensity(dout, x, dx, x.size());      // two loop methods, each compiled on its own
+        backwardCombine(dout, x, dx, x.size());
     }
 
-    /** exp(-x^2 / 2) for |x| &lt;= 13, argument split hi + lo (see the class comment). */
+    /** phi(x) = exp(-x^2 / 2 - ln sqrt(2 pi)), the standard normal density. */
     private static FloatVector gauss(FloatVector a) {
-        FloatVector hi = a.mul(a), lo = a.fma(a, hi.neg());
-        FloatVector e = VectorOps.exp(hi.mul(V_MHALF));
-        return lo.mul(V_MHALF).fma(e, e);
+        return VectorOps.exp(a.mul(a).fma(V_MHALF, V_NLOG_SQRT_2PI));
     }
 
     private static float gauss(float a) {
-        float hi = a * a, lo = Math.fma(a, a, -hi);
-        float e = VectorOps.exp(hi * -0.5f);
-        return Math.fma(lo * -0.5f, e, e);
+        return VectorOps.exp(Math.fma(a * a, -0.5f, NLOG_SQRT_2PI));
     }
 
-    /** Phi(-a) = t e P'(t) for a = min(|x|, 13), given e = exp(-a^2/2). */
+    /** q = Phi(-a) = t e P'(t) for a = |x| &gt;= 0, given e = phi(a). */
     private static FloatVector tail(FloatVector a, FloatVector e) {
         FloatVector t = V_ONE.div(a.fma(V_K, V_ONE));
-        FloatVector p = t.fma(V_C10, V_C9).fma(t, V_C8).fma(t, V_C7).fma(t, V_C6).fma(t, V_C5)
-                .fma(t, V_C4).fma(t, V_C3).fma(t, V_C2).fma(t, V_C1).fma(t, V_C0);
+        FloatVector p = t.fma(V_C8, V_C7).fma(t, V_C6).fma(t, V_C5).fma(t, V_C4).fma(t, V_C3).fma(t, V_C2).fma(t, V_C1).fma(t, V_C0);
         return p.mul(t).mul(e);
     }
 
     private static float tail(float a, float e) {
         float t = 1f / Math.fma(a, K, 1f);
-        float p = Math.fma(Math.fma(Math.fma(Math.fma(Math.fma(Math.fma(Math.fma(Math.fma(Math.fma(
-                Math.fma(t, C10, C9), t, C8), t, C7), t, C6), t, C5), t, C4), t, C3), t, C2), t, C1), t, C0);
+        float p = Math.fma(Math.fma(Math.fma(Math.fma(Math.fma(Math.fma(Math.fma(
+                Math.fma(t, C8, C7), t, C6), t, C5), t, C4), t, C3), t, C2), t, C1), t, C0);
         return p * t * e;
     }
 
-    /** Phi(x) = x &lt; 0 ? q : 1 - q with q = Phi(-|x|). */
-    private static FloatVector cdf(FloatVector v, FloatVector q) {
-        VectorMask<Float> neg = v.compare(VectorOperators.LT, 0f);
-        return V_ONE.sub(q).blend(q, neg);
-    }
-
-    private static float cdf(float v, float q) {
-        return v < 0f ? q : 1f - q;
-    }
-
+    /**
+     * y = max(x, 0) - |x| q with q = Phi(-|x|) (= x (1 - q) for x &gt;= 0 and x q for x &lt; 0). One loop body with few vector operations (no compare/blend): C2 inlines a loop
+     * method only up to a node budget (NodeCountInliningCutoff), and a helper it leaves out of line gets its
+     * vectors allocated on the heap.
+     */
     private static void forwardLoop(FloatTensor X, FloatTensor O, int n) {
         int i = 0, bound = SPECIES.loopBound(n);
         for (; i < bound; i += LANES) {
             FloatVector v = load(X, i), a = v.abs();
-            FloatVector e = gauss(a.min(V_CLAMP)).blend(0f, a.compare(VectorOperators.GT, CLAMP));
-            store(v.mul(cdf(v, tail(a.min(V_CLAMP), e))), O, i);
+            store(a.fma(tail(a, gauss(a)).neg(), v.max(0f)), O, i);
         }
         for (; i < n; i++) {
             float v = get(X, i), a = Math.abs(v);
-            float e = a > CLAMP ? 0f : gauss(Math.min(a, CLAMP));
-            put(O, i, v * cdf(v, tail(Math.min(a, CLAMP), e)));
+            put(O, i, Math.fma(a, -tail(a, gauss(a)), Math.max(v, 0f)));
         }
     }
 
-    /** dx = dy (Phi(x) + x e / sqrt(2 pi)), e = exp(-x^2/2). */
-    private static void backwardLoop(FloatTensor D, FloatTensor X, FloatTensor DX, int n) {
+    /**
+     * dx = dy (Phi(x) + x phi(x)) in two passes (one loop body with the exp and the polynomial would exceed
+     * C2's inlining node budget, see {@link #forwardLoop}): first DX = phi(x), then
+     * DX = dy (Phi(x) + x DX) with Phi(x) = q + H(x) (1 - 2q) (= 1 - q for x &gt; 0, q for x &lt;= 0), the step
+     * H(x) = min(max(x 2^126, 0), 1) made of arithmetic rather than a compare and blend (fewer nodes; for
+     * subnormal x &gt; 0, where H is fractional, 1 - 2q is below 1e-38).
+     */
+    private static void backwardDensity(FloatTensor D, FloatTensor X, FloatTensor DX, int n) {
+        int i = 0, bound = SPECIES.loopBound(n);
+        for (; i < bound; i += LANES) store(gauss(load(X, i).abs()), DX, i);
+        for (; i < n; i++) put(DX, i, gauss(Math.abs(get(X, i))));
+    }
+
+    private static void backwardCombine(FloatTensor D, FloatTensor X, FloatTensor DX, int n) {
         int i = 0, bound = SPECIES.loopBound(n);
         for (; i < bound; i += LANES) {
-            FloatVector v = load(X, i), a = v.abs();
-            FloatVector e = gauss(a.min(V_CLAMP)).blend(0f, a.compare(VectorOperators.GT, CLAMP));
-            FloatVector grad = v.mul(V_PHI).fma(e, cdf(v, tail(a.min(V_CLAMP), e)));
-            store(grad.mul(load(D, i)), DX, i);
+            FloatVector v = load(X, i), a = v.abs(), e = load(DX, i), q = tail(a, e);
+            FloatVector step = v.mul(V_BIG).max(0f).min(V_ONE);                  // H(x): 0 for x <= 0, 1 for x >= 2^-126
+            FloatVector cdf = step.fma(q.fma(V_MTWO, V_ONE), q);                  // q + H (1 - 2q)
+            store(v.fma(e, cdf).mul(load(D, i)), DX, i);
         }
         for (; i < n; i++) {
-            float v = get(X, i), a = Math.abs(v);
-            float e = a > CLAMP ? 0f : gauss(Math.min(a, CLAMP));
-            float grad = Math.fma(v * PHI, e, cdf(v, tail(Math.min(a, CLAMP), e)));
-            put(DX, i, grad * get(D, i));
+            float v = get(X, i), a = Math.abs(v), e = get(DX, i), q = tail(a, e);
+            float step = Math.min(Math.max(v * BIG, 0f), 1f);
+            float cdf = Math.fma(step, Math.fma(q, -2f, 1f), q);
+            put(DX, i, Math.fma(v, e, cdf) * get(D, i));
         }
     }
 

@@ -66,18 +66,20 @@ class GeluErfKernelTest {
         FloatTensor tx = FloatTensor.of(x, n), out = FloatTensor.zeros(n), dx = FloatTensor.zeros(n);
         GeluErfKernel.forward(tx, out);
         GeluErfKernel.backward(FloatTensor.of(ones, n), tx, dx);
-        double worstAbs = 0, worstRel = 0, worstGrad = 0;
+        double worstAbs = 0, worstRel = 0, worstRelNear = 0, worstGrad = 0;
         for (int i = 0; i < n; i++) {
             double ref = GeluErfKernel.geluReference(x[i]);
             double err = Math.abs(out.get(i) - ref);
             worstAbs = Math.max(worstAbs, err);
             if (Math.abs(ref) > 1e-30) worstRel = Math.max(worstRel, err / Math.abs(ref));
+            if (x[i] >= -4 && ref != 0) worstRelNear = Math.max(worstRelNear, err / Math.abs(ref));
             worstGrad = Math.max(worstGrad, Math.abs(dx.get(i) - GeluErfKernel.geluGradReference(x[i])));
         }
-        System.out.printf("GELU-erf fp32 on [-14, 14]: max abs err %.2e (x Phi), max rel err %.2e, max abs err of"
-                + " gelu' %.2e%n", worstAbs, worstRel, worstGrad);
+        System.out.printf("GELU-erf fp32 on [-14, 14]: max abs err %.2e (x Phi), max rel err %.2e (%.2e for x >= -4),"
+                + " max abs err of gelu' %.2e%n", worstAbs, worstRel, worstRelNear, worstGrad);
         assertTrue(worstAbs < 2e-6, "abs " + worstAbs);           // |x| up to 14: 1 ulp of 14 is 9.5e-7
-        assertTrue(worstRel < 1e-6, "rel " + worstRel);
+        assertTrue(worstRelNear < 1e-6, "rel for x >= -4: " + worstRelNear);
+        assertTrue(worstRel < 1e-5, "rel " + worstRel);         // the far tail: exp amplifies the rounding of x^2/2
         assertTrue(worstGrad < 5e-7, "grad " + worstGrad);
     }
 
@@ -139,14 +141,18 @@ class GeluErfKernelTest {
     }
 
     @Test
-    void extremesInPlaceAndShapeMismatch() {
-        double[] x = {-1e30, -50, -13, 0, 13, 50, 1e30, -1, 2};
+    void extremesInPlaceAliasAndShapeMismatch() {
+        double[] x = {-1e30, -50, -13, 0, 13, 50, 1e30, -1, 2};   // beyond +-13: within 1e-37 of 0 or x
         FloatTensor t = FloatTensor.of(x, x.length);
         GeluErfKernel.forward(t, t);
         for (int i = 0; i < x.length; i++) {
             double ref = GeluErfKernel.geluReference(x[i]);
-            assertEquals(ref, t.get(i), 1e-6 * Math.abs(ref) + 1e-30, "gelu(" + x[i] + ")");
+            assertEquals(ref, t.get(i), 1e-6 * Math.abs(ref) + 1e-36, "gelu(" + x[i] + ")");
         }
+        FloatTensor d = FloatTensor.zeros(3);
+        IllegalArgumentException alias = assertThrows(IllegalArgumentException.class,
+                () -> GeluErfKernel.backward(d, FloatTensor.zeros(3), d));
+        assertTrue(alias.getMessage().contains("dx") && alias.getMessage().contains("dout"), alias.getMessage());
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> GeluErfKernel.forward(FloatTensor.zeros(2, 3), FloatTensor.zeros(2, 4)));
         assertTrue(e.getMessage().contains("out") && e.getMessage().contains("[2, 4]") && e.getMessage().contains("[2, 3]"),
