@@ -68,7 +68,7 @@ public final class AddKernels {
     public static void copyRange(FloatTensor src, int srcOff, FloatTensor dst, int dstOff, int n) {
         checkRange("src", src, srcOff, n);
         checkRange("dst", dst, dstOff, n);
-        dst.buffer().put(dstOff * Float.BYTES, src.buffer(), srcOff * Float.BYTES, n * Float.BYTES);
+        VectorOps.copy(src, srcOff, dst, dstOff, n);
     }
 
     /** acc[accOff + k] += x[xOff + k] for k &lt; n (flat element ranges; the ranges must not overlap). */

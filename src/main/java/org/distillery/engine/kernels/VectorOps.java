@@ -184,6 +184,13 @@ final class VectorOps {
         for (; k < n; k++) put(out, oo + k, get(a, ao + k) + get(b, bo + k));
     }
 
+    /** out[oo+k] = a[ao+k] for k < n (the ranges must not overlap unless oo &lt;= ao). */
+    static void copy(FloatTensor a, int ao, FloatTensor out, int oo, int n) {
+        int k = 0, bound = SPECIES.loopBound(n);
+        for (; k < bound; k += LANES) store(load(a, ao + k), out, oo + k);
+        for (; k < n; k++) put(out, oo + k, get(a, ao + k));
+    }
+
     /** x[xo+k] = v for k < n. */
     static void fill(FloatTensor x, int xo, int n, float v) {
         FloatVector c = FloatVector.broadcast(SPECIES, v);
