@@ -7,6 +7,8 @@ package org.distillery.engine.kernels;
  *   accumulate:      acc += x                     (residual backward: dx_stream += dbranch)
  *   bias add:        y[r, :] += b                 (backward: db += sum_r dy[r, :], see biasGradAccumulate)
  * </pre>
+ * plus flat-range copies and accumulations ({@link #copyRange}, {@link #accumulateRange}) for packing separate
+ * tensors into a fused one (BERT's query/key/value into the fused qkv weight).
  */
 public final class AddKernels {
     private AddKernels() {}

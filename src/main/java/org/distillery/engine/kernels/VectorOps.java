@@ -23,7 +23,8 @@ import java.nio.ByteOrder;
  * call {@code reduceLanes(ADD)} or the transcendental {@code lanewise} operators: they use
  * {@link #sumLanes} (a fixed shuffle tree) and {@link #exp(FloatVector)} (a polynomial of elementwise
  * IEEE operations) with its scalar twin {@link #exp(float)}, which performs the same operations in the
- * same order (GELU's tanh is evaluated through exp, see {@link GeluKernel}). Elementwise add, mul,
+ * same order (GELU's tanh is evaluated through exp, see {@link GeluKernel}; the erf GELU through exp and a
+ * fitted polynomial, see {@link GeluErfKernel}). Elementwise add, mul,
  * div, sqrt, fma, min and max are correctly rounded in every tier; MAX reductions are order-independent.
  */
 final class VectorOps {
