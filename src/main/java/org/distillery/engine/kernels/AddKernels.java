@@ -7,6 +7,8 @@ package org.distillery.engine.kernels;
  *   accumulate:      acc += x                     (residual backward: dx_stream += dbranch)
  *   bias add:        y[r, :] += b                 (backward: db += sum_r dy[r, :], see biasGradAccumulate)
  * </pre>
+ * plus flat-range copies and accumulations ({@link #copyRange}, {@link #accumulateRange}) for packing separate
+ * tensors into a fused one (BERT's query/key/value into the fused qkv weight).
  */
 public final class AddKernels {
     private AddKernels() {}
@@ -59,6 +61,31 @@ public final class AddKernels {
         Check.length("dbias", dbias, c);
         FloatTensor D = dy, DB = dbias;
         for (int r = 0; r < n; r++) VectorOps.add(DB, 0, D, r * c, DB, 0, c);
+    }
+
+    /**
+     * dst[dstOff + k] = src[srcOff + k] for k &lt; n (a block copy between flat element ranges, e.g. packing
+     * separate weights into a fused one).
+     */
+    public static void copyRange(FloatTensor src, int srcOff, FloatTensor dst, int dstOff, int n) {
+        checkRange("src", src, srcOff, n);
+        checkRange("dst", dst, dstOff, n);
+        VectorOps.copy(src, srcOff, dst, dstOff, n);
+    }
+
+    /** acc[accOff + k] += x[xOff + k] for k &lt; n (flat element ranges; the ranges must not overlap). */
+    public static void accumulateRange(FloatTensor acc, int accOff, FloatTensor x, int xOff, int n) {
+        checkRange("acc", acc, accOff, n);
+        checkRange("x", x, xOff, n);
+        VectorOps.add(acc, accOff, x, xOff, acc, accOff, n);
+    }
+
+    private static void checkRange(String name, FloatTensor t, int off, int n) {
+        if (t == null) throw new IllegalArgumentException(name + ": must not be null");
+        if (off < 0 || n < 0 || off > t.size() - n) {
+            throw new IllegalArgumentException(name + ": range [" + off + ", " + off + " + " + n + ") is outside the "
+                    + t.size() + " elements of shape " + t.shapeString());
+        }
     }
 
     /** Double-precision twin of {@link #residualAdd}. */

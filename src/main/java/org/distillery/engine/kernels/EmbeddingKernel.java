@@ -8,6 +8,8 @@ package org.distillery.engine.kernels;
  *   dwte[ids[i], :] += dout[i, :]   (scatter-add: a token id that occurs k times receives k rows)
  *   dwpe[t, :]      += dout[i, :]
  * </pre>
+ * and, for a third table added to the sum (BERT's token types), {@link #forwardAdd} / {@link #backwardAdd}:
+ * {@code out[i, :] += table[ids[i], :]}, {@code dtable[ids[i], :] += dout[i, :]}.
  */
 public final class EmbeddingKernel {
     private EmbeddingKernel() {}
@@ -46,6 +48,53 @@ public final class EmbeddingKernel {
         for (int i = 0; i < ids.length; i++) {
             VectorOps.add(GE, ids[i] * c, D, i * c, GE, ids[i] * c, c);
             VectorOps.add(GP, (i % t) * c, D, i * c, GP, (i % t) * c, c);
+        }
+    }
+
+    /**
+     * Adds one more looked-up row to existing embeddings (BERT's token-type embedding):
+     * out[i, :] += table[ids[i], :].
+     *
+     * @param ids   row indices, [N], each in [0, table rows)
+     * @param table embedding table, [R, C]
+     * @param out   embeddings, [N, C], updated in place
+     */
+    public static void forwardAdd(int[] ids, FloatTensor table, FloatTensor out) {
+        if (ids == null) throw new IllegalArgumentException("ids: must not be null");
+        int c = table.cols();
+        Check.rowsCols("out", out, ids.length, c);
+        Check.tokenIds("ids", ids, table.rows(), false, 0);
+        FloatTensor E = table, O = out;
+        for (int i = 0; i < ids.length; i++) VectorOps.add(O, i * c, E, ids[i] * c, O, i * c, c);
+    }
+
+    /**
+     * Backward of {@link #forwardAdd}: dtable[ids[i], :] += dout[i, :] (scatter-add, accumulated).
+     *
+     * @param dout   upstream gradient, [N, C]
+     * @param ids    row indices, [N]
+     * @param dtable table gradient, [R, C], accumulated
+     */
+    public static void backwardAdd(FloatTensor dout, int[] ids, FloatTensor dtable) {
+        if (ids == null) throw new IllegalArgumentException("ids: must not be null");
+        int c = dtable.cols();
+        Check.rowsCols("dout", dout, ids.length, c);
+        Check.tokenIds("ids", ids, dtable.rows(), false, 0);
+        FloatTensor D = dout, G = dtable;
+        for (int i = 0; i < ids.length; i++) VectorOps.add(G, ids[i] * c, D, i * c, G, ids[i] * c, c);
+    }
+
+    /** Double-precision twin of {@link #forwardAdd}: table [r*c], out [ids.length*c] updated. */
+    public static void forwardAddReference(int[] ids, double[] table, int c, double[] out) {
+        for (int i = 0; i < ids.length; i++) {
+            for (int j = 0; j < c; j++) out[i * c + j] += table[ids[i] * c + j];
+        }
+    }
+
+    /** Double-precision twin of {@link #backwardAdd} (accumulating). */
+    public static void backwardAddReference(double[] dout, int[] ids, int c, double[] dtable) {
+        for (int i = 0; i < ids.length; i++) {
+            for (int j = 0; j < c; j++) dtable[ids[i] * c + j] += dout[i * c + j];
         }
     }
 

@@ -23,7 +23,8 @@ import java.nio.ByteOrder;
  * call {@code reduceLanes(ADD)} or the transcendental {@code lanewise} operators: they use
  * {@link #sumLanes} (a fixed shuffle tree) and {@link #exp(FloatVector)} (a polynomial of elementwise
  * IEEE operations) with its scalar twin {@link #exp(float)}, which performs the same operations in the
- * same order (GELU's tanh is evaluated through exp, see {@link GeluKernel}). Elementwise add, mul,
+ * same order (GELU's tanh is evaluated through exp, see {@link GeluKernel}; the erf GELU through exp and a
+ * fitted polynomial, see {@link GeluErfKernel}). Elementwise add, mul,
  * div, sqrt, fma, min and max are correctly rounded in every tier; MAX reductions are order-independent.
  */
 final class VectorOps {
@@ -182,6 +183,13 @@ final class VectorOps {
         int k = 0, bound = SPECIES.loopBound(n);
         for (; k < bound; k += LANES) store(load(a, ao + k).add(load(b, bo + k)), out, oo + k);
         for (; k < n; k++) put(out, oo + k, get(a, ao + k) + get(b, bo + k));
+    }
+
+    /** out[oo+k] = a[ao+k] for k < n (the ranges must not overlap unless oo &lt;= ao). */
+    static void copy(FloatTensor a, int ao, FloatTensor out, int oo, int n) {
+        int k = 0, bound = SPECIES.loopBound(n);
+        for (; k < bound; k += LANES) store(load(a, ao + k), out, oo + k);
+        for (; k < n; k++) put(out, oo + k, get(a, ao + k));
     }
 
     /** x[xo+k] = v for k < n. */

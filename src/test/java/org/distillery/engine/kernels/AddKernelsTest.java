@@ -76,4 +76,21 @@ class AddKernelsTest {
         assertTrue(e.getMessage().startsWith("bias:") && e.getMessage().contains("[3]") && e.getMessage().contains("[4]"),
                 e.getMessage());
     }
+
+    @Test
+    void rangeCopyAndAccumulate() {
+        Random rnd = new Random(62);
+        double[] a = randnF32(rnd, 40, 1.0), b = randnF32(rnd, 40, 1.0);
+        FloatTensor ta = FloatTensor.of(a, 4, 10), tb = FloatTensor.of(b, 40);
+        AddKernels.copyRange(ta, 3, tb, 20, 17);
+        AddKernels.accumulateRange(tb, 1, ta, 21, 19);
+        double[] expect = b.clone();
+        System.arraycopy(a, 3, expect, 20, 17);
+        for (int k = 0; k < 19; k++) expect[1 + k] = (float) expect[1 + k] + (float) a[21 + k];   // fp32 add
+        assertArrayEquals(expect, tb.toDoubleArray(), 0.0);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> AddKernels.copyRange(ta, 30, tb, 0, 11));
+        assertTrue(e.getMessage().contains("src") && e.getMessage().contains("[30, 30 + 11)") && e.getMessage().contains("40"),
+                e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> AddKernels.accumulateRange(tb, -1, ta, 0, 2));
+    }
 }

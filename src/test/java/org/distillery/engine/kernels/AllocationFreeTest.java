@@ -32,8 +32,9 @@ class AllocationFreeTest {
         FloatTensor qkv = FloatTensor.zeros(n, 3 * c), y = FloatTensor.zeros(n, c), dqkv = FloatTensor.zeros(n, 3 * c);
         for (int i = 0; i < qkv.size(); i++) qkv.set(i, (float) rnd.nextGaussian());
         FloatTensor wte = FloatTensor.zeros(v, c), wpe = FloatTensor.zeros(t, c);
-        int[] ids = new int[n], targets = new int[n], lens = {t, t - 3};
+        int[] ids = new int[n], targets = new int[n], types = new int[n], lens = {t, t - 3};
         for (int i = 0; i < n; i++) ids[i] = targets[i] = rnd.nextInt(v);
+        for (int i = 0; i < n; i++) types[i] = rnd.nextInt(t);
         targets[3] = CrossEntropyKernel.DEFAULT_IGNORE_INDEX;
         AttentionKernel att = new AttentionKernel(b, t, c, nh, true);
 
@@ -45,6 +46,12 @@ class AllocationFreeTest {
             GeluKernel.backward(out, x, dx);
             ReluKernel.forward(x, out);
             ReluKernel.backward(out, x, dx);
+            GeluErfKernel.forward(x, out);
+            GeluErfKernel.backward(out, x, dx);
+            EmbeddingKernel.forwardAdd(types, wpe, out);
+            EmbeddingKernel.backwardAdd(out, types, wpe);
+            AddKernels.copyRange(x, 3, out, 5, 50);
+            AddKernels.accumulateRange(out, 7, x, 1, 50);
             SoftmaxKernel.forward(x, out, false);
             SoftmaxKernel.backward(out, out, dx);
             AddKernels.residualAdd(x, out, dx);

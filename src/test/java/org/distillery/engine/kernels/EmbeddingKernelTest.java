@@ -87,4 +87,33 @@ class EmbeddingKernelTest {
         assertThrows(IllegalArgumentException.class,
                 () -> EmbeddingKernel.forward(new int[7], 3, wte, wpe, FloatTensor.zeros(7, 4)));
     }
+
+    @Test
+    void tableAddMatchesFiniteDifferencesAndFastMatchesTwin() {
+        Random rnd = new Random(61);
+        int r = 3, c = 19;
+        int[] ids = {2, 0, 2, 2, 1, 0, 0};                                    // repeated rows
+        double[] table = randnF32(rnd, r * c, 1.0), base = randnF32(rnd, ids.length * c, 1.0);
+        double[] w = randnF32(rnd, ids.length * c, 1.0), dtable = new double[r * c];
+        EmbeddingKernel.backwardAddReference(w, ids, c, dtable);
+        assertFd("Embedding table add dtable", table, tt -> {
+            double[] out = base.clone();
+            EmbeddingKernel.forwardAddReference(ids, tt, c, out);
+            return dot(out, w);
+        }, dtable);
+        double[] out = base.clone();
+        EmbeddingKernel.forwardAddReference(ids, table, c, out);
+        FloatTensor tOut = FloatTensor.of(base, ids.length, c), tTable = FloatTensor.of(table, r, c);
+        EmbeddingKernel.forwardAdd(ids, tTable, tOut);
+        assertRel("table add out", out, tOut.toDoubleArray(), FP32_TOL);
+        FloatTensor tD = FloatTensor.of(new double[r * c], r, c);
+        tD.set(0, 1f);                                                        // accumulates onto existing values
+        double[] expect = dtable.clone();
+        expect[0] += 1;
+        EmbeddingKernel.backwardAdd(FloatTensor.of(w, ids.length, c), ids, tD);
+        assertRel("table add dtable", expect, tD.toDoubleArray(), FP32_TOL);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> EmbeddingKernel.forwardAdd(new int[] {0, 3, 0, 0, 0, 0, 0}, tTable, tOut));
+        assertTrue(e.getMessage().contains("token id 3") && e.getMessage().contains("position 1"), e.getMessage());
+    }
 }
