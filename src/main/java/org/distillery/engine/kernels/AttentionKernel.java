@@ -1,5 +1,8 @@
 package org.distillery.engine.kernels;
 
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
 /**
  * Multi-head scaled dot-product attention (Vaswani et al. 2017, eq. 1) over the fused GPT-2
  * {@code c_attn} output, per sequence b and head h, with hd = C / nh:
@@ -31,6 +34,19 @@ public final class AttentionKernel {
     private final FloatTensor probs;      // P: [B, nh, T, T]
     private final FloatTensor scratch;    // dP / dS row: [T]
     private final int[] lengths;          // [B], copied from the last forward
+    // GEMM path: heads split out of qkv into contiguous [B*nh, T, hd] buffers, batched Nd4j.matmul over all (b, h)
+    private final boolean gemm;
+    private final FloatTensor q, k, v;    // Q, K, V per head: [B*nh, T, hd] (kept from forward for backward)
+    private final FloatTensor hy;         // Y per head (forward), dY per head (backward): [B*nh, T, hd]
+    private final FloatTensor dh;         // dV, dQ, dK per head in turn (backward): [B*nh, T, hd]
+    private final FloatTensor dp;         // dP, then dS / sqrt(hd): [B*nh, T, T]
+    private final INDArray probs3;        // P viewed as [B*nh, T, T] (same memory)
+
+    /**
+     * Whether new instances use the batched-GEMM path (default) or the per-(b, h) Java vector loops
+     * ({@code -Ddistillery.attention=loops}); read once.
+     */
+    public static final boolean GEMM_DEFAULT = !"loops".equals(System.getProperty("distillery.attention", "gemm"));
 
     /**
      * @param b      batch size B
@@ -40,6 +56,14 @@ public final class AttentionKernel {
      * @param causal whether query i may only see keys j &lt;= i
      */
     public AttentionKernel(int b, int t, int c, int nHead, boolean causal) {
+        this(b, t, c, nHead, causal, GEMM_DEFAULT);
+    }
+
+    /**
+     * @param gemm true: batched-GEMM path; false: the per-(b, h) Java vector loops ({@link #forwardLoops},
+     *             {@link #backwardLoops}), the reference implementation kept for comparison
+     */
+    public AttentionKernel(int b, int t, int c, int nHead, boolean causal, boolean gemm) {
         Check.positive("b", b);
         Check.positive("t", t);
         Check.positive("c", c);
@@ -57,7 +81,27 @@ public final class AttentionKernel {
         this.probs = FloatTensor.zeros(b, nHead, t, t);
         this.scratch = FloatTensor.zeros(t);
         this.lengths = new int[b];
+        this.gemm = gemm;
+        int n = b * nHead;
+        if (gemm) {
+            this.q = FloatTensor.zeros(n, t, hd);
+            this.k = FloatTensor.zeros(n, t, hd);
+            this.v = FloatTensor.zeros(n, t, hd);
+            this.hy = FloatTensor.zeros(n, t, hd);
+            this.dh = FloatTensor.zeros(n, t, hd);
+            this.dp = FloatTensor.zeros(n, t, t);
+            this.probs3 = probs.nd().reshape('c', n, t, t);
+            if (probs3.data().address() != probs.nd().data().address() || probs3.offset() != probs.nd().offset()) {
+                throw new IllegalStateException("reshape of P copied its memory");
+            }
+        } else {
+            this.q = this.k = this.v = this.hy = this.dh = this.dp = null;
+            this.probs3 = null;
+        }
     }
+
+    /** Whether this instance runs the batched-GEMM path. */
+    public boolean usesGemm() { return gemm; }
 
     /** The attention probabilities of the last forward, [B, nh, T, T] (read-only use). */
     public FloatTensor probabilities() { return probs; }
@@ -70,6 +114,40 @@ public final class AttentionKernel {
      * @param y       attention output with heads merged, [B*T, C] (overwritten)
      */
     public void forward(FloatTensor qkv, int[] seqLens, FloatTensor y) {
+        if (gemm) forwardGemm(qkv, seqLens, y);
+        else forwardLoops(qkv, seqLens, y);
+    }
+
+    /**
+     * Forward with batched GEMMs over all (b, h): split qkv into Q, K, V [B*nh, T, hd]; P = Q K^T (one
+     * {@code Nd4j.matmul} into P); masked scaled softmax per row in Java; Y = P V (one matmul); merge the heads
+     * into y. Masked entries of P are exactly 0, so the full-width P V equals the masked sum.
+     */
+    public void forwardGemm(FloatTensor qkv, int[] seqLens, FloatTensor y) {
+        Check.rowsCols("qkv", qkv, b * t, 3 * c);
+        Check.rowsCols("y", y, b * t, c);
+        requireGemm();
+        copyLengths(seqLens);
+        split(qkv, 3 * c, 0, q);
+        split(qkv, 3 * c, c, k);
+        split(qkv, 3 * c, 2 * c, v);
+        Nd4j.matmul(q.nd(), k.nd(), probs3, false, true, false);       // S [n, T, T] = Q K^T (unscaled)
+        FloatTensor P = probs;
+        for (int bb = 0; bb < b; bb++) {
+            int len = lengths[bb];
+            for (int h = 0; h < nh; h++) {
+                for (int i = 0; i < t; i++) {
+                    int p = ((bb * nh + h) * t + i) * t;
+                    SoftmaxKernel.softmaxRow(P, p, P, p, visibleKeys(i, len), t, scale);
+                }
+            }
+        }
+        Nd4j.matmul(probs3, v.nd(), hy.nd(), false, false, false);     // Y [n, T, hd] = P V
+        merge(hy, y, c, 0);
+    }
+
+    /** Forward with per-(b, h, i) Java vector loops straight on qkv (the reference path). */
+    public void forwardLoops(FloatTensor qkv, int[] seqLens, FloatTensor y) {
         Check.rowsCols("qkv", qkv, b * t, 3 * c);
         Check.rowsCols("y", y, b * t, c);
         copyLengths(seqLens);
@@ -106,6 +184,44 @@ public final class AttentionKernel {
      * @param dqkv gradient of qkv, [B*T, 3C] (overwritten)
      */
     public void backward(FloatTensor dy, FloatTensor qkv, FloatTensor dqkv) {
+        if (gemm) backwardGemm(dy, qkv, dqkv);
+        else backwardLoops(dy, qkv, dqkv);
+    }
+
+    /**
+     * Backward with batched GEMMs, using P, Q, K, V saved by the last {@link #forwardGemm} (qkv is only
+     * checked): dV = P^T dY, dP = dY V^T, dS = softmax backward per row (scaled by 1/sqrt(hd), zero where
+     * masked), dQ = dS K, dK = dS^T Q; each written into its columns of dqkv.
+     */
+    public void backwardGemm(FloatTensor dy, FloatTensor qkv, FloatTensor dqkv) {
+        Check.rowsCols("dy", dy, b * t, c);
+        Check.rowsCols("qkv", qkv, b * t, 3 * c);
+        Check.rowsCols("dqkv", dqkv, b * t, 3 * c);
+        requireGemm();
+        split(dy, c, 0, hy);                                            // dY per head
+        Nd4j.matmul(probs3, hy.nd(), dh.nd(), true, false, false);      // dV = P^T dY
+        merge(dh, dqkv, 3 * c, 2 * c);
+        Nd4j.matmul(hy.nd(), v.nd(), dp.nd(), false, true, false);      // dP = dY V^T
+        FloatTensor P = probs, D = dp;
+        for (int bb = 0; bb < b; bb++) {
+            int len = lengths[bb];
+            for (int h = 0; h < nh; h++) {
+                for (int i = 0; i < t; i++) {
+                    int p = ((bb * nh + h) * t + i) * t;
+                    int kv = visibleKeys(i, len);
+                    SoftmaxKernel.softmaxBackwardRow(P, p, D, p, D, p, kv, scale);   // dS / sqrt(hd)
+                    if (kv < t) VectorOps.fill(D, p + kv, t - kv, 0f);
+                }
+            }
+        }
+        Nd4j.matmul(dp.nd(), k.nd(), dh.nd(), false, false, false);     // dQ = dS K / sqrt(hd)
+        merge(dh, dqkv, 3 * c, 0);
+        Nd4j.matmul(dp.nd(), q.nd(), dh.nd(), true, false, false);      // dK = dS^T Q / sqrt(hd)
+        merge(dh, dqkv, 3 * c, c);
+    }
+
+    /** Backward with per-(b, h, i) Java vector loops (the reference path), using P from the last forward. */
+    public void backwardLoops(FloatTensor dy, FloatTensor qkv, FloatTensor dqkv) {
         Check.rowsCols("dy", dy, b * t, c);
         Check.rowsCols("qkv", qkv, b * t, 3 * c);
         Check.rowsCols("dqkv", dqkv, b * t, 3 * c);
@@ -135,6 +251,30 @@ public final class AttentionKernel {
                 }
             }
         }
+    }
+
+    /** heads[(bb*nh + h)*t + i, :] = src[(bb*t + i)*rs + col0 + h*hd .. +hd). */
+    private void split(FloatTensor src, int rs, int col0, FloatTensor heads) {
+        for (int bb = 0; bb < b; bb++) {
+            for (int i = 0; i < t; i++) {
+                int so = (bb * t + i) * rs + col0;
+                for (int h = 0; h < nh; h++) VectorOps.copy(src, so + h * hd, heads, ((bb * nh + h) * t + i) * hd, hd);
+            }
+        }
+    }
+
+    /** dst[(bb*t + i)*rs + col0 + h*hd .. +hd) = heads[(bb*nh + h)*t + i, :]. */
+    private void merge(FloatTensor heads, FloatTensor dst, int rs, int col0) {
+        for (int bb = 0; bb < b; bb++) {
+            for (int i = 0; i < t; i++) {
+                int dO = (bb * t + i) * rs + col0;
+                for (int h = 0; h < nh; h++) VectorOps.copy(heads, ((bb * nh + h) * t + i) * hd, dst, dO + h * hd, hd);
+            }
+        }
+    }
+
+    private void requireGemm() {
+        if (!gemm) throw new IllegalStateException("this AttentionKernel was built for the loop path (gemm = false)");
     }
 
     private int visibleKeys(int i, int len) {

@@ -36,7 +36,7 @@ class AllocationFreeTest {
         for (int i = 0; i < n; i++) ids[i] = targets[i] = rnd.nextInt(v);
         for (int i = 0; i < n; i++) types[i] = rnd.nextInt(t);
         targets[3] = CrossEntropyKernel.DEFAULT_IGNORE_INDEX;
-        AttentionKernel att = new AttentionKernel(b, t, c, nh, true);
+        AttentionKernel att = new AttentionKernel(b, t, c, nh, true, false); // loop path: the GEMM path allocates ND4J's matmul wrappers
 
         Runnable step = () -> {
             EmbeddingKernel.forward(ids, t, wte, wpe, out);

@@ -43,23 +43,29 @@ class AttentionKernelTest {
     void fastKernelMatchesDoubleTwin() {
         Random rnd = new Random(81);
         // head sizes 20 (one 16-lane vector + tail), 8 (tail only with AVX-512), 33
-        int[][] shapes = {{2, 5, 40, 2}, {2, 7, 16, 2}, {1, 9, 66, 2}};
+        // plus nh = 1 and T = 37, 19 (not multiples of the lane count) for the GEMM path's [T, T] rows
+        int[][] shapes = {{2, 5, 40, 2}, {2, 7, 16, 2}, {1, 9, 66, 2}, {2, 37, 20, 1}, {3, 19, 48, 4}};
+        for (boolean gemm : new boolean[]{true, false})
         for (int[] s : shapes) {
             int b = s[0], t = s[1], c = s[2], nh = s[3];
             for (Case k : CASES) {
-                int[] lens = k.seqLens == null ? null : new int[]{Math.min(t, k.seqLens[0]), Math.min(t, k.seqLens[b - 1])};
-                if (lens != null && b == 1) lens = new int[]{lens[0]};
+                int[] lens = null;
+                if (k.seqLens != null) {                               // longer T: lengths 7x the case's (21, 7; 28, 14)
+                    lens = new int[b];
+                    for (int bb = 0; bb < b; bb++) lens[bb] = Math.min(t, k.seqLens[bb % 2] * (t > 16 ? 7 : 1));
+                }
                 double[] qkv = randnF32(rnd, b * t * 3 * c, 1.0), dy = randnF32(rnd, b * t * c, 1.0);
                 double[] y = new double[b * t * c], p = new double[b * nh * t * t], dqkv = new double[qkv.length];
                 AttentionKernel.forwardReference(qkv, b, t, c, nh, k.causal, lens, y, p);
                 AttentionKernel.backwardReference(dy, qkv, p, b, t, c, nh, dqkv);
 
-                AttentionKernel att = new AttentionKernel(b, t, c, nh, k.causal);
+                AttentionKernel att = new AttentionKernel(b, t, c, nh, k.causal, gemm);
+                assertEquals(gemm, att.usesGemm());
                 FloatTensor tqkv = FloatTensor.of(qkv, b * t, 3 * c), ty = FloatTensor.zeros(b * t, c).fill(9f);
                 att.forward(tqkv, lens, ty);
                 FloatTensor tdqkv = FloatTensor.zeros(b * t, 3 * c).fill(9f);
                 att.backward(FloatTensor.of(dy, b * t, c), tqkv, tdqkv);
-                String at = " " + k.name + " B=" + b + " T=" + t + " C=" + c + " nh=" + nh;
+                 String at = (gemm ? " gemm " : " loops ") + k.name + " B=" + b + " T=" + t + " C=" + c + " nh=" + nh;
                 assertRel("y" + at, y, ty.toDoubleArray(), FP32_TOL);
                 assertRel("P" + at, p, att.probabilities().toDoubleArray(), FP32_TOL);
                 assertRel("dqkv" + at, dqkv, tdqkv.toDoubleArray(), FP32_TOL);
