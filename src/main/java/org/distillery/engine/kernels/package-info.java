@@ -9,10 +9,11 @@
  *       (row-major) ND4J array in off-heap memory plus a zero-copy native-order {@code ByteBuffer}
  *       view of the same memory, both fetched once when the tensor is created.</li>
  *   <li>Activations are 2-D {@code [B*T, C]} (token rows, channel columns; the javadocs write N for
- *       the row count B*T where a kernel does not care about sequences); per-head attention data
- *       is addressed inside the fused {@code qkv [B*T, 3C]} buffer, never copied out.</li>
- *   <li>GEMMs (only in {@link org.distillery.engine.kernels.LinearKernel}) go through
- *       {@code Nd4j.gemm(a, b, c, transA, transB, 1, beta)} into the preallocated output.</li>
+ *       the row count B*T where a kernel does not care about sequences); attention's GEMM path splits
+ *       the fused {@code qkv [B*T, 3C]} into contiguous per-head [B*nh, T, hd] buffers that it owns.</li>
+ *   <li>GEMMs go through {@code Nd4j.gemm(a, b, c, transA, transB, 1, beta)} into the preallocated
+ *       output ({@link org.distillery.engine.kernels.LinearKernel}) or, for attention, batched rank-3
+ *       {@code Nd4j.matmul(a, b, c, transA, transB, false)} into preallocated outputs.</li>
  *   <li>Row kernels (LayerNorm, GELU, softmax, cross-entropy, adds, embedding, attention) are Java
  *       {@code jdk.incubator.vector} loops over the tensor memory (vector loads and stores through
  *       {@link org.distillery.engine.kernels.VectorMemory}, scalar access through the {@code ByteBuffer}
@@ -22,8 +23,8 @@
  *       ({@code dW}, {@code db}, {@code dgamma}, {@code dwte}...) are accumulated ({@code +=}) so that
  *       tied weights and gradient accumulation work; the caller zeroes them once per step.</li>
  *   <li>No kernel allocates tensors: outputs, saved activations and scratch are passed in or owned by
- *       the kernel object ({@link org.distillery.engine.kernels.AttentionKernel} owns P and one row of
- *       scratch). Argument checks allocate nothing unless they fail. Kernels are single-threaded;
+ *       the kernel object ({@link org.distillery.engine.kernels.AttentionKernel} owns P, one row of
+ *       scratch and the GEMM path's per-head buffers). Argument checks allocate nothing unless they fail. Kernels are single-threaded;
  *       splitting rows across threads is the caller's business (later work).</li>
  * </ul>
  *
@@ -45,9 +46,11 @@
  * the {@code ByteBuffer} view (still 3-4x a scalar {@code FloatBuffer} loop). Attention uses Java vector
  * loops straight on {@code qkv}: per-(b, h) GEMMs on views are no faster and pay ND4J's per-call
  * overhead; the rank-4 batched {@code Nd4j.matmul} (about 70 GFLOP/s in notes/engine.md) was not
- * faster once its head split/merge copies are counted, cannot skip masked (causal) work, and needs
- * the softmax as a separate pass. It stays the candidate to re-measure on an idle machine, with
- * longer T, if attention dominates a profile.
+ * faster in that small micro-check (B=4) once its head split/merge copies are counted. Re-measured when
+ * attention dominated the GPT training profile (B=32, T=128, nh=4; JFR: 72 % of the Java time in the
+ * loops' dot/axpy): rank-3 batched matmul over all (b, h) into preallocated outputs, with one split and
+ * one merge pass, made a training step 1.8-2x faster, so it is now the default attention path and the
+ * loops are kept as the reference ({@code -Ddistillery.attention=loops}).
  *
  * <h2>One source tree for JDK 17 and JDK 25</h2>
  * The incubating Vector API's {@code FloatVector.fromByteBuffer} / {@code intoByteBuffer} (JDK 17-18)
