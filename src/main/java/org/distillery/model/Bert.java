@@ -18,7 +18,6 @@ import org.distillery.io.NamedTensor;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -79,10 +78,7 @@ public final class Bert {
     private final int padId;                                 // -1: no padding index
     private final float eps;
 
-    private final LinkedHashMap<String, FloatTensor> params = new LinkedHashMap<>();
-    private final LinkedHashMap<String, FloatTensor> grads = new LinkedHashMap<>();
-    private final Map<String, FloatTensor> paramsView = Collections.unmodifiableMap(params);
-    private final Map<String, FloatTensor> gradsView = Collections.unmodifiableMap(grads);
+    private final NamedParameters named = new NamedParameters();
 
     private final FloatTensor wordEmb, posEmb, typeEmb, embLnW, embLnB;      // [V, H], [P, H], [TT, H], [H], [H]
     private final FloatTensor dwordEmb, dposEmb, dtypeEmb, dembLnW, dembLnB;
@@ -122,7 +118,7 @@ public final class Bert {
     public Bert(BertConfig config, int maxB, int maxT, long seed) {
         this(config, maxB, maxT);
         Random rnd = new Random(seed);
-        for (Map.Entry<String, FloatTensor> e : params.entrySet()) {
+        for (Map.Entry<String, FloatTensor> e : named.parameters().entrySet()) {
             String name = e.getKey();
             FloatTensor p = e.getValue();
             if (name.endsWith("bias")) {
@@ -231,14 +227,11 @@ public final class Bert {
     }
 
     private FloatTensor param(String name, int... shape) {
-        FloatTensor p = FloatTensor.zeros(shape);
-        params.put(name, p);
-        grads.put(name, FloatTensor.zeros(shape));
-        return p;
+        return named.add(name, shape);
     }
 
     private FloatTensor grad(String name) {
-        return grads.get(name);
+        return named.grad(name);
     }
 
     private static boolean isLayerNorm(String name) {
@@ -479,7 +472,7 @@ public final class Bert {
 
     /** Sets every gradient to 0. */
     public void zeroGrad() {
-        for (FloatTensor g : grads.values()) g.nd().assign(0f);
+        named.zeroGrad();
     }
 
     /**
@@ -571,10 +564,10 @@ public final class Bert {
     public FloatTensor lastHiddenState() { return acts.ln2[nLayer - 1]; }
 
     /** The parameters by Hugging Face name ({@code bert.} / {@code cls.} prefixes), [out, in] weights. */
-    public Map<String, FloatTensor> parameters() { return paramsView; }
+    public Map<String, FloatTensor> parameters() { return named.parameters(); }
 
     /** The gradients, same names and shapes as {@link #parameters()}. */
-    public Map<String, FloatTensor> gradients() { return gradsView; }
+    public Map<String, FloatTensor> gradients() { return named.gradients(); }
 
     public BertConfig config() { return config; }
 
@@ -587,9 +580,7 @@ public final class Bert {
 
     /** Total number of parameter elements (the word embeddings counted once: the decoder is tied). */
     public long parameterCount() {
-        long n = 0;
-        for (FloatTensor p : params.values()) n += p.size();
-        return n;
+        return named.count();
     }
 
     // ------------------------------------------------------------------------------------------------
@@ -617,7 +608,7 @@ public final class Bert {
                     + " (cls.predictions.*); BertForMaskedLM needs it");
         }
         Bert m = new Bert(cfg, maxB, maxT);
-        for (Map.Entry<String, FloatTensor> e : m.params.entrySet()) {
+        for (Map.Entry<String, FloatTensor> e : m.named.parameters().entrySet()) {
             String name = e.getKey();
             String file = name.startsWith("bert.") ? ck.prefix() + name.substring("bert.".length()) : name;
             float[] d = ck.tensor(file).data();
@@ -648,7 +639,7 @@ public final class Bert {
      */
     public void save(Path dir) {
         List<NamedTensor> out = new ArrayList<>();
-        for (Map.Entry<String, FloatTensor> e : params.entrySet()) {
+        for (Map.Entry<String, FloatTensor> e : named.parameters().entrySet()) {
             FloatTensor p = e.getValue();
             float[] d = new float[p.size()];
             for (int i = 0; i < d.length; i++) d[i] = p.get(i);

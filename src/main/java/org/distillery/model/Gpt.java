@@ -17,7 +17,6 @@ import org.distillery.io.NamedTensor;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -58,10 +57,7 @@ public final class Gpt {
     private final int maxB, maxT, vocab, embd, inner, nLayer, nHead;
     private final float eps;
 
-    private final LinkedHashMap<String, FloatTensor> params = new LinkedHashMap<>();
-    private final LinkedHashMap<String, FloatTensor> grads = new LinkedHashMap<>();
-    private final Map<String, FloatTensor> paramsView = Collections.unmodifiableMap(params);
-    private final Map<String, FloatTensor> gradsView = Collections.unmodifiableMap(grads);
+    private final NamedParameters named = new NamedParameters();
 
     private final FloatTensor wte, wpe, lnfW, lnfB;          // [V, E], [P, E], [E], [E]
     private final FloatTensor dwte, dwpe, dlnfW, dlnfB;
@@ -96,7 +92,7 @@ public final class Gpt {
         this(config, maxB, maxT);
         Random rnd = new Random(seed);
         double projStd = 0.02 / Math.sqrt(2.0 * nLayer);
-        for (Map.Entry<String, FloatTensor> e : params.entrySet()) {
+        for (Map.Entry<String, FloatTensor> e : named.parameters().entrySet()) {
             String name = e.getKey();
             FloatTensor p = e.getValue();
             if (name.endsWith(".bias")) {
@@ -142,39 +138,36 @@ public final class Gpt {
         this.eps = (float) config.layerNormEpsilon();
         int e = embd;
         wte = param("wte.weight", vocab, e);                   // [V, E]
-        dwte = grads.get("wte.weight");
+        dwte = named.grad("wte.weight");
         wpe = param("wpe.weight", config.nPositions(), e);     // [P, E]
-        dwpe = grads.get("wpe.weight");
+        dwpe = named.grad("wpe.weight");
         blocks = new Block[nLayer];
         for (int i = 0; i < nLayer; i++) {
             String h = "h." + i + ".";
             Block b = new Block();
-            b.ln1W = param(h + "ln_1.weight", e);                 b.dln1W = grads.get(h + "ln_1.weight");
-            b.ln1B = param(h + "ln_1.bias", e);                   b.dln1B = grads.get(h + "ln_1.bias");
-            b.attnW = param(h + "attn.c_attn.weight", 3 * e, e);  b.dattnW = grads.get(h + "attn.c_attn.weight");  // [3E, E]
-            b.attnB = param(h + "attn.c_attn.bias", 3 * e);       b.dattnB = grads.get(h + "attn.c_attn.bias");    // [3E]
-            b.projW = param(h + "attn.c_proj.weight", e, e);      b.dprojW = grads.get(h + "attn.c_proj.weight");  // [E, E]
-            b.projB = param(h + "attn.c_proj.bias", e);           b.dprojB = grads.get(h + "attn.c_proj.bias");
-            b.ln2W = param(h + "ln_2.weight", e);                 b.dln2W = grads.get(h + "ln_2.weight");
-            b.ln2B = param(h + "ln_2.bias", e);                   b.dln2B = grads.get(h + "ln_2.bias");
-            b.fcW = param(h + "mlp.c_fc.weight", inner, e);       b.dfcW = grads.get(h + "mlp.c_fc.weight");       // [I, E]
-            b.fcB = param(h + "mlp.c_fc.bias", inner);            b.dfcB = grads.get(h + "mlp.c_fc.bias");         // [I]
-            b.mlpProjW = param(h + "mlp.c_proj.weight", e, inner); b.dmlpProjW = grads.get(h + "mlp.c_proj.weight"); // [E, I]
-            b.mlpProjB = param(h + "mlp.c_proj.bias", e);         b.dmlpProjB = grads.get(h + "mlp.c_proj.bias");
+            b.ln1W = param(h + "ln_1.weight", e);                 b.dln1W = named.grad(h + "ln_1.weight");
+            b.ln1B = param(h + "ln_1.bias", e);                   b.dln1B = named.grad(h + "ln_1.bias");
+            b.attnW = param(h + "attn.c_attn.weight", 3 * e, e);  b.dattnW = named.grad(h + "attn.c_attn.weight");  // [3E, E]
+            b.attnB = param(h + "attn.c_attn.bias", 3 * e);       b.dattnB = named.grad(h + "attn.c_attn.bias");    // [3E]
+            b.projW = param(h + "attn.c_proj.weight", e, e);      b.dprojW = named.grad(h + "attn.c_proj.weight");  // [E, E]
+            b.projB = param(h + "attn.c_proj.bias", e);           b.dprojB = named.grad(h + "attn.c_proj.bias");
+            b.ln2W = param(h + "ln_2.weight", e);                 b.dln2W = named.grad(h + "ln_2.weight");
+            b.ln2B = param(h + "ln_2.bias", e);                   b.dln2B = named.grad(h + "ln_2.bias");
+            b.fcW = param(h + "mlp.c_fc.weight", inner, e);       b.dfcW = named.grad(h + "mlp.c_fc.weight");       // [I, E]
+            b.fcB = param(h + "mlp.c_fc.bias", inner);            b.dfcB = named.grad(h + "mlp.c_fc.bias");         // [I]
+            b.mlpProjW = param(h + "mlp.c_proj.weight", e, inner); b.dmlpProjW = named.grad(h + "mlp.c_proj.weight"); // [E, I]
+            b.mlpProjB = param(h + "mlp.c_proj.bias", e);         b.dmlpProjB = named.grad(h + "mlp.c_proj.bias");
             blocks[i] = b;
         }
         lnfW = param("ln_f.weight", e);
-        dlnfW = grads.get("ln_f.weight");
+        dlnfW = named.grad("ln_f.weight");
         lnfB = param("ln_f.bias", e);
-        dlnfB = grads.get("ln_f.bias");
+        dlnfB = named.grad("ln_f.bias");
         acts = activations(maxB, maxT);
     }
 
     private FloatTensor param(String name, int... shape) {
-        FloatTensor p = FloatTensor.zeros(shape);
-        params.put(name, p);
-        grads.put(name, FloatTensor.zeros(shape));
-        return p;
+        return named.add(name, shape);
     }
 
     private static boolean isLayerNorm(String name) {
@@ -370,7 +363,7 @@ public final class Gpt {
 
     /** Sets every gradient to 0. */
     public void zeroGrad() {
-        for (FloatTensor g : grads.values()) g.fill(0f);     // a Java loop: ND4J assign costs ms per call under load
+        named.zeroGrad();
     }
 
     /**
@@ -433,10 +426,10 @@ public final class Gpt {
     public FloatTensor logits() { return acts.logits; }
 
     /** The parameters by Hugging Face name (no {@code transformer.} prefix), kernels' layout ([out, in] weights). */
-    public Map<String, FloatTensor> parameters() { return paramsView; }
+    public Map<String, FloatTensor> parameters() { return named.parameters(); }
 
     /** The gradients, same names and shapes as {@link #parameters()}. */
-    public Map<String, FloatTensor> gradients() { return gradsView; }
+    public Map<String, FloatTensor> gradients() { return named.gradients(); }
 
     public Gpt2Config config() { return config; }
 
@@ -446,9 +439,7 @@ public final class Gpt {
 
     /** Total number of parameter elements (wte counted once: the head is tied). */
     public long parameterCount() {
-        long n = 0;
-        for (FloatTensor p : params.values()) n += p.size();
-        return n;
+        return named.count();
     }
 
     // ------------------------------------------------------------------------------------------------
@@ -471,7 +462,7 @@ public final class Gpt {
                     + hc.modelType() + "; need " + Gpt2Config.MODEL_TYPE);
         }
         Gpt g = new Gpt(cfg, maxB, maxT);
-        for (Map.Entry<String, FloatTensor> e : g.params.entrySet()) {
+        for (Map.Entry<String, FloatTensor> e : g.named.parameters().entrySet()) {
             NamedTensor src = ck.tensor(ck.prefix() + e.getKey());
             FloatTensor dst = e.getValue();
             float[] d = src.data();
@@ -504,7 +495,7 @@ public final class Gpt {
      */
     public void save(Path dir) {
         List<NamedTensor> out = new ArrayList<>();
-        for (Map.Entry<String, FloatTensor> e : params.entrySet()) {
+        for (Map.Entry<String, FloatTensor> e : named.parameters().entrySet()) {
             FloatTensor p = e.getValue();
             float[] d = new float[p.size()];
             int[] shape;
@@ -527,7 +518,7 @@ public final class Gpt {
     /** The names of the parameters that are GPT-2 Conv1D weights (transposed in checkpoints). */
     public Set<String> conv1dWeightNames() {
         Set<String> s = new java.util.LinkedHashSet<>();
-        for (String n : params.keySet()) if (isConv1dWeight(n)) s.add(n);
+        for (String n : named.parameters().keySet()) if (isConv1dWeight(n)) s.add(n);
         return s;
     }
 }

@@ -20,7 +20,6 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -70,10 +69,7 @@ public final class Mlp {
     private final int nLayers, inputs, classes, maxB;
     private final FloatTensor[] w, b, dw, db;                // per layer
 
-    private final LinkedHashMap<String, FloatTensor> params = new LinkedHashMap<>();
-    private final LinkedHashMap<String, FloatTensor> grads = new LinkedHashMap<>();
-    private final Map<String, FloatTensor> paramsView = Collections.unmodifiableMap(params);
-    private final Map<String, FloatTensor> gradsView = Collections.unmodifiableMap(grads);
+    private final NamedParameters named = new NamedParameters();
 
     private final Map<Integer, Activations> byBatch = new HashMap<>();
     private Activations acts;
@@ -128,9 +124,9 @@ public final class Mlp {
         db = new FloatTensor[nLayers];
         for (int i = 0; i < nLayers; i++) {
             w[i] = param("layers." + i + ".weight", sizes[i + 1], sizes[i]);
-            dw[i] = grads.get("layers." + i + ".weight");
+            dw[i] = named.grad("layers." + i + ".weight");
             b[i] = param("layers." + i + ".bias", sizes[i + 1]);
-            db[i] = grads.get("layers." + i + ".bias");
+            db[i] = named.grad("layers." + i + ".bias");
         }
         acts = activations(maxB);
     }
@@ -154,10 +150,7 @@ public final class Mlp {
     }
 
     private FloatTensor param(String name, int... shape) {
-        FloatTensor p = FloatTensor.zeros(shape);
-        params.put(name, p);
-        grads.put(name, FloatTensor.zeros(shape));
-        return p;
+        return named.add(name, shape);
     }
 
     // ------------------------------------------------------------------------------------------------
@@ -280,7 +273,7 @@ public final class Mlp {
 
     /** Sets every gradient to 0. */
     public void zeroGrad() {
-        for (FloatTensor g : grads.values()) g.fill(0f);     // a Java loop: ND4J assign costs ms per call under load
+        named.zeroGrad();
     }
 
     /** Training mode: dropout on (with the probabilities of {@link #setDropout}). The default. */
@@ -378,10 +371,10 @@ public final class Mlp {
     }
 
     /** The parameters, {@code layers.{i}.weight} [out, in] and {@code layers.{i}.bias} [out], in layer order. */
-    public Map<String, FloatTensor> parameters() { return paramsView; }
+    public Map<String, FloatTensor> parameters() { return named.parameters(); }
 
     /** The gradients, same names and shapes as {@link #parameters()}. */
-    public Map<String, FloatTensor> gradients() { return gradsView; }
+    public Map<String, FloatTensor> gradients() { return named.gradients(); }
 
     /** The layer sizes s_0 (input), ..., s_L (classes). */
     public List<Integer> layerSizes() {
@@ -398,9 +391,7 @@ public final class Mlp {
 
     /** Total number of parameter elements. */
     public long parameterCount() {
-        long n = 0;
-        for (FloatTensor p : params.values()) n += p.size();
-        return n;
+        return named.count();
     }
 
     // ------------------------------------------------------------------------------------------------
@@ -414,7 +405,7 @@ public final class Mlp {
      */
     public void save(Path dir) {
         List<NamedTensor> out = new ArrayList<>();
-        for (Map.Entry<String, FloatTensor> e : params.entrySet()) {
+        for (Map.Entry<String, FloatTensor> e : named.parameters().entrySet()) {
             FloatTensor p = e.getValue();
             int[] shape = new int[p.rank()];
             for (int k = 0; k < shape.length; k++) shape[k] = p.dim(k);
@@ -478,7 +469,7 @@ public final class Mlp {
         }
         Path wPath = dir.resolve(WEIGHTS_FILE);
         Map<String, NamedTensor> tensors = Safetensors.readAll(wPath);
-        for (Map.Entry<String, FloatTensor> e : m.params.entrySet()) {
+        for (Map.Entry<String, FloatTensor> e : m.named.parameters().entrySet()) {
             NamedTensor t = tensors.get(e.getKey());
             FloatTensor dst = e.getValue();
             if (t == null) throw new CheckpointFormatException(wPath + ": missing tensor " + e.getKey());
@@ -492,7 +483,7 @@ public final class Mlp {
             for (int i = 0; i < d.length; i++) dst.set(i, d[i]);
         }
         for (String name : tensors.keySet()) {
-            if (!m.params.containsKey(name)) {
+            if (!m.named.parameters().containsKey(name)) {
                 throw new CheckpointFormatException(wPath + ": unexpected tensor " + name + " for layer sizes " + sizes);
             }
         }
