@@ -6,6 +6,8 @@ import static org.distillery.testing.AllocationMeter.overhead;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -38,41 +40,71 @@ class AllocationFreeTest {
         targets[3] = CrossEntropyKernel.DEFAULT_IGNORE_INDEX;
         AttentionKernel att = new AttentionKernel(b, t, c, nh, true, false); // loop path: the GEMM path allocates ND4J's matmul wrappers
 
-        Runnable step = () -> {
+        // Each kernel is warmed up and measured on its own: whether C2 scalarises a kernel's vectors depends on
+        // what it inlines into the compiled caller, and one lambda calling every kernel can exhaust that budget
+        // (the models' own steps are measured in GptAllocationTest).
+        Map<String, Runnable> steps = new LinkedHashMap<>();
+        steps.put("embedding", () -> {
             EmbeddingKernel.forward(ids, t, wte, wpe, out);
-            LayerNormKernel.forward(x, g, be, 1e-5f, out, mean, rstd);
-            LayerNormKernel.backward(out, x, mean, rstd, g, dx, dg, db);
-            GeluKernel.forward(x, out);
-            GeluKernel.backward(out, x, dx);
-            ReluKernel.forward(x, out);
-            ReluKernel.backward(out, x, dx);
-            GeluErfKernel.forward(x, out);
-            GeluErfKernel.backward(out, x, dx);
+            EmbeddingKernel.backward(out, ids, t, wte, wpe);
+        });
+        steps.put("token-type embedding", () -> {
             EmbeddingKernel.forwardAdd(types, wpe, out);
             EmbeddingKernel.backwardAdd(out, types, wpe);
-            AddKernels.copyRange(x, 3, out, 5, 50);
-            AddKernels.accumulateRange(out, 7, x, 1, 50);
+        });
+        steps.put("layernorm", () -> {
+            LayerNormKernel.forward(x, g, be, 1e-5f, out, mean, rstd);
+            LayerNormKernel.backward(out, x, mean, rstd, g, dx, dg, db);
+        });
+        steps.put("gelu", () -> {
+            GeluKernel.forward(x, out);
+            GeluKernel.backward(out, x, dx);
+        });
+        steps.put("gelu-erf", () -> {
+            GeluErfKernel.forward(x, out);
+            GeluErfKernel.backward(out, x, dx);
+        });
+        steps.put("relu", () -> {
+            ReluKernel.forward(x, out);
+            ReluKernel.backward(out, x, dx);
+        });
+        steps.put("softmax", () -> {
             SoftmaxKernel.forward(x, out, false);
             SoftmaxKernel.backward(out, out, dx);
+        });
+        steps.put("adds", () -> {
+            AddKernels.copyRange(x, 3, out, 5, 50);
+            AddKernels.accumulateRange(out, 7, x, 1, 50);
             AddKernels.residualAdd(x, out, dx);
             AddKernels.biasAdd(dx, g);
             AddKernels.biasGradAccumulate(dx, db);
+        });
+        steps.put("dropout", () -> {
             DropoutKernel.forward(x, out, 0.1, 3L);
             DropoutKernel.backward(out, dx, 0.1, 3L);
-            CrossEntropyKernel.forwardBackward(logits, targets, CrossEntropyKernel.DEFAULT_IGNORE_INDEX, dlogits);
+        });
+        steps.put("cross-entropy", () ->
+                CrossEntropyKernel.forwardBackward(logits, targets, CrossEntropyKernel.DEFAULT_IGNORE_INDEX, dlogits));
+        steps.put("attention (loop path)", () -> {
             att.forward(qkv, lens, y);
             att.backward(y, qkv, dqkv);
-            EmbeddingKernel.backward(out, ids, t, wte, wpe);
-        };
-        long perRound = -1;
-        for (int round = 0; round < 40 && perRound != 0; round++) {
-            for (int i = 0; i < 2000; i++) step.run();
-            long overhead = overhead();
-            long before = allocated();
-            for (int i = 0; i < 100; i++) step.run();
-            perRound = allocated() - before - overhead;
-            System.out.println("round " + round + ": " + perRound + " bytes (measurement overhead " + overhead + ")");
+        });
+        Map<String, Long> allocating = new LinkedHashMap<>();
+        for (Map.Entry<String, Runnable> e : steps.entrySet()) {
+            Runnable step = e.getValue();
+            long perRound = -1;
+            for (int round = 0; round < 40 && perRound != 0; round++) {
+                for (int i = 0; i < 2000; i++) step.run();
+                long overhead = overhead();
+                long before = allocated();
+                for (int i = 0; i < 100; i++) step.run();
+                perRound = allocated() - before - overhead;
+            }
+            System.out.println(e.getKey() + ": " + perRound + " bytes per 100 calls after warm-up");
+            if (perRound != 0) {
+                allocating.put(e.getKey(), perRound);
+            }
         }
-        assertEquals(0, perRound, "bytes allocated by 100 steps of all row kernels after warm-up");
+        assertEquals(Map.of(), allocating, "kernels that allocate (bytes per 100 calls) after warm-up");
     }
 }
