@@ -1,5 +1,7 @@
 package org.distillery.data;
 
+import org.distillery.util.Seeds;
+
 import java.util.Arrays;
 
 /**
@@ -18,7 +20,6 @@ import java.util.Arrays;
 public final class ImageJitter {
     private ImageJitter() {}
 
-    private static final long GOLDEN = 0x9E3779B97F4A7C15L;
 
     /**
      * Copies one image shifted by (dy, dx): {@code dst[r][c] = src[r - dy][c - dx]}, or 0 where
@@ -73,10 +74,7 @@ public final class ImageJitter {
     public static int offset(long seed, long image, int axis, int maxShift) {
         if (maxShift < 0) throw new IllegalArgumentException("maxShift: must be >= 0 but was " + maxShift);
         if (axis != 0 && axis != 1) throw new IllegalArgumentException("axis: must be 0 (dy) or 1 (dx) but was " + axis);
-        long z = seed + (2 * image + axis + 1) * GOLDEN;
-        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
-        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
-        z = z ^ (z >>> 31);
+        long z = Seeds.finalise(seed + (2 * image + axis + 1) * Seeds.GOLDEN);
         double u = (z >>> 11) * 0x1.0p-53;                    // [0, 1)
         return (int) (u * (2 * maxShift + 1)) - maxShift;
     }

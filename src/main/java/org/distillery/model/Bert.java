@@ -1,5 +1,7 @@
 package org.distillery.model;
 
+import org.distillery.util.Seeds;
+
 import org.distillery.engine.kernels.AddKernels;
 import org.distillery.engine.kernels.AttentionKernel;
 import org.distillery.engine.kernels.CrossEntropyKernel;
@@ -351,7 +353,7 @@ public final class Bert {
         if (tokenTypes == null) Arrays.fill(a.types, 0); else System.arraycopy(tokenTypes, 0, a.types, 0, n);
         if (lengths == null) Arrays.fill(a.lengths, t); else System.arraycopy(lengths, 0, a.lengths, 0, b);
         boolean drop = dropout > 0;
-        if (drop) stepSeed = mix(dropoutSeed, ++forwardCount);
+        if (drop) stepSeed = Seeds.mix(dropoutSeed, ++forwardCount);
 
         EmbeddingKernel.forward(a.ids, t, wordEmb, posEmb, a.embSum);                 // word + position
         EmbeddingKernel.forwardAdd(a.types, typeEmb, a.embSum);                       // + token type
@@ -492,15 +494,9 @@ public final class Bert {
     }
 
     private long siteSeed(int site) {
-        return mix(stepSeed, site);
+        return Seeds.mix(stepSeed, site);
     }
 
-    private static long mix(long a, long b) {
-        long z = a * 0x9E3779B97F4A7C15L + b;
-        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
-        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
-        return z ^ (z >>> 31);
-    }
 
     private void checkBatch(int[] ids, int[] types, int[] lengths, int[] labels, int b, int t) {
         if (b < 1 || b > maxB) throw new IllegalArgumentException("b: batch size " + b + " is outside [1, maxB = " + maxB + "]");
@@ -611,9 +607,7 @@ public final class Bert {
         for (Map.Entry<String, FloatTensor> e : m.named.parameters().entrySet()) {
             String name = e.getKey();
             String file = name.startsWith("bert.") ? ck.prefix() + name.substring("bert.".length()) : name;
-            float[] d = ck.tensor(file).data();
-            FloatTensor dst = e.getValue();
-            for (int i = 0; i < d.length; i++) dst.set(i, d[i]);
+            e.getValue().copyFrom(ck.tensor(file).data());
         }
         requireEqual(dir, ck, "cls.predictions.decoder.weight", m.wordEmb, "bert.embeddings.word_embeddings.weight");
         requireEqual(dir, ck, "cls.predictions.decoder.bias", m.decBias, "cls.predictions.bias");
@@ -640,12 +634,7 @@ public final class Bert {
     public void save(Path dir) {
         List<NamedTensor> out = new ArrayList<>();
         for (Map.Entry<String, FloatTensor> e : named.parameters().entrySet()) {
-            FloatTensor p = e.getValue();
-            float[] d = new float[p.size()];
-            for (int i = 0; i < d.length; i++) d[i] = p.get(i);
-            int[] shape = new int[p.rank()];
-            for (int k = 0; k < shape.length; k++) shape[k] = p.dim(k);
-            out.add(NamedTensor.f32(e.getKey(), shape, d));
+            out.add(NamedTensor.f32(e.getKey(), e.getValue().shape(), e.getValue().toFloatArray()));
         }
         HfCheckpoint.save(dir, config, out);
     }

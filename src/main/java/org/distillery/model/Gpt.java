@@ -1,5 +1,7 @@
 package org.distillery.model;
 
+import org.distillery.util.Seeds;
+
 import org.distillery.engine.kernels.AddKernels;
 import org.distillery.engine.kernels.AttentionKernel;
 import org.distillery.engine.kernels.CrossEntropyKernel;
@@ -288,7 +290,7 @@ public final class Gpt {
         Activations a = acts;
         System.arraycopy(ids, 0, a.ids, 0, a.n);
         boolean drop = dropout > 0;
-        if (drop) stepSeed = mix(dropoutSeed, ++forwardCount);
+        if (drop) stepSeed = Seeds.mix(dropoutSeed, ++forwardCount);
 
         EmbeddingKernel.forward(a.ids, t, wte, wpe, a.encoded);                     // [N, E]
         if (drop) DropoutKernel.forward(a.encoded, a.encoded, dropout, siteSeed(0));
@@ -381,15 +383,9 @@ public final class Gpt {
     }
 
     private long siteSeed(int site) {
-        return mix(stepSeed, site);
+        return Seeds.mix(stepSeed, site);
     }
 
-    private static long mix(long a, long b) {
-        long z = a * 0x9E3779B97F4A7C15L + b;
-        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
-        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
-        return z ^ (z >>> 31);
-    }
 
     private void checkBatch(int[] ids, int[] targets, int b, int t) {
         if (b < 1 || b > maxB) throw new IllegalArgumentException("b: batch size " + b + " is outside [1, maxB = " + maxB + "]");
@@ -472,7 +468,7 @@ public final class Gpt {
                     for (int o = 0; o < out; o++) dst.set(o * in + i, d[i * out + o]);
                 }
             } else {
-                for (int i = 0; i < d.length; i++) dst.set(i, d[i]);
+                dst.copyFrom(d);
             }
         }
         NamedTensor head = ck.tensors().get("lm_head.weight");
@@ -497,20 +493,16 @@ public final class Gpt {
         List<NamedTensor> out = new ArrayList<>();
         for (Map.Entry<String, FloatTensor> e : named.parameters().entrySet()) {
             FloatTensor p = e.getValue();
-            float[] d = new float[p.size()];
-            int[] shape;
             if (isConv1dWeight(e.getKey())) {
                 int o = p.dim(0), in = p.dim(1);
-                shape = new int[] {in, o};
+                float[] d = new float[p.size()];                         // [out, in] -> file [in, out]
                 for (int r = 0; r < o; r++) {
                     for (int c = 0; c < in; c++) d[c * o + r] = p.get(r * in + c);
                 }
+                out.add(NamedTensor.f32(e.getKey(), new int[] {in, o}, d));
             } else {
-                shape = new int[p.rank()];
-                for (int k = 0; k < shape.length; k++) shape[k] = p.dim(k);
-                for (int i = 0; i < d.length; i++) d[i] = p.get(i);
+                out.add(NamedTensor.f32(e.getKey(), p.shape(), p.toFloatArray()));
             }
-            out.add(NamedTensor.f32(e.getKey(), shape, d));
         }
         HfCheckpoint.save(dir, config, out);
     }

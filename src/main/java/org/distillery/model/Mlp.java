@@ -1,5 +1,7 @@
 package org.distillery.model;
 
+import org.distillery.util.Seeds;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -95,7 +97,7 @@ public final class Mlp {
      */
     public Mlp(List<Integer> layerSizes, double pIn, double pHidden, int maxB, long seed) {
         this(layerSizes, maxB);
-        setDropout(pIn, pHidden, mix(seed, 0x6D6C70L));
+        setDropout(pIn, pHidden, Seeds.mix(seed, 0x6D6C70L));
         Random rnd = new Random(seed);
         for (int i = 0; i < nLayers; i++) {
             double bound = 1.0 / Math.sqrt(sizes[i]);
@@ -208,7 +210,7 @@ public final class Mlp {
         for (int k = 0, n = bsz * inputs; k < n; k++) in.set(k, x[k]);
         dropped = training && (pIn > 0 || pHidden > 0);
         if (dropped) {
-            stepSeed = mix(dropoutSeed, ++forwardCount);
+            stepSeed = Seeds.mix(dropoutSeed, ++forwardCount);
             if (pIn > 0) DropoutKernel.forward(in, in, pIn, siteSeed(0));
         }
         for (int i = 0; i < nLayers; i++) {
@@ -316,15 +318,9 @@ public final class Mlp {
     public double hiddenDropout() { return pHidden; }
 
     private long siteSeed(int site) {
-        return mix(stepSeed, site);
+        return Seeds.mix(stepSeed, site);
     }
 
-    private static long mix(long a, long b) {
-        long z = a * 0x9E3779B97F4A7C15L + b;
-        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
-        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
-        return z ^ (z >>> 31);
-    }
 
     private void checkBatch(float[] x, int[] labels, int bsz) {
         if (bsz < 1 || bsz > maxB) throw new IllegalArgumentException("bsz: batch size " + bsz + " is outside [1, maxB = " + maxB + "]");
@@ -406,12 +402,7 @@ public final class Mlp {
     public void save(Path dir) {
         List<NamedTensor> out = new ArrayList<>();
         for (Map.Entry<String, FloatTensor> e : named.parameters().entrySet()) {
-            FloatTensor p = e.getValue();
-            int[] shape = new int[p.rank()];
-            for (int k = 0; k < shape.length; k++) shape[k] = p.dim(k);
-            float[] d = new float[p.size()];
-            for (int i = 0; i < d.length; i++) d[i] = p.get(i);
-            out.add(NamedTensor.f32(e.getKey(), shape, d));
+            out.add(NamedTensor.f32(e.getKey(), e.getValue().shape(), e.getValue().toFloatArray()));
         }
         ObjectNode cfg = JSON.createObjectNode();
         cfg.put("model_type", MODEL_TYPE);
@@ -473,14 +464,11 @@ public final class Mlp {
             NamedTensor t = tensors.get(e.getKey());
             FloatTensor dst = e.getValue();
             if (t == null) throw new CheckpointFormatException(wPath + ": missing tensor " + e.getKey());
-            int[] want = new int[dst.rank()];
-            for (int k = 0; k < want.length; k++) want[k] = dst.dim(k);
-            if (!java.util.Arrays.equals(want, t.shape())) {
+            if (!java.util.Arrays.equals(dst.shape(), t.shape())) {
                 throw new CheckpointFormatException(wPath + ": tensor " + e.getKey() + " has shape "
                         + java.util.Arrays.toString(t.shape()) + " but layer sizes " + sizes + " need " + dst.shapeString());
             }
-            float[] d = t.data();
-            for (int i = 0; i < d.length; i++) dst.set(i, d[i]);
+            dst.copyFrom(t.data());
         }
         for (String name : tensors.keySet()) {
             if (!m.named.parameters().containsKey(name)) {

@@ -1,10 +1,12 @@
 package org.distillery.train;
 
+import org.distillery.util.Seeds;
+
 import java.util.SplittableRandom;
 
 /**
  * Random training windows from one token stream, as a pure function of (seed, window index): window i
- * starts at {@code new SplittableRandom(mix(seed, i)).nextInt(N - T)} and holds T + 1 tokens, the T
+ * starts at {@code new SplittableRandom(Seeds.mix(seed, i)).nextInt(N - T)} and holds T + 1 tokens, the T
  * inputs and the T targets shifted by one. A batch is B consecutive window indices, so batch k of a run
  * is windows [k*B, (k+1)*B) and a resumed run draws exactly the batches it would have drawn, without
  * replaying the earlier ones. Micro-batches of B/2 over twice as many indices see the same windows as
@@ -39,7 +41,7 @@ public final class TokenBatches {
     /** The start offset of window {@code index} in the stream, in [0, N - T - 1]. */
     public int windowStart(long index) {
         if (index < 0) throw new IllegalArgumentException("index: must be >= 0 but was " + index);
-        return new SplittableRandom(mix(seed, index)).nextInt(tokens.length - seqLen);
+        return new SplittableRandom(Seeds.mix(seed, index)).nextInt(tokens.length - seqLen);
     }
 
     /**
@@ -70,11 +72,4 @@ public final class TokenBatches {
         }
     }
 
-    /** SplitMix64's finaliser over (a, b): well-spread seeds for neighbouring indices. */
-    static long mix(long a, long b) {
-        long z = a * 0x9E3779B97F4A7C15L + b;
-        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
-        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
-        return z ^ (z >>> 31);
-    }
 }

@@ -1,5 +1,7 @@
 package org.distillery.train;
 
+import org.distillery.util.Seeds;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -355,9 +357,7 @@ public final class Trainer {
                 throw new IllegalArgumentException(dir.resolve(OPTIMIZER_FILE) + ": missing or mis-shaped optimiser"
                         + " tensor " + prefix + e.getKey());
             }
-            float[] d = t.data();
-            FloatTensor m = e.getValue();
-            for (int i = 0; i < d.length; i++) m.set(i, d[i]);
+            e.getValue().copyFrom(t.data());
         }
     }
 
@@ -395,16 +395,12 @@ public final class Trainer {
     }
 
     private static NamedTensor toNamed(String name, FloatTensor t) {
-        int[] shape = new int[t.rank()];
-        for (int i = 0; i < shape.length; i++) shape[i] = t.dim(i);
-        float[] d = new float[t.size()];
-        for (int i = 0; i < d.length; i++) d[i] = t.get(i);
-        return NamedTensor.f32(name, shape, d);
+        return NamedTensor.f32(name, t.shape(), t.toFloatArray());
     }
 
     private static ObjectNode fingerprint(int[] tokens) {
         long h = 0x243F6A8885A308D3L;
-        for (int x : tokens) h = TokenBatches.mix(h, x);
+        for (int x : tokens) h = Seeds.mix(h, x);
         ObjectNode o = JSON.createObjectNode();
         o.put("length", tokens.length);
         o.put("hash", Long.toHexString(h));

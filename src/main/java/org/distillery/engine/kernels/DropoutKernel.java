@@ -1,5 +1,7 @@
 package org.distillery.engine.kernels;
 
+import org.distillery.util.Seeds;
+
 import static org.distillery.engine.kernels.VectorOps.get;
 import static org.distillery.engine.kernels.VectorOps.put;
 
@@ -17,7 +19,6 @@ import static org.distillery.engine.kernels.VectorOps.put;
 public final class DropoutKernel {
     private DropoutKernel() {}
 
-    private static final long GOLDEN = 0x9E3779B97F4A7C15L;
 
     /**
      * Forward.
@@ -62,10 +63,7 @@ public final class DropoutKernel {
 
     /** The uniform number in [0, 1) assigned to element {@code index} (53 random bits). */
     public static double uniform(long seed, long index) {
-        long z = seed + (index + 1) * GOLDEN;
-        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
-        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
-        z = z ^ (z >>> 31);
+        long z = Seeds.finalise(seed + (index + 1) * Seeds.GOLDEN);
         return (z >>> 11) * 0x1.0p-53;
     }
 

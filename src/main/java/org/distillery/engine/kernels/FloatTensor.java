@@ -143,6 +143,26 @@ public final class FloatTensor {
         return this;
     }
 
+    /** Copies {@code values} into this tensor (c-order); the lengths must match. */
+    public FloatTensor copyFrom(float[] values) {
+        if (values.length != size) {
+            throw new IllegalArgumentException("values: length " + values.length + " but tensor " + shapeString()
+                    + " has " + size + " elements");
+        }
+        for (int i = 0; i < size; i++) buffer.putFloat(i * Float.BYTES, values[i]);
+        return this;
+    }
+
+    /** A heap copy of the contents (c-order), e.g. for a checkpoint. */
+    public float[] toFloatArray() {
+        float[] d = new float[size];
+        for (int i = 0; i < size; i++) d[i] = buffer.getFloat(i * Float.BYTES);
+        return d;
+    }
+
+    /** A copy of the shape. */
+    public int[] shape() { return shape.clone(); }
+
     /** A heap copy of the contents, widened to double (for tests and references). */
     public double[] toDoubleArray() {
         double[] d = new double[size];

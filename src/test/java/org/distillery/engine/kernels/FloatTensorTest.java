@@ -51,4 +51,17 @@ class FloatTensorTest {
         e = assertThrows(IllegalArgumentException.class, () -> FloatTensor.of(new double[5], 2, 3));
         assertTrue(e.getMessage().contains("5") && e.getMessage().contains("[2, 3]"), e.getMessage());
     }
+
+    @Test
+    void floatArraysAndShapeRoundTrip() {
+        FloatTensor t = FloatTensor.zeros(2, 3).copyFrom(new float[] {1.5f, -2f, 0f, Float.MIN_VALUE, 7f, -0f});
+        org.junit.jupiter.api.Assertions.assertArrayEquals(new float[] {1.5f, -2f, 0f, Float.MIN_VALUE, 7f, -0f},
+                t.toFloatArray());
+        org.junit.jupiter.api.Assertions.assertArrayEquals(new int[] {2, 3}, t.shape());
+        t.shape()[0] = 9;   // a copy: the tensor keeps its shape
+        org.junit.jupiter.api.Assertions.assertEquals("[2, 3]", t.shapeString());
+        org.junit.jupiter.api.Assertions.assertEquals("values: length 2 but tensor [2, 3] has 6 elements",
+                org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                        () -> t.copyFrom(new float[2])).getMessage());
+    }
 }
