@@ -64,7 +64,7 @@ public final class ReportCheck {
             throw new IllegalStateException("interrupted while running chromium", e);
         } finally {
             if (profile != null) {
-                Reproduce.deleteTree(profile);
+                org.distillery.util.FileTrees.delete(profile);
             }
         }
     }

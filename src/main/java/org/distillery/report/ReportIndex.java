@@ -30,10 +30,11 @@ final class ReportIndex {
                 <body>
                 <h1>Distillery reports</h1>
                 """);
-        sb.append("<p>Made by <code>./lab reproduce --profile ").append(escape(manifest.profile()))
-                .append("</code> in ").append(String.format("%.1f", manifest.totalSeconds()))
-                .append(" s. Each notebook was executed headless from top to bottom; its page shows every "
-                        + "output.</p>\n");
+        sb.append("<p>Each notebook was executed headless from top to bottom in the <code>")
+                .append(escape(manifest.profile())).append("</code> profile (")
+                .append(String.format("%.1f", manifest.totalSeconds()))
+                .append(" s in all); its page shows every output. <code>./lab reproduce</code> makes the full-profile "
+                        + "reports.</p>\n");
         sb.append("<h2>Notebooks</h2>\n<table id=\"notebooks\"><thead><tr><th>notebook</th><th>chart</th>"
                 + "<th>files</th><th>profile</th><th>duration</th><th>commit</th><th>date</th></tr></thead><tbody>\n");
         for (ReportManifest.Entry e : manifest.notebooks()) {

@@ -7,7 +7,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -15,6 +14,7 @@ import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.distillery.notebook.Profile;
 import org.distillery.util.AtomicFiles;
+import org.distillery.util.FileTrees;
 
 /**
  * Executes notebooks headless and writes their reports: per notebook the executed {@code .ipynb}, its
@@ -63,7 +63,7 @@ public final class Reproduce {
         Path tmp = parent.resolve("." + reportsDir.getFileName() + "-tmp-" + ProcessHandle.current().pid());
         long t0 = System.nanoTime();
         try {
-            deleteTree(tmp);
+            FileTrees.delete(tmp);
             Files.createDirectories(tmp);
             Map<String, ReportManifest.Entry> entries = new LinkedHashMap<>();
             ReportManifest previous = only == null ? null : ReportManifest.read(reportsDir);
@@ -71,7 +71,7 @@ public final class Reproduce {
                 String name = NotebookRunner.stem(nb);
                 if (previous != null && !notebooks.contains(nb)) {
                     previous.notebooks().stream().filter(e -> e.name().equals(name)).findFirst().ifPresent(e -> {
-                        copyTree(reportsDir.resolve(name), tmp.resolve(name));
+                        FileTrees.copy(reportsDir.resolve(name), tmp.resolve(name));
                         entries.put(name, e);
                     });
                 }
@@ -118,7 +118,7 @@ public final class Reproduce {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write reports to " + reportsDir + ": " + e.getMessage(), e);
         } finally {
-            deleteTree(tmp);
+            FileTrees.delete(tmp);
         }
     }
 
@@ -152,12 +152,12 @@ public final class Reproduce {
     static void swapIn(Path fresh, Path target) throws IOException {
         Path old = target.toAbsolutePath().getParent()
                 .resolve("." + target.getFileName() + "-old-" + ProcessHandle.current().pid());
-        deleteTree(old);
+        FileTrees.delete(old);
         if (Files.exists(target)) {
             Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
         }
         Files.move(fresh, target, StandardCopyOption.ATOMIC_MOVE);
-        deleteTree(old);
+        FileTrees.delete(old);
     }
 
     /** A path relative to the project root when it lies inside it. */
@@ -176,34 +176,6 @@ public final class Reproduce {
             return kept.toAbsolutePath();
         } catch (IOException e) {
             return null;
-        }
-    }
-
-    static void copyTree(Path from, Path to) {
-        try (Stream<Path> s = Files.walk(from)) {
-            for (Path p : (Iterable<Path>) s::iterator) {
-                Path dest = to.resolve(from.relativize(p).toString());
-                if (Files.isDirectory(p)) {
-                    Files.createDirectories(dest);
-                } else {
-                    Files.copy(p, dest, StandardCopyOption.REPLACE_EXISTING);
-                }
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot copy " + from + " to " + to, e);
-        }
-    }
-
-    static void deleteTree(Path dir) {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(dir)) {
-            for (Path p : (Iterable<Path>) s.sorted(Comparator.reverseOrder())::iterator) {
-                Files.deleteIfExists(p);
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot delete " + dir, e);
         }
     }
 }

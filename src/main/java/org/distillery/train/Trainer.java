@@ -1,5 +1,6 @@
 package org.distillery.train;
 
+import org.distillery.util.FileTrees;
 import org.distillery.util.Seeds;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -20,10 +21,8 @@ import java.io.Reader;
 import java.io.UncheckedIOException;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -272,23 +271,20 @@ public final class Trainer {
                     Map.of("adamw_step", Integer.toString(optimizer.stepCount())));
             AtomicFiles.writeString(tmp.resolve(STATE_FILE),
                     JSON.writerWithDefaultPrettyPrinter().writeValueAsString(stateJson()) + "\n");
-            if (Files.exists(target)) deleteTree(target);
-            try {
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, target);
-            }
+            FileTrees.delete(target);
+            AtomicFiles.moveReplacing(tmp, target);
             tmp = null;
             lastCheckpoint = target;
             prune();
             return target;
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write checkpoint " + target + ": " + e.getMessage(), e);
+        } catch (IOException | UncheckedIOException e) {
+            throw new UncheckedIOException("cannot write checkpoint " + target + ": " + e.getMessage(),
+                    e instanceof IOException io ? io : ((UncheckedIOException) e).getCause());
         } finally {
             if (tmp != null) {
                 try {
-                    deleteTree(tmp);
-                } catch (IOException ignored) {
+                    FileTrees.delete(tmp);
+                } catch (UncheckedIOException ignored) {
                     // the original error is the one to report
                 }
             }
@@ -382,16 +378,9 @@ public final class Trainer {
         return Long.parseLong(checkpoint.getFileName().toString().substring(CHECKPOINT_PREFIX.length()));
     }
 
-    private void prune() throws IOException {
+    private void prune() {
         List<Path> all = checkpoints(runDir);
-        for (int i = 0; i < all.size() - config.keepCheckpoints(); i++) deleteTree(all.get(i));
-    }
-
-    private static void deleteTree(Path p) throws IOException {
-        if (!Files.exists(p)) return;
-        try (Stream<Path> s = Files.walk(p)) {
-            for (Path q : s.sorted(Comparator.reverseOrder()).toList()) Files.delete(q);
-        }
+        for (int i = 0; i < all.size() - config.keepCheckpoints(); i++) FileTrees.delete(all.get(i));
     }
 
     private static NamedTensor toNamed(String name, FloatTensor t) {
