@@ -1,5 +1,6 @@
 package org.distillery.model;
 
+import org.distillery.testing.GradientCheck;
 import org.distillery.engine.kernels.FloatTensor;
 import org.junit.jupiter.api.Test;
 
@@ -41,9 +42,7 @@ class BertGradientCheckTest {
         float h = 1e-2f;
         double rel = 1e-2, abs = 1e-4;
         Random pick = new Random(5);
-        int checked = 0;
-        double worst = 0;
-        String worstAt = "";
+        GradientCheck check = new GradientCheck(rel, abs);
         for (Map.Entry<String, FloatTensor> e : m.parameters().entrySet()) {
             String name = e.getKey();
             FloatTensor p = e.getValue(), grad = m.gradients().get(name);
@@ -67,27 +66,10 @@ class BertGradientCheckTest {
                         + " is negligible; the check would be vacuous");
             }
             for (int i : entries) {
-                float orig = p.get(i);
-                p.set(i, orig + h);
-                double lp = m.forward(ids, types, LENGTHS, labels, B, T);
-                p.set(i, orig - h);
-                double lm = m.forward(ids, types, LENGTHS, labels, B, T);
-                p.set(i, orig);
-                double fd = (lp - lm) / (2 * h);
-                double an = grad.get(i);
-                double err = Math.abs(fd - an);
-                double excess = err / (rel * Math.abs(an) + abs);
-                if (excess > worst) {
-                    worst = excess;
-                    worstAt = name + "[" + i + "] analytic " + an + " fd " + fd;
-                }
-                assertTrue(err <= rel * Math.abs(an) + abs,
-                        name + "[" + i + "]: analytic " + an + " vs finite difference " + fd + " (|diff| " + err + ")");
-                checked++;
+                check.check(name + "[" + i + "]", grad.get(i), GradientCheck.centralDifference(p, i, h, () -> m.forward(ids, types, LENGTHS, labels, B, T)));
             }
         }
-        System.out.printf("gradient check: %d entries of %d tensors; worst |diff| / tolerance = %.3f at %s%n",
-                checked, m.parameters().size(), worst, worstAt);
+        System.out.println(check.summary(m.parameters().size()));
     }
 
     /**
@@ -110,6 +92,7 @@ class BertGradientCheckTest {
         assertTrue(loss == m.forward(ids, types, LENGTHS, labels, B, T), "same seed and count, same masks");
         assertTrue(Math.abs(loss - noDrop) > 1e-3, "dropout changes the loss: " + loss + " vs " + noDrop);
         float h = 1e-2f;
+        GradientCheck dropoutCheck = new GradientCheck(1e-2, 1e-4);
         for (String name : new String[] {"bert.embeddings.word_embeddings.weight", "bert.embeddings.LayerNorm.bias",
                 "bert.encoder.layer.0.attention.self.query.weight", "bert.encoder.layer.0.attention.output.dense.bias",
                 "bert.encoder.layer.1.output.dense.weight", "cls.predictions.transform.dense.weight"}) {
@@ -118,17 +101,11 @@ class BertGradientCheckTest {
             Arrays.sort(order, Comparator.comparingDouble(i -> -Math.abs(grad.get(i))));
             for (int k = 0; k < 3; k++) {
                 int i = order[k];
-                float orig = p.get(i);
-                p.set(i, orig + h);
-                m.setDropout(0.2, 99);
-                double lp = m.forward(ids, types, LENGTHS, labels, B, T);
-                p.set(i, orig - h);
-                m.setDropout(0.2, 99);
-                double lm = m.forward(ids, types, LENGTHS, labels, B, T);
-                p.set(i, orig);
-                double fd = (lp - lm) / (2 * h), an = grad.get(i);
-                assertTrue(Math.abs(fd - an) <= 1e-2 * Math.abs(an) + 1e-4,
-                        "dropout " + name + "[" + i + "]: analytic " + an + " vs finite difference " + fd);
+                double fd = GradientCheck.centralDifference(p, i, h, () -> {
+                    m.setDropout(0.2, 99);   // the same masks for every forward
+                    return m.forward(ids, types, LENGTHS, labels, B, T);
+                });
+                dropoutCheck.check("dropout " + name + "[" + i + "]", grad.get(i), fd);
             }
         }
     }

@@ -1,5 +1,6 @@
 package org.distillery.model;
 
+import org.distillery.testing.Parity;
 import org.distillery.engine.kernels.FloatTensor;
 import org.distillery.io.NamedTensor;
 import org.distillery.io.Safetensors;
@@ -66,8 +67,8 @@ class BertTorchParityTest {
 
         double[] logits = m.logits().toDoubleArray();
         assertEquals(b * t * v, logits.length);
-        assertTrue(report("logits (vs torch f32)", logits, ref.get("fp32.logits").data()) < TOL);
-        assertTrue(report("logits (vs torch f64)", logits, ref.get("logits").data()) < TOL);
+        assertTrue(Parity.report("logits (vs torch f32)", logits, ref.get("fp32.logits").data()) < TOL);
+        assertTrue(Parity.report("logits (vs torch f64)", logits, ref.get("logits").data()) < TOL);
 
         int checked = 0;
         double worst = 0;
@@ -88,7 +89,7 @@ class BertTorchParityTest {
                 checked++;
                 continue;
             }
-            double rel = report("grad." + name, ours, r.data());
+            double rel = Parity.report("grad." + name, ours, r.data());
             worst = Math.max(worst, rel);
             assertTrue(rel < TOL, "grad." + name + ": max|diff|/max|ref| = " + rel);
             checked++;
@@ -107,18 +108,5 @@ class BertTorchParityTest {
         int[] out = new int[t.data().length];
         for (int i = 0; i < out.length; i++) out[i] = (int) t.data()[i];
         return out;
-    }
-
-    /** Prints and returns max|ours - ref| / max|ref|. */
-    private static double report(String what, double[] ours, float[] ref) {
-        assertEquals(ref.length, ours.length, what + ": element count");
-        double maxDiff = 0, maxRef = 0;
-        for (int i = 0; i < ref.length; i++) {
-            maxDiff = Math.max(maxDiff, Math.abs(ours[i] - ref[i]));
-            maxRef = Math.max(maxRef, Math.abs(ref[i]));
-        }
-        double rel = maxDiff / maxRef;
-        System.out.printf("%-58s max-abs-diff %.3e  max-abs-ref %.3e  rel %.3e%n", what, maxDiff, maxRef, rel);
-        return rel;
     }
 }

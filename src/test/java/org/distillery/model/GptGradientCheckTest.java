@@ -1,5 +1,6 @@
 package org.distillery.model;
 
+import org.distillery.testing.GradientCheck;
 import org.distillery.engine.kernels.FloatTensor;
 import org.junit.jupiter.api.Test;
 
@@ -42,9 +43,7 @@ class GptGradientCheckTest {
         float h = 1e-2f;
         double rel = 1e-2, abs = 1e-4;
         Random pick = new Random(5);
-        int checked = 0;
-        double worst = 0;
-        String worstAt = "";
+        GradientCheck check = new GradientCheck(rel, abs);
         for (Map.Entry<String, FloatTensor> e : g.parameters().entrySet()) {
             String name = e.getKey();
             FloatTensor p = e.getValue(), grad = g.gradients().get(name);
@@ -63,27 +62,10 @@ class GptGradientCheckTest {
             assertTrue(Math.abs(grad.get(order[0])) > 1e-3, name + ": largest gradient " + grad.get(order[0])
                     + " is negligible; the check would be vacuous");
             for (int i : entries) {
-                float orig = p.get(i);
-                p.set(i, orig + h);
-                double lp = g.forward(ids, targets, B, T);
-                p.set(i, orig - h);
-                double lm = g.forward(ids, targets, B, T);
-                p.set(i, orig);
-                double fd = (lp - lm) / (2 * h);
-                double an = grad.get(i);
-                double err = Math.abs(fd - an);
-                double excess = err / (rel * Math.abs(an) + abs);
-                if (excess > worst) {
-                    worst = excess;
-                    worstAt = name + "[" + i + "] analytic " + an + " fd " + fd;
-                }
-                assertTrue(err <= rel * Math.abs(an) + abs,
-                        name + "[" + i + "]: analytic " + an + " vs finite difference " + fd + " (|diff| " + err + ")");
-                checked++;
+                check.check(name + "[" + i + "]", grad.get(i), GradientCheck.centralDifference(p, i, h, () -> g.forward(ids, targets, B, T)));
             }
         }
-        System.out.printf("gradient check: %d entries of %d tensors; worst |diff| / tolerance = %.3f at %s%n",
-                checked, g.parameters().size(), worst, worstAt);
+        System.out.println(check.summary(g.parameters().size()));
     }
 
     /**
@@ -106,6 +88,7 @@ class GptGradientCheckTest {
         assertTrue(loss == g.forward(ids, targets, B, T), "same seed and count, same masks");
         assertTrue(Math.abs(loss - noDrop) > 1e-3, "dropout changes the loss: " + loss + " vs " + noDrop);
         float h = 1e-2f;
+        GradientCheck dropoutCheck = new GradientCheck(1e-2, 1e-4);
         for (String name : new String[] {"wte.weight", "wpe.weight", "h.0.attn.c_attn.weight", "h.1.mlp.c_proj.bias",
                 "h.1.ln_2.weight", "ln_f.bias"}) {
             FloatTensor p = g.parameters().get(name), grad = g.gradients().get(name);
@@ -113,17 +96,11 @@ class GptGradientCheckTest {
             Arrays.sort(order, Comparator.comparingDouble(i -> -Math.abs(grad.get(i))));
             for (int k = 0; k < 3; k++) {
                 int i = order[k];
-                float orig = p.get(i);
-                p.set(i, orig + h);
-                g.setDropout(0.2, 99);
-                double lp = g.forward(ids, targets, B, T);
-                p.set(i, orig - h);
-                g.setDropout(0.2, 99);
-                double lm = g.forward(ids, targets, B, T);
-                p.set(i, orig);
-                double fd = (lp - lm) / (2 * h), an = grad.get(i);
-                assertTrue(Math.abs(fd - an) <= 1e-2 * Math.abs(an) + 1e-4,
-                        "dropout " + name + "[" + i + "]: analytic " + an + " vs finite difference " + fd);
+                double fd = GradientCheck.centralDifference(p, i, h, () -> {
+                    g.setDropout(0.2, 99);   // the same masks for every forward
+                    return g.forward(ids, targets, B, T);
+                });
+                dropoutCheck.check("dropout " + name + "[" + i + "]", grad.get(i), fd);
             }
         }
     }

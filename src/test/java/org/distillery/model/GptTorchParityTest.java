@@ -1,5 +1,6 @@
 package org.distillery.model;
 
+import org.distillery.testing.Parity;
 import org.distillery.engine.kernels.FloatTensor;
 import org.distillery.io.NamedTensor;
 import org.distillery.io.Safetensors;
@@ -60,8 +61,8 @@ class GptTorchParityTest {
 
         double[] logits = g.logits().toDoubleArray();
         assertEquals(b * t * v, logits.length);
-        assertTrue(report("logits (vs torch f32)", logits, ref.get("fp32.logits").data()) < TOL);
-        assertTrue(report("logits (vs torch f64)", logits, ref.get("logits").data()) < TOL);
+        assertTrue(Parity.report("logits (vs torch f32)", logits, ref.get("fp32.logits").data()) < TOL);
+        assertTrue(Parity.report("logits (vs torch f64)", logits, ref.get("logits").data()) < TOL);
 
         int checked = 0;
         double worst = 0;
@@ -72,7 +73,7 @@ class GptTorchParityTest {
             float[] expect = r.data();
             double[] ours = e.getValue().toDoubleArray();
             if (Gpt.isConv1dWeight(name)) ours = transpose(ours, e.getValue().dim(0), e.getValue().dim(1));
-            double rel = report("grad." + name, ours, expect);
+            double rel = Parity.report("grad." + name, ours, expect);
             worst = Math.max(worst, rel);
             assertTrue(rel < TOL, "grad." + name + ": max|diff|/max|ref| = " + rel);
             checked++;
@@ -100,18 +101,5 @@ class GptTorchParityTest {
         double[] out = new double[a.length];
         for (int r = 0; r < rows; r++) for (int c = 0; c < cols; c++) out[c * rows + r] = a[r * cols + c];
         return out;
-    }
-
-    /** Prints and returns max|ours - ref| / max|ref|. */
-    private static double report(String what, double[] ours, float[] ref) {
-        assertEquals(ref.length, ours.length, what + ": element count");
-        double maxDiff = 0, maxRef = 0;
-        for (int i = 0; i < ref.length; i++) {
-            maxDiff = Math.max(maxDiff, Math.abs(ours[i] - ref[i]));
-            maxRef = Math.max(maxRef, Math.abs(ref[i]));
-        }
-        double rel = maxDiff / maxRef;
-        System.out.printf("%-36s max-abs-diff %.3e  max-abs-ref %.3e  rel %.3e%n", what, maxDiff, maxRef, rel);
-        return rel;
     }
 }
