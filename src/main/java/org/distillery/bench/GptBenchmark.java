@@ -27,6 +27,7 @@ public final class GptBenchmark {
     public static Map<String, Object> run(BenchConfig cfg, Mode mode) {
         int b = cfg.batch(), t = cfg.context(), v = cfg.vocabSize();
         Gpt model = new Gpt(cfg.modelConfig(), b, t, cfg.seed());
+        if (mode == Mode.EVAL) model.eval();            // forward only, as the PyTorch script under torch.no_grad()
         // The same optimiser settings as the PyTorch script: lr 1e-4, betas 0.9/0.95, decay 0.1 on weights.
         AdamW opt = new AdamW(model.parameters(), model.gradients(),
                 AdamW.Options.defaults(1e-4).withBetas(0.9, 0.95).withWeightDecay(0.1));

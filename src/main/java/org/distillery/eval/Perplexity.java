@@ -74,6 +74,12 @@ public final class Perplexity {
                         + " is outside [0, vocab_size = " + vocab + ")");
             }
         }
+        return model.inEvalMode(() -> scan(model, tokens, windows, batchSize));
+    }
+
+    /** The windows' summed NLL, batched by equal length; the model is in evaluation mode. */
+    private static Result scan(Gpt model, int[] tokens, List<Window> windows, int batchSize) {
+        int vocab = model.config().vocabSize();
         long t0 = System.nanoTime();
         double totalNll = 0;
         long predicted = 0, seen = 0;

@@ -44,9 +44,11 @@ import java.util.Set;
  * weights are kept in the kernels' {@code [out, in]} layout; GPT-2 checkpoints store them as Conv1D
  * {@code [in, out]}, so {@link #load} and {@link #save} transpose them.
  *
- * <p>Activations and gradient buffers are allocated per batch shape (B, T): the construction shape at
- * construction, any other shape (B &lt;= maxB, T &lt;= maxT) at its first forward, then reused. Forward
- * and backward allocate no tensors. Dropout (HF {@code embd_pdrop} and {@code resid_pdrop}; attention
+ * <p>Activation and gradient-scratch buffers are allocated per batch shape (B, T, B &lt;= maxB, T &lt;= maxT)
+ * and mode at the first forward of that shape, then reused: training mode ({@link #train()}, the default)
+ * keeps every layer's activations for backward; evaluation mode ({@link #eval()}) shares one set of layer
+ * buffers across layers and has no gradient scratch, so a model that only evaluates needs about 1/L of
+ * the memory. After that first forward, forward and backward allocate no tensors. Dropout (HF {@code embd_pdrop} and {@code resid_pdrop}; attention
  * dropout is not implemented) is off by default; see {@link #setDropout}.
  *
  * <p>Not thread-safe: one forward/backward at a time.
@@ -66,8 +68,9 @@ public final class Gpt {
     private final Block[] blocks;
 
     private final Map<Long, Activations> byShape = new HashMap<>();
-    private Activations acts;                                 // the buffers of the last forward
+    private Activations acts;                                 // the buffers of the last forward (null before the first)
     private boolean hasLoss;
+    private boolean training = true;                          // see train() / eval()
 
     private double dropout;
     private long dropoutSeed;
@@ -165,7 +168,6 @@ public final class Gpt {
         dlnfW = named.grad("ln_f.weight");
         lnfB = param("ln_f.bias", e);
         dlnfB = named.grad("ln_f.bias");
-        acts = activations(maxB, maxT);
     }
 
     private FloatTensor param(String name, int... shape) {
@@ -185,9 +187,17 @@ public final class Gpt {
     // ------------------------------------------------------------------------------------------------
     // activations
 
-    /** Every buffer of one batch shape (B, T); N = B*T. */
+    /**
+     * Every buffer of one batch shape (B, T) and mode; N = B*T. In training mode each layer has its own
+     * forward buffers (backward needs them all) plus the gradient scratch buffers. In evaluation mode
+     * ({@code training = false}) the per-layer arrays all hold the same tensors (layer l's outputs are
+     * only read by layer l + 1, which overwrites them after use; the attention kernel is shared too),
+     * there are no gradient buffers, and {@code ceScratch} [V] replaces {@code dlogits}: about
+     * 1/L of the training footprint plus the logits.
+     */
     private final class Activations {
         final int b, t, n;
+        final boolean training;
         final int[] ids, targets;                 // [N]
         final FloatTensor encoded;                // [N, E]  wte[ids] + wpe[pos] (after embedding dropout)
         final FloatTensor[] ln1, ln1Mean, ln1Rstd; // per layer [N, E], [N], [N]
@@ -203,7 +213,8 @@ public final class Gpt {
         final AttentionKernel[] attention;        // per layer, owns P [B, nh, T, T]
         final FloatTensor lnf, lnfMean, lnfRstd;  // [N, E], [N], [N]
         final FloatTensor logits;                 // [N, V]
-        final FloatTensor dlogits;                // [N, V]  d loss / d logits (filled by the forward)
+        final FloatTensor dlogits;                // [N, V]  d loss / d logits (filled by the forward); training only
+        final FloatTensor ceScratch;              // [V]     exp row of the loss-only cross-entropy; evaluation only
         final FloatTensor dresidual;              // [N, E]  gradient of the residual stream
         final FloatTensor dbranch;                // [N, E]  gradient of a branch output (dropout backward)
         final FloatTensor dtmp;                   // [N, E]  gradient scratch (LayerNorm input, attention output)
@@ -211,10 +222,11 @@ public final class Gpt {
         final FloatTensor dqkv;                   // [N, 3E]
         final FloatTensor dfch, dfchGelu;         // [N, I], [N, I]
 
-        Activations(int b, int t) {
+        Activations(int b, int t, boolean training) {
             this.b = b;
             this.t = t;
             this.n = b * t;
+            this.training = training;
             int e = embd, l = nLayer;
             ids = new int[n];
             targets = new int[n];
@@ -227,6 +239,14 @@ public final class Gpt {
             residual3 = new FloatTensor[l];
             attention = new AttentionKernel[l];
             for (int i = 0; i < l; i++) {
+                if (!training && i > 0) {                       // evaluation: every layer shares layer 0's buffers
+                    ln1[i] = ln1[0]; ln1Mean[i] = ln1Mean[0]; ln1Rstd[i] = ln1Rstd[0];
+                    qkv[i] = qkv[0]; atty[i] = atty[0]; attproj[i] = attproj[0]; residual2[i] = residual2[0];
+                    ln2[i] = ln2[0]; ln2Mean[i] = ln2Mean[0]; ln2Rstd[i] = ln2Rstd[0];
+                    fch[i] = fch[0]; fchGelu[i] = fchGelu[0]; fcproj[i] = fcproj[0]; residual3[i] = residual3[0];
+                    attention[i] = attention[0];
+                    continue;
+                }
                 ln1[i] = FloatTensor.zeros(n, e);
                 ln1Mean[i] = FloatTensor.zeros(n);
                 ln1Rstd[i] = FloatTensor.zeros(n);
@@ -247,22 +267,29 @@ public final class Gpt {
             lnfMean = FloatTensor.zeros(n);
             lnfRstd = FloatTensor.zeros(n);
             logits = FloatTensor.zeros(n, vocab);
-            dlogits = FloatTensor.zeros(n, vocab);
-            dresidual = FloatTensor.zeros(n, e);
-            dbranch = FloatTensor.zeros(n, e);
-            dtmp = FloatTensor.zeros(n, e);
-            dln = FloatTensor.zeros(n, e);
-            dqkv = FloatTensor.zeros(n, 3 * e);
-            dfch = FloatTensor.zeros(n, inner);
-            dfchGelu = FloatTensor.zeros(n, inner);
+            if (training) {
+                dlogits = FloatTensor.zeros(n, vocab);
+                dresidual = FloatTensor.zeros(n, e);
+                dbranch = FloatTensor.zeros(n, e);
+                dtmp = FloatTensor.zeros(n, e);
+                dln = FloatTensor.zeros(n, e);
+                dqkv = FloatTensor.zeros(n, 3 * e);
+                dfch = FloatTensor.zeros(n, inner);
+                dfchGelu = FloatTensor.zeros(n, inner);
+                ceScratch = null;
+            } else {
+                dlogits = dresidual = dbranch = dtmp = dln = dqkv = dfch = dfchGelu = null;
+                ceScratch = FloatTensor.zeros(vocab);
+            }
         }
     }
 
-    private Activations activations(int b, int t) {
-        long key = ((long) b << 32) | t;
+    /** The buffers of shape (b, t) in the given mode, allocated at their first use and kept. */
+    private Activations activations(int b, int t, boolean forTraining) {
+        long key = ((long) b << 32) | ((long) t << 1) | (forTraining ? 1 : 0);
         Activations a = byShape.get(key);
         if (a == null) {
-            a = new Activations(b, t);
+            a = new Activations(b, t, forTraining);
             byShape.put(key, a);
         }
         return a;
@@ -273,8 +300,9 @@ public final class Gpt {
 
     /**
      * Forward pass over {@code B} sequences of {@code T} tokens (row-major: token t of sequence b is
-     * {@code ids[b*T + t]}). Keeps the activations for {@link #backward()} and the logits for
-     * {@link #logits()}.
+     * {@code ids[b*T + t]}). Keeps the logits for {@link #logits()} and, in training mode (the default),
+     * the activations for {@link #backward()}; in evaluation mode ({@link #eval()}) it uses the smaller
+     * evaluation buffers, applies no dropout and computes the loss without its gradient.
      *
      * @param ids     token ids, length B*T, each in [0, vocab_size)
      * @param targets next-token targets, length B*T, each in [0, vocab_size) or {@link #IGNORE_INDEX}; or
@@ -286,10 +314,10 @@ public final class Gpt {
      */
     public double forward(int[] ids, int[] targets, int b, int t) {
         checkBatch(ids, targets, b, t);
-        if (acts.b != b || acts.t != t) acts = activations(b, t);
+        if (acts == null || acts.b != b || acts.t != t || acts.training != training) acts = activations(b, t, training);
         Activations a = acts;
         System.arraycopy(ids, 0, a.ids, 0, a.n);
-        boolean drop = dropout > 0;
+        boolean drop = training && dropout > 0;
         if (drop) stepSeed = Seeds.mix(dropoutSeed, ++forwardCount);
 
         EmbeddingKernel.forward(a.ids, t, wte, wpe, a.encoded);                     // [N, E]
@@ -316,6 +344,7 @@ public final class Gpt {
         hasLoss = targets != null;
         if (!hasLoss) return Double.NaN;
         System.arraycopy(targets, 0, a.targets, 0, a.n);
+        if (!a.training) return CrossEntropyKernel.loss(a.logits, a.targets, IGNORE_INDEX, a.ceScratch);
         return CrossEntropyKernel.forwardBackward(a.logits, a.targets, IGNORE_INDEX, a.dlogits);
     }
 
@@ -326,6 +355,10 @@ public final class Gpt {
     public void backward() {
         if (!hasLoss) {
             throw new IllegalStateException("backward: the last forward had no targets (or there was none)");
+        }
+        if (!acts.training) {
+            throw new IllegalStateException("backward: the last forward ran in evaluation mode, which keeps no"
+                    + " activations; call train() before the forward");
         }
         Activations a = acts;
         boolean drop = dropout > 0;
@@ -369,8 +402,45 @@ public final class Gpt {
     }
 
     /**
+     * Training mode (the default): forward keeps every layer's activations for {@link #backward()} and
+     * applies dropout if set. Buffers of both modes stay allocated once used.
+     */
+    public Gpt train() {
+        training = true;
+        return this;
+    }
+
+    /**
+     * Evaluation mode, as PyTorch's {@code model.eval()} + {@code no_grad}: forward only, no dropout, one
+     * set of layer buffers shared by all layers and no gradient buffers (a model that only evaluates
+     * never allocates the training buffers); {@link #backward()} refuses to run.
+     */
+    public Gpt eval() {
+        training = false;
+        return this;
+    }
+
+    /** Whether the model is in training mode ({@link #train()}) rather than evaluation mode ({@link #eval()}). */
+    public boolean isTraining() { return training; }
+
+    /**
+     * Runs {@code body} in evaluation mode and restores the previous mode afterwards (also on an
+     * exception): for evaluators and samplers that must not change the mode of a model they are given.
+     */
+    public <R> R inEvalMode(java.util.function.Supplier<R> body) {
+        boolean was = training;
+        training = false;
+        try {
+            return body.get();
+        } finally {
+            training = was;
+        }
+    }
+
+    /**
      * Switches dropout on (p &gt; 0) or off (p = 0) on the embedding output and on both residual branch
-     * outputs of every block. Masks are a pure function of (seed, forward call count, site).
+     * outputs of every block, for forwards in training mode. Masks are a pure function of (seed, forward
+     * call count, site).
      *
      * @param p    drop probability in [0, 1)
      * @param seed mask seed
@@ -419,7 +489,10 @@ public final class Gpt {
     // accessors
 
     /** The logits of the last forward, [B*T, V] (a live buffer, overwritten by the next forward of that shape). */
-    public FloatTensor logits() { return acts.logits; }
+    public FloatTensor logits() {
+        if (acts == null) throw new IllegalStateException("logits: no forward has run yet");
+        return acts.logits;
+    }
 
     /** The parameters by Hugging Face name (no {@code transformer.} prefix), kernels' layout ([out, in] weights). */
     public Map<String, FloatTensor> parameters() { return named.parameters(); }

@@ -50,6 +50,11 @@ public final class TextSampler {
         if (prompt.length == 0) {
             throw new IllegalArgumentException("prompt must hold at least one token");
         }
+        return model.inEvalMode(() -> sample(model, prompt, o));
+    }
+
+    /** The sampling loop; the model is in evaluation mode. */
+    private static int[] sample(Gpt model, int[] prompt, Options o) {
         int context = model.maxSequenceLength();
         int vocab = model.config().vocabSize();
         int[] out = Arrays.copyOf(prompt, prompt.length + o.maxNewTokens());

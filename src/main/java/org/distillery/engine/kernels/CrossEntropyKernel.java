@@ -69,6 +69,40 @@ public final class CrossEntropyKernel {
         return loss / count;
     }
 
+    /**
+     * Mean cross-entropy without the gradient (evaluation): the same per-row arithmetic as
+     * {@link #forwardBackward}, so the two return the same value, but the logits are only read and the
+     * exponentials go to a one-row scratch buffer.
+     *
+     * @param logits      [N, V] (not modified)
+     * @param targets     [N], each in [0, V) or equal to {@code ignoreIndex}
+     * @param ignoreIndex target value that marks a row to skip (must lie outside [0, V))
+     * @param scratch     [V] (overwritten)
+     * @return the mean loss over non-ignored rows (nats); 0 if every row is ignored
+     */
+    public static double loss(FloatTensor logits, int[] targets, int ignoreIndex, FloatTensor scratch) {
+        int n = logits.rows(), v = logits.cols();
+        Check.arrayLength("targets", targets, n);
+        if (scratch == null || scratch.size() != v) {
+            throw new IllegalArgumentException("scratch: need " + v + " elements (one logits row) but was "
+                    + (scratch == null ? "null" : scratch.size()));
+        }
+        checkIgnoreIndex(ignoreIndex, v);
+        Check.tokenIds("targets", targets, v, true, ignoreIndex);
+        int count = countKept(targets, ignoreIndex);
+        if (count == 0) return 0.0;
+        double loss = 0;
+        for (int i = 0; i < n; i++) {
+            int o = i * v, t = targets[i];
+            if (t == ignoreIndex) continue;
+            float zt = get(logits, o + t);
+            float m = VectorOps.max(logits, o, v);
+            float sum = VectorOps.expSum(logits, o, scratch, 0, v, m, 1f);
+            loss += Math.log(sum) - ((double) zt - m);
+        }
+        return loss / count;
+    }
+
     /** Double-precision twin of {@link #forwardBackward}: logits [n*v] -> dlogits [n*v]; returns the mean loss. */
     public static double forwardBackwardReference(double[] logits, int[] targets, int ignoreIndex, int n, int v,
                                                   double[] dlogits) {

@@ -49,6 +49,29 @@ class CrossEntropyKernelTest {
     }
 
     @Test
+    void lossOnlyEqualsFusedKernelBitForBitAndMatchesDoubleTwin() {
+        Random rnd = new Random(33);
+        for (int v : new int[]{2, 17, 100, 1000}) {
+            int n = 7;
+            int[] targets = new int[n];
+            for (int i = 0; i < n; i++) targets[i] = rnd.nextInt(v);
+            targets[2] = IGN;
+            double[] z = randnF32(rnd, n * v, 3.0);
+            double ref = CrossEntropyKernel.forwardBackwardReference(z, targets, IGN, n, v, new double[n * v]);
+            FloatTensor logits = FloatTensor.of(z, n, v);
+            double fused = CrossEntropyKernel.forwardBackward(logits, targets, IGN, FloatTensor.zeros(n, v));
+            double only = CrossEntropyKernel.loss(logits, targets, IGN, FloatTensor.zeros(v));
+            assertEquals(fused, only, 0.0, "same arithmetic as the fused kernel, V=" + v);
+            assertEquals(ref, only, 1e-5 * Math.abs(ref), "double twin, V=" + v);
+            assertArrayEquals(z, logits.toDoubleArray(), "logits are only read");
+        }
+        assertEquals(0.0, CrossEntropyKernel.loss(FloatTensor.zeros(2, 3), new int[]{IGN, IGN}, IGN, FloatTensor.zeros(3)));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> CrossEntropyKernel.loss(FloatTensor.zeros(2, 3), new int[]{0, 1}, IGN, FloatTensor.zeros(2)));
+        assertEquals("scratch: need 3 elements (one logits row) but was 2", e.getMessage());
+    }
+
+    @Test
     void uniformLogitsGiveLnVAndGradientRowsSumToZero() {
         int n = 4, v = 50;
         FloatTensor z = FloatTensor.zeros(n, v).fill(3.25f), dz = FloatTensor.zeros(n, v);
