@@ -3,6 +3,7 @@ package org.distillery.engine.kernels;
 /**
  * The additive kernels of a transformer block:
  * <pre>
+ *   scale:           x *= a
  *   residual add:    out = a + b                 (backward: da = db = dout, so the caller accumulates)
  *   accumulate:      acc += x                     (residual backward: dx_stream += dbranch)
  *   bias add:        y[r, :] += b                 (backward: db += sum_r dy[r, :], see biasGradAccumulate)
@@ -35,6 +36,17 @@ public final class AddKernels {
     public static void accumulate(FloatTensor acc, FloatTensor x) {
         Check.rowsCols("x", x, acc.rows(), acc.cols());
         VectorOps.add(acc, 0, x, 0, acc, 0, acc.size());
+    }
+
+    /**
+     * x *= a, elementwise (weighting one loss term's gradient before the next term accumulates into it).
+     *
+     * @param x any shape, updated in place
+     * @param a the factor
+     */
+    public static void scale(FloatTensor x, float a) {
+        if (x == null) throw new IllegalArgumentException("x: must not be null");
+        VectorOps.scale(x, 0, x.size(), a);
     }
 
     /**

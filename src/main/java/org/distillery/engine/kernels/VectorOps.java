@@ -193,6 +193,14 @@ final class VectorOps {
     }
 
     /** x[xo+k] = v for k < n. */
+    /** x[xo .. xo+n) *= a. */
+    static void scale(FloatTensor x, int xo, int n, float a) {
+        FloatVector va = FloatVector.broadcast(SPECIES, a);
+        int k = 0, bound = SPECIES.loopBound(n);
+        for (; k < bound; k += LANES) store(load(x, xo + k).mul(va), x, xo + k);
+        for (; k < n; k++) put(x, xo + k, get(x, xo + k) * a);
+    }
+
     static void fill(FloatTensor x, int xo, int n, float v) {
         FloatVector c = FloatVector.broadcast(SPECIES, v);
         int k = 0, bound = SPECIES.loopBound(n);

@@ -93,4 +93,15 @@ class AddKernelsTest {
                 e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> AddKernels.accumulateRange(tb, -1, ta, 0, 2));
     }
+
+    @Test
+    void scaleMultipliesEveryElementExactlyAsScalarCode() {
+        Random rnd = new Random(43);
+        for (int n : ODD_LENGTHS) {
+            double[] x = randnF32(rnd, n, 2.0);
+            FloatTensor t = FloatTensor.of(x, n);
+            AddKernels.scale(t, 0.3f);
+            for (int i = 0; i < n; i++) assertEquals((float) x[i] * 0.3f, t.get(i), 0.0f, "n=" + n + " i=" + i);
+        }
+    }
 }
