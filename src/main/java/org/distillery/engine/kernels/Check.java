@@ -67,4 +67,17 @@ final class Check {
     }
 
     static String shape(int... s) { return Arrays.toString(s); }
+
+    /**
+     * {@code keep} (a row mask, null meaning all rows) must have n entries; returns the number of kept rows.
+     */
+    static int keptRows(String name, boolean[] keep, int n) {
+        if (keep == null) return n;
+        if (keep.length != n) {
+            throw new IllegalArgumentException(name + ": length " + keep.length + " but the inputs have " + n + " rows");
+        }
+        int c = 0;
+        for (boolean k : keep) if (k) c++;
+        return c;
+    }
 }

@@ -38,13 +38,9 @@ public final class SoftTargetKernel {
         int n = student.rows(), v = student.cols();
         Check.rowsCols("teacher", teacher, n, v);
         checkTemperature(temperature);
-        if (keep != null && keep.length != n) {
-            throw new IllegalArgumentException("keep: length " + keep.length + " but the logits have " + n + " rows");
-        }
+        int count = Check.keptRows("keep", keep, n);
         if (gradScale != 0) Check.rowsCols("dstudent", dstudent, n, v);
         Check.length("scratch", scratch, 3 * v);
-        int count = 0;
-        for (int i = 0; i < n; i++) if (keep == null || keep[i]) count++;
         if (count == 0) return 0.0;
         float invT = (float) (1.0 / temperature);
         int p = 0, q = v, d = 2 * v;                       // scratch rows: exp((t - m_t)/T), exp((s - m_s)/T), t - s
@@ -75,8 +71,7 @@ public final class SoftTargetKernel {
     public static double forwardBackwardReference(double[] student, double[] teacher, int n, int v, double temperature,
                                                   boolean[] keep, double gradScale, double[] dstudent) {
         checkTemperature(temperature);
-        int count = 0;
-        for (int i = 0; i < n; i++) if (keep == null || keep[i]) count++;
+        int count = Check.keptRows("keep", keep, n);
         if (count == 0) return 0.0;
         double total = 0;
         for (int i = 0; i < n; i++) {

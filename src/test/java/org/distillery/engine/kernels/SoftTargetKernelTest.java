@@ -88,7 +88,7 @@ class SoftTargetKernelTest {
         assertTrue(e.getMessage().startsWith("teacher: expected shape [2, 3]"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class,
                 () -> SoftTargetKernel.forwardBackward(a, a, 1, new boolean[3], 0, null, sc));
-        assertEquals("keep: length 3 but the logits have 2 rows", e.getMessage());
+        assertEquals("keep: length 3 but the inputs have 2 rows", e.getMessage());
         assertEquals(0.0, SoftTargetKernel.forwardBackward(a, a, 1, new boolean[2], 1, a, sc), "no row kept");
     }
 }
