@@ -108,15 +108,16 @@ public final class ClassificationObjective implements TrainingObjective {
 
     /**
      * The restorer of a checkpoint of this objective: options from the stored state, the model from the
-     * checkpoint (maxB = B), the data must be the run's (checked by fingerprint).
+     * checkpoint (with the maxB it had: validation runs in batches of maxB), the data must be the run's (checked
+     * by fingerprint).
      */
     public static Restorer restorer(float[] trainX, int[] trainY, float[] valX, int[] valY) {
         return (modelDir, stored) -> {
             JsonNode o = stored.path("options");
             Options options = new Options(o.path("batch_size").asInt(), o.path("rows").asInt(), o.path("cols").asInt(),
                     o.path("max_shift").asInt(), o.path("seed").asLong());
-            return new ClassificationObjective(Mlp.load(modelDir, options.batchSize(), 0), trainX, trainY, valX, valY,
-                    options);
+            int maxB = stored.path("model_max_batch").asInt(options.batchSize());
+            return new ClassificationObjective(Mlp.load(modelDir, maxB, 0), trainX, trainY, valX, valY, options);
         };
     }
 
@@ -166,7 +167,7 @@ public final class ClassificationObjective implements TrainingObjective {
 
     /** Accuracy and mean NLL on the validation examples (evaluation mode). */
     public ClassificationAccuracy.Result validation() {
-        if (valX == null) throw new IllegalStateException("validationLoss: this objective has no validation examples");
+        if (valX == null) throw new IllegalStateException("validation: this objective has no validation examples");
         return ClassificationAccuracy.evaluate(model, valX, valY);
     }
 
@@ -177,6 +178,7 @@ public final class ClassificationObjective implements TrainingObjective {
         o.putObject("options").put("batch_size", options.batchSize()).put("rows", options.rows())
                 .put("cols", options.cols()).put("max_shift", options.maxShift()).put("seed", options.seed());
         o.put("dropout_input", model.inputDropout()).put("dropout_hidden", model.hiddenDropout());
+        o.put("model_max_batch", model.maxBatch());     // the validation batch size
         o.set("train_inputs", Fingerprints.of(trainX));
         o.set("train_labels", Fingerprints.of(trainY));
         if (valX != null) {

@@ -67,7 +67,7 @@ class ClassificationObjectiveTest {
                 .withEvalInterval(4).withCheckpoints(5, 1);
         // 10 steps x 2 micro-batches x 32 = 640 examples: the run crosses two epoch boundaries
         ResumeSupport.assertExactResume(loop,
-                () -> new ClassificationObjective(new Mlp(List.of(Mnist.PIXELS, 32, 10), 0.2, 0.5, 32, 5), x, y, vx, vy,
+                () -> new ClassificationObjective(new Mlp(List.of(Mnist.PIXELS, 32, 10), 0.2, 0.5, 64, 5), x, y, vx, vy,
                         jittered(32, 3)),
                 ClassificationObjective.restorer(x, y, vx, vy), dir);
         assertEquals(Mlp.class.getName(), Trainer.readState(Trainer.latestCheckpoint(dir.resolve("run"))).path("model_class").asText());
