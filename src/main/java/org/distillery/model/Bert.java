@@ -71,7 +71,7 @@ import java.util.Random;
  *
  * <p>Not thread-safe: one forward/backward at a time.
  */
-public final class Bert {
+public final class Bert implements TrainableModel {
     /** Label value that marks a position without loss (PyTorch's default {@code ignore_index}). */
     public static final int IGNORE_INDEX = CrossEntropyKernel.DEFAULT_IGNORE_INDEX;
 

@@ -53,7 +53,7 @@ import java.util.Set;
  *
  * <p>Not thread-safe: one forward/backward at a time.
  */
-public final class Gpt {
+public final class Gpt implements TrainableModel {
     /** Target value that marks a position without loss (PyTorch's default {@code ignore_index}). */
     public static final int IGNORE_INDEX = CrossEntropyKernel.DEFAULT_IGNORE_INDEX;
 

@@ -56,7 +56,7 @@ import java.util.Random;
  * other size b &lt;= maxB at its first forward, then reused. Forward and backward allocate no tensors.
  * Not thread-safe: one forward/backward at a time.
  */
-public final class Mlp {
+public final class Mlp implements TrainableModel {
     /** {@code model_type} written to and required in {@code config.json}. */
     public static final String MODEL_TYPE = "distillery-mlp";
     /** Configuration file of a saved model. */

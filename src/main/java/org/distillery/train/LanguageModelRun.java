@@ -118,7 +118,7 @@ public record LanguageModelRun(String dataset, String tokenizer, int validationT
         Corpus c = corpus();
         Trainer trainer = new Trainer(train, c.train(), c.validation(), tmp.resolve("run")).showProgress(showProgress);
         trainer.run();
-        Gpt model = trainer.model();
+        Gpt model = trainer.model(Gpt.class);
         Perplexity.Result ppl = Perplexity.evaluate(model, evaluationTokens(c), train.seqLen(), train.batchSize());
         model.save(tmp);
         if (c.tokenizer() instanceof org.distillery.tokenize.Gpt2Tokenizer g) {

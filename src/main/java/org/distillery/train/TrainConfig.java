@@ -6,12 +6,12 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.distillery.io.Gpt2Config;
 import org.distillery.io.HfConfig;
 
-import java.util.regex.Pattern;
-import java.util.regex.PatternSyntaxException;
 
 /**
- * The whole configuration of a {@link Trainer} run, serialised whole into every checkpoint's
- * {@code trainer.json}. AdamW uses betas (0.9, 0.95) and eps 1e-8 (nanoGPT's), weight decay on every
+ * The whole configuration of a GPT {@link Trainer} run (causal language modelling, {@link CausalLmObjective}):
+ * the model, the batch shape, the seed and the loop's hyperparameters ({@link #loop()}); serialised whole
+ * into every checkpoint's {@code trainer.json} and used as the {@code train} object of the run files of
+ * {@code ./lab train}. AdamW uses betas (0.9, 0.95) and eps 1e-8 (nanoGPT's), weight decay on every
  * tensor except biases and LayerNorm gains ({@link AdamW#DECAY_EXCEPT_BIAS_AND_NORM}).
  *
  * @param model              the GPT-2 configuration of the model trained from scratch (init seed = {@code seed})
@@ -37,7 +37,7 @@ public record TrainConfig(Gpt2Config model, int batchSize, int seqLen, int steps
                           int evalInterval, int evalBatches, int checkpointInterval, int keepCheckpoints,
                           String freezePattern) {
 
-    public static final double BETA1 = 0.9, BETA2 = 0.95, EPS = 1e-8;
+    public static final double BETA1 = LoopConfig.BETA1, BETA2 = LoopConfig.BETA2, EPS = LoopConfig.EPS;
 
     public TrainConfig {
         if (model == null) throw new IllegalArgumentException("model: must not be null");
@@ -46,37 +46,9 @@ public record TrainConfig(Gpt2Config model, int batchSize, int seqLen, int steps
             throw new IllegalArgumentException("seqLen: must be in [1, n_positions = " + model.nPositions() + "] but was "
                     + seqLen);
         }
-        if (steps < 1) throw new IllegalArgumentException("steps: must be >= 1 but was " + steps);
-        if (!(lrMax > 0) || Double.isInfinite(lrMax)) {
-            throw new IllegalArgumentException("lrMax: must be finite and > 0 but was " + lrMax);
-        }
-        if (!(lrMin > 0 && lrMin <= lrMax)) {
-            throw new IllegalArgumentException("lrMin: must be in (0, lrMax = " + lrMax + "] but was " + lrMin);
-        }
-        if (warmupSteps < 0 || warmupSteps > steps) {
-            throw new IllegalArgumentException("warmupSteps: must be in [0, steps = " + steps + "] but was " + warmupSteps);
-        }
-        if (!(weightDecay >= 0) || Double.isInfinite(weightDecay)) {
-            throw new IllegalArgumentException("weightDecay: must be finite and >= 0 but was " + weightDecay);
-        }
-        if (!(gradClip >= 0) || Double.isInfinite(gradClip)) {
-            throw new IllegalArgumentException("gradClip: must be finite and >= 0 (0 = no clipping) but was " + gradClip);
-        }
-        if (gradAccumSteps < 1) throw new IllegalArgumentException("gradAccumSteps: must be >= 1 but was " + gradAccumSteps);
-        if (evalInterval < 0) throw new IllegalArgumentException("evalInterval: must be >= 0 (0 = never) but was " + evalInterval);
         if (evalBatches < 1) throw new IllegalArgumentException("evalBatches: must be >= 1 but was " + evalBatches);
-        if (checkpointInterval < 0) {
-            throw new IllegalArgumentException("checkpointInterval: must be >= 0 (0 = last step only) but was "
-                    + checkpointInterval);
-        }
-        if (keepCheckpoints < 1) throw new IllegalArgumentException("keepCheckpoints: must be >= 1 but was " + keepCheckpoints);
-        if (freezePattern == null) throw new IllegalArgumentException("freezePattern: must not be null (\"\" freezes nothing)");
-        try {
-            Pattern.compile(freezePattern);
-        } catch (PatternSyntaxException e) {
-            throw new IllegalArgumentException("freezePattern: not a valid regex: " + freezePattern + " ("
-                    + e.getDescription() + ")", e);
-        }
+        new LoopConfig(steps, lrMax, lrMin, warmupSteps, weightDecay, gradClip, gradAccumSteps, evalInterval,
+                checkpointInterval, keepCheckpoints, freezePattern);     // validates the loop's fields
     }
 
     /**
@@ -141,9 +113,15 @@ public record TrainConfig(Gpt2Config model, int batchSize, int seqLen, int steps
                 gradAccumSteps, seed, evalInterval, evalBatches, checkpointInterval, keepCheckpoints, regex);
     }
 
+    /** The model-independent part of this configuration, what the {@link Trainer} loop itself uses. */
+    public LoopConfig loop() {
+        return new LoopConfig(steps, lrMax, lrMin, warmupSteps, weightDecay, gradClip, gradAccumSteps, evalInterval,
+                checkpointInterval, keepCheckpoints, freezePattern);
+    }
+
     /** The learning-rate schedule of this run. */
     public LrSchedule schedule() {
-        return new LrSchedule(lrMax, lrMin, warmupSteps, steps);
+        return loop().schedule();
     }
 
     /** Tokens consumed per optimiser step: accum * B * T. */
@@ -153,7 +131,7 @@ public record TrainConfig(Gpt2Config model, int batchSize, int seqLen, int steps
 
     /** AdamW hyperparameters at learning rate {@code lr}. */
     public AdamW.Options optimizerOptions(double lr) {
-        return new AdamW.Options(lr, BETA1, BETA2, EPS, weightDecay, gradClip);
+        return loop().optimizerOptions(lr);
     }
 
     /** This configuration as JSON (the model under {@code "model"} as its {@code config.json} object). */

@@ -1,7 +1,6 @@
 package org.distillery.train;
 
 import org.distillery.util.FileTrees;
-import org.distillery.util.Seeds;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -14,6 +13,7 @@ import org.distillery.engine.kernels.FloatTensor;
 import org.distillery.io.NamedTensor;
 import org.distillery.io.Safetensors;
 import org.distillery.model.Gpt;
+import org.distillery.model.TrainableModel;
 import org.distillery.util.AtomicFiles;
 
 import java.io.IOException;
@@ -27,76 +27,87 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 
 /**
- * Trains a {@link Gpt} from scratch on a token stream (the nanoGPT loop). Optimiser step s = 1..steps:
+ * The training loop, for any {@link TrainingObjective} (causal LM for {@link Gpt}, masked LM for
+ * {@code Bert}, classification for {@code Mlp}, distillation objectives): the loop's hyperparameters are a
+ * {@link LoopConfig}, the batches and the loss belong to the objective. Optimiser step s = 1..steps:
  * <ol>
- *   <li>zeroGrad; for each micro-batch k = 0..A-1 (A = gradAccumSteps): B windows of T + 1 tokens, window
- *       indices [((s-1)A + k)B, ((s-1)A + k + 1)B) of {@link TokenBatches} (seed = config seed), forward,
- *       backward (gradients add up);</li>
+ *   <li>zeroGrad; for each micro-batch k = 0..A-1 (A = gradAccumSteps):
+ *       {@link TrainingObjective#forwardBackward} of micro-batch number (s-1)A + k (gradients add up);</li>
  *   <li>the step's loss is the mean of the A micro-batch losses, and the gradients are scaled by 1/A so
- *       that they are the gradient of that mean (skipped for A = 1): with equal token counts per
- *       micro-batch, A micro-batches of B equal one batch of A*B up to float rounding;</li>
- *   <li>lr = {@link LrSchedule#lr}(s); AdamW step (clipping to gradClip); record
- *       (step, loss, lr, grad norm, tokens/s);</li>
- *   <li>every evalInterval steps and at the last: validation loss = mean loss over evalBatches fixed
- *       validation batches (windows 0.. of a {@link TokenBatches} with seed + 1);</li>
+ *       that they are the gradient of that mean (skipped for A = 1): for the causal LM (equal token counts
+ *       per micro-batch), A micro-batches of B equal one batch of A*B up to float rounding;</li>
+ *   <li>lr = {@link LrSchedule#lr}(s); AdamW step (clipping to gradClip; weight decay except biases and
+ *       norms; frozen parameters skipped); record (step, loss, lr, grad norm, items/s);</li>
+ *   <li>every evalInterval steps and at the last: {@link TrainingObjective#validationLoss()} (when the
+ *       objective has validation data);</li>
  *   <li>every checkpointInterval steps and at the last: a checkpoint (with a run directory).</li>
  * </ol>
- * A NaN or infinite loss (checked before backward) or gradient norm stops the run with a
+ * A NaN or infinite loss (checked after each micro-batch) or gradient norm stops the run with a
  * {@link TrainingDivergedException} naming the step; no checkpoint is written after the last good step
  * (the in-memory model may be corrupt: a NaN gradient norm is only known after the update).
  *
- * <p>Checkpoint {@code runDir/step-00000042/}: {@code model/} (the Hugging Face directory of
- * {@link Gpt#save}), {@code optimizer.safetensors} (F32 {@code m.NAME} and {@code v.NAME} per trainable
- * parameter, the AdamW step count in the metadata), {@code trainer.json} (config, step, next window
- * index, fingerprints of the token streams, the records so far). It is written into a temporary
- * directory beside it and renamed into place, so a checkpoint directory is either whole or absent.
- * {@link #resume} continues bit-identically: parameters, moments and step count are restored exactly,
- * the batches and learning rates are pure functions of the step.
+ * <p>For a GPT the constructors taking a {@link TrainConfig} build the {@link CausalLmObjective}:
+ * {@code new Trainer(config, train, val, runDir)} and {@code Trainer.resume(checkpoint, train, val)}.
+ *
+ * <p>Checkpoint {@code runDir/step-00000042/}: {@code model/} ({@link TrainableModel#save}: the Hugging
+ * Face directory of a Gpt or Bert, the config and weights of an Mlp), {@code optimizer.safetensors} (F32
+ * {@code m.NAME} and {@code v.NAME} per trainable parameter, the AdamW step count in the metadata),
+ * {@code trainer.json} (format 2: step, AdamW step count, the {@link LoopConfig} under {@code loop}, the
+ * objective's {@link TrainingObjective#state()} under {@code objective} with its {@code kind}, the model's
+ * class under {@code model_class}, the records so far). It is written into a temporary directory beside it
+ * and renamed into place, so a checkpoint directory is either whole or absent. {@link #resume} continues
+ * bit-identically: parameters, moments and step count are restored exactly, and the objective's batches,
+ * the learning rates and the rest are pure functions of the step. Format-1 checkpoints (GPT only, before
+ * objectives) are still read.
  *
  * <p>With a run directory the records also go to {@code runDir/metrics.csv} (Commons CSV, long format
- * {@code step,split,metric,value}; metrics loss, lr, grad_norm, tokens_per_s for split train, loss for
- * split val), flushed every step; a resume drops the rows after the checkpoint's step.
+ * {@code step,split,metric,value}; metrics loss, lr, grad_norm and {@code <items>_per_s} (tokens_per_s,
+ * examples_per_s) for split train, loss for split val), flushed every step; a resume drops the rows after
+ * the checkpoint's step.
  */
 public final class Trainer {
     /** File and directory names of a run directory and checkpoint. */
     public static final String METRICS_FILE = "metrics.csv", MODEL_DIR = "model", OPTIMIZER_FILE = "optimizer.safetensors",
             STATE_FILE = "trainer.json", CHECKPOINT_PREFIX = "step-";
-    private static final int FORMAT = 1;
+    private static final int FORMAT = 2;
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String[] CSV_HEADER = {"step", "split", "metric", "value"};
 
-    /** One optimiser step: loss (mean nats/token), lr, global grad norm before clipping, throughput (tokens/s). */
+    /**
+     * One optimiser step: loss (mean of the micro-batch losses, e.g. nats/token), lr, global grad norm
+     * before clipping, throughput (the objective's items per second: tokens/s or examples/s).
+     */
     public record StepRecord(int step, double loss, double lr, double gradNorm, double tokensPerSecond) {}
 
-    /** One validation: the mean loss (nats/token) over the validation batches after {@code step} steps. */
+    /** One validation: the objective's validation loss after {@code step} steps. */
     public record EvalRecord(int step, double loss) {}
 
-    private final TrainConfig config;
-    private final Gpt model;
+    private final LoopConfig loop;
+    private final TrainConfig gptConfig;            // the causal-LM run's config, or null
+    private final TrainingObjective objective;
+    private final TrainableModel model;
     private final AdamW optimizer;
     private final LrSchedule schedule;
-    private final int[] train, val;
-    private final TokenBatches trainBatches, valBatches;
     private final Path runDir;
     private final List<StepRecord> history = new ArrayList<>();
     private final List<EvalRecord> evals = new ArrayList<>();
-    private final int[] ids, targets;   // [B*T] each
     private int step;
     private boolean showProgress = true;
     private Path lastCheckpoint;
 
-    /** A trainer with in-memory records only (no checkpoints, no CSV). */
+    /** A GPT trainer ({@link CausalLmObjective}) with in-memory records only (no checkpoints, no CSV). */
     public Trainer(TrainConfig config, int[] train, int[] val) {
         this(config, train, val, null);
     }
 
     /**
-     * A new run, model initialised from {@code config.seed()}.
+     * A new GPT run ({@link CausalLmObjective}), model initialised from {@code config.seed()}.
      *
      * @param train  training token stream, length &gt;= T + 1, ids in [0, vocab_size)
      * @param val    validation token stream (length &gt;= T + 1), or null for no validation
@@ -104,7 +115,27 @@ public final class Trainer {
      *               null for none
      */
     public Trainer(TrainConfig config, int[] train, int[] val, Path runDir) {
-        this(config, train, val, runDir, null);
+        this(requireConfig(config).loop(), new CausalLmObjective(config, train, val), runDir);
+    }
+
+    private static TrainConfig requireConfig(TrainConfig config) {
+        if (config == null) throw new IllegalArgumentException("config: must not be null");
+        return config;
+    }
+
+    /** A trainer of {@code objective} with in-memory records only (no checkpoints, no CSV). */
+    public Trainer(LoopConfig loop, TrainingObjective objective) {
+        this(loop, objective, null);
+    }
+
+    /**
+     * A new run of {@code objective} from the current state of its model.
+     *
+     * @param runDir where checkpoints and {@code metrics.csv} go (created; must hold no checkpoint yet), or
+     *               null for none
+     */
+    public Trainer(LoopConfig loop, TrainingObjective objective, Path runDir) {
+        this(loop, objective, runDir, false);
         if (runDir != null) {
             if (latestCheckpoint(runDir) != null) {
                 throw new IllegalArgumentException("runDir: " + runDir + " already holds checkpoints (latest "
@@ -114,34 +145,20 @@ public final class Trainer {
         }
     }
 
-    private Trainer(TrainConfig config, int[] train, int[] val, Path runDir, Gpt loaded) {
-        if (config == null) throw new IllegalArgumentException("config: must not be null");
-        this.config = config;
-        int vocab = config.model().vocabSize();
-        checkTokens("train", train, vocab);
-        if (val != null) checkTokens("val", val, vocab);
-        this.train = train;
-        this.val = val;
-        this.trainBatches = new TokenBatches(train, config.seqLen(), config.seed());
-        this.valBatches = val == null ? null : new TokenBatches(val, config.seqLen(), config.seed() + 1);
-        this.model = loaded != null ? loaded : new Gpt(config.model(), config.batchSize(), config.seqLen(), config.seed());
-        this.schedule = config.schedule();
-        this.optimizer = new AdamW(model.parameters(), model.gradients(), config.optimizerOptions(config.lrMax()),
+    /** The common part of the public constructor and {@link #resume} (which must not check for checkpoints). */
+    private Trainer(LoopConfig loop, TrainingObjective objective, Path runDir, boolean resuming) {
+        if (loop == null) throw new IllegalArgumentException("loop: must not be null");
+        if (objective == null) throw new IllegalArgumentException("objective: must not be null");
+        if (objective.model() == null) throw new IllegalArgumentException("objective: its model() is null");
+        this.loop = loop;
+        this.objective = objective;
+        this.gptConfig = objective instanceof CausalLmObjective c ? c.config() : null;
+        this.model = objective.model();
+        this.schedule = loop.schedule();
+        this.optimizer = new AdamW(model.parameters(), model.gradients(), loop.optimizerOptions(loop.lrMax()),
                 AdamW.DECAY_EXCEPT_BIAS_AND_NORM,
-                config.freezePattern().isEmpty() ? AdamW.NONE : AdamW.matching(config.freezePattern()));
+                loop.freezePattern().isEmpty() ? AdamW.NONE : AdamW.matching(loop.freezePattern()));
         this.runDir = runDir == null ? null : runDir.toAbsolutePath();
-        this.ids = new int[config.batchSize() * config.seqLen()];
-        this.targets = new int[ids.length];
-    }
-
-    private static void checkTokens(String name, int[] tokens, int vocab) {
-        if (tokens == null) throw new IllegalArgumentException(name + ": must not be null");
-        for (int i = 0; i < tokens.length; i++) {
-            if (tokens[i] < 0 || tokens[i] >= vocab) {
-                throw new IllegalArgumentException(name + ": token " + tokens[i] + " at position " + i
-                        + " is outside [0, vocab_size = " + vocab + ")");
-            }
-        }
     }
 
     /** Switches the in-place progress display ({@link TrainingProgress}) on or off (default on). */
@@ -153,24 +170,26 @@ public final class Trainer {
     // ------------------------------------------------------------------------------------------------
     // the loop
 
-    /** Trains to {@code config.steps()}; returns all step records of the run (including resumed ones). */
+    /** Trains to {@code loop.steps()}; returns all step records of the run (including resumed ones). */
     public List<StepRecord> run() {
-        return runUntil(config.steps());
+        return runUntil(loop.steps());
     }
 
     /**
      * Trains until {@code untilStep} steps are done (checkpoints and validations at their usual steps).
      *
-     * @param untilStep in [current step, config.steps()]
+     * @param untilStep in [current step, loop.steps()]
      * @throws TrainingDivergedException on a NaN or infinite loss or gradient norm
      */
     public List<StepRecord> runUntil(int untilStep) {
-        if (untilStep < step || untilStep > config.steps()) {
+        if (untilStep < step || untilStep > loop.steps()) {
             throw new IllegalArgumentException("untilStep: must be in [current step = " + step + ", steps = "
-                    + config.steps() + "] but was " + untilStep);
+                    + loop.steps() + "] but was " + untilStep);
         }
+        long itemsPerStep = loop.gradAccumSteps() * objective.itemsPerMicroBatch();
+        String throughput = objective.itemName() + "_per_s";
         TrainingProgress progress = showProgress
-                ? TrainingProgress.start("train", config.steps(), config.tokensPerStep()) : null;
+                ? TrainingProgress.start("train " + objective.kind(), loop.steps(), itemsPerStep) : null;
         try (CSVPrinter csv = runDir == null ? null : openCsv()) {
             while (step < untilStep) {
                 StepRecord r = trainStep(step + 1);
@@ -180,16 +199,16 @@ public final class Trainer {
                     csv.printRecord(r.step(), "train", "loss", r.loss());
                     csv.printRecord(r.step(), "train", "lr", r.lr());
                     csv.printRecord(r.step(), "train", "grad_norm", r.gradNorm());
-                    csv.printRecord(r.step(), "train", "tokens_per_s", r.tokensPerSecond());
+                    csv.printRecord(r.step(), "train", throughput, r.tokensPerSecond());
                 }
-                boolean last = step == config.steps();
-                if (val != null && config.evalInterval() > 0 && (step % config.evalInterval() == 0 || last)) {
-                    EvalRecord e = new EvalRecord(step, validationLoss());
+                boolean last = step == loop.steps();
+                if (objective.hasValidation() && loop.evalInterval() > 0 && (step % loop.evalInterval() == 0 || last)) {
+                    EvalRecord e = new EvalRecord(step, objective.validationLoss());
                     evals.add(e);
                     if (csv != null) csv.printRecord(e.step(), "val", "loss", e.loss());
                 }
                 if (csv != null) csv.flush();
-                if (runDir != null && (last || config.checkpointInterval() > 0 && step % config.checkpointInterval() == 0)) {
+                if (runDir != null && (last || loop.checkpointInterval() > 0 && step % loop.checkpointInterval() == 0)) {
                     saveCheckpoint();
                 }
                 if (progress != null) progress.update(step, r.loss());
@@ -204,15 +223,12 @@ public final class Trainer {
 
     private StepRecord trainStep(int s) {
         long t0 = System.nanoTime();
-        int a = config.gradAccumSteps(), b = config.batchSize(), t = config.seqLen();
+        int a = loop.gradAccumSteps();
         model.zeroGrad();
         double lossSum = 0;
         for (int k = 0; k < a; k++) {
-            long firstWindow = ((long) (s - 1) * a + k) * b;
-            trainBatches.fill(firstWindow, b, ids, targets);
-            double loss = model.forward(ids, targets, b, t);
+            double loss = objective.forwardBackward(new TrainingObjective.MicroBatch(s, k, (long) (s - 1) * a + k));
             if (!Double.isFinite(loss)) throw diverged(s, "loss", loss, "micro-batch " + k);
-            model.backward();
             lossSum += loss;
         }
         if (a > 1) {
@@ -226,7 +242,7 @@ public final class Trainer {
         double norm = optimizer.step();
         if (!Double.isFinite(norm)) throw diverged(s, "gradient norm", norm, "before clipping");
         double seconds = (System.nanoTime() - t0) / 1e9;
-        return new StepRecord(s, lossSum / a, lr, norm, config.tokensPerStep() / Math.max(seconds, 1e-9));
+        return new StepRecord(s, lossSum / a, lr, norm, a * objective.itemsPerMicroBatch() / Math.max(seconds, 1e-9));
     }
 
     private TrainingDivergedException diverged(int s, String what, double value, String where) {
@@ -235,17 +251,17 @@ public final class Trainer {
                 + " stopped. Last good checkpoint: " + (ck == null ? "none" : ck + " (step " + stepOf(ck) + ")"), ck);
     }
 
-    /** Mean loss (nats/token) over {@code evalBatches} fixed validation batches (forward only; gradients untouched). */
+    /**
+     * The objective's validation loss (for a GPT: mean loss in nats/token over {@code evalBatches} fixed
+     * validation batches; forward only, gradients untouched).
+     *
+     * @throws IllegalStateException when the objective has no validation data
+     */
     public double validationLoss() {
-        if (valBatches == null) throw new IllegalStateException("validationLoss: this trainer has no validation stream");
-        int b = config.batchSize(), t = config.seqLen();
-        int[] vi = new int[b * t], vt = new int[b * t];
-        double sum = 0;
-        for (int k = 0; k < config.evalBatches(); k++) {
-            valBatches.fill((long) k * b, b, vi, vt);
-            sum += model.forward(vi, vt, b, t);
+        if (!objective.hasValidation()) {
+            throw new IllegalStateException("validationLoss: this trainer's objective has no validation data");
         }
-        return sum / config.evalBatches();
+        return objective.validationLoss();
     }
 
     // ------------------------------------------------------------------------------------------------
@@ -295,11 +311,12 @@ public final class Trainer {
         ObjectNode o = JSON.createObjectNode();
         o.put("format", FORMAT);
         o.put("step", step);
-        o.put("next_window", (long) step * config.gradAccumSteps() * config.batchSize());
         o.put("adamw_step", optimizer.stepCount());
-        o.set("config", config.toJson());
-        o.set("train_tokens", fingerprint(train));
-        if (val != null) o.set("val_tokens", fingerprint(val));
+        o.set("loop", loop.toJson());
+        ObjectNode obj = objective.state();
+        obj.put("kind", objective.kind());
+        o.set("objective", obj);
+        o.put("model_class", model.getClass().getName());
         ArrayNode h = o.putArray("history");
         for (StepRecord r : history) {
             h.addArray().add(r.step()).add(r.loss()).add(r.lr()).add(r.gradNorm()).add(r.tokensPerSecond());
@@ -310,27 +327,54 @@ public final class Trainer {
     }
 
     /**
-     * Continues the run of checkpoint {@code checkpointDir} (a {@code step-N} directory), writing later
-     * checkpoints and metrics into its parent directory. The token streams must be the ones the run
-     * started with (checked by length and hash).
+     * Continues the GPT run ({@link CausalLmObjective}) of checkpoint {@code checkpointDir} (a
+     * {@code step-N} directory), writing later checkpoints and metrics into its parent directory. The token
+     * streams must be the ones the run started with (checked by length and hash; a null {@code val}
+     * resumes without validation).
      */
     public static Trainer resume(Path checkpointDir, int[] train, int[] val) {
+        return resume(checkpointDir, CausalLmObjective.restorer(train, val));
+    }
+
+    /**
+     * Continues the run of checkpoint {@code checkpointDir} (a {@code step-N} directory), writing later
+     * checkpoints and metrics into its parent directory. {@code restorer} rebuilds the objective from the
+     * checkpoint's {@code model/} directory and the stored objective state (each objective class offers
+     * one, e.g. {@link MaskedLmObjective#restorer}); every field of the rebuilt objective's
+     * {@link TrainingObjective#state()} must equal the stored field of that name (a field may be left out,
+     * e.g. validation data that is not given again).
+     */
+    public static Trainer resume(Path checkpointDir, TrainingObjective.Restorer restorer) {
         if (checkpointDir == null) throw new IllegalArgumentException("checkpointDir: must not be null");
+        if (restorer == null) throw new IllegalArgumentException("restorer: must not be null");
         Path stateFile = checkpointDir.resolve(STATE_FILE);
-        JsonNode s;
-        try {
-            s = JSON.readTree(Files.readString(stateFile));
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + stateFile + ": " + e.getMessage(), e);
+        JsonNode s = readState(checkpointDir);
+        int format = s.path("format").asInt(-1);
+        LoopConfig loop;
+        ObjectNode storedObjective;
+        if (format == 1) {           // GPT-only checkpoints: the whole TrainConfig under "config"
+            loop = TrainConfig.fromJson(s.get("config"), stateFile.toString()).loop();
+            storedObjective = CausalLmObjective.stateOfFormat1(s);
+        } else {
+            loop = LoopConfig.fromJson(s.get("loop"), stateFile + " (loop)");
+            if (!(s.get("objective") instanceof ObjectNode so)) {
+                throw new IllegalArgumentException(stateFile + ": no \"objective\" object");
+            }
+            storedObjective = so;
         }
-        if (s == null || s.path("format").asInt(-1) != FORMAT) {
-            throw new IllegalArgumentException(stateFile + ": not a trainer state of format " + FORMAT);
+        TrainingObjective objective = restorer.restore(checkpointDir.resolve(MODEL_DIR), storedObjective);
+        if (objective == null) throw new IllegalArgumentException("restorer: returned null for " + checkpointDir);
+        ObjectNode now = objective.state();
+        now.put("kind", objective.kind());
+        for (Iterator<Map.Entry<String, JsonNode>> it = now.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            JsonNode old = storedObjective.get(e.getKey());
+            if (!reparsed(e.getValue()).equals(reparsed(old))) {
+                throw new IllegalArgumentException("restorer: the rebuilt " + objective.kind() + " objective's "
+                        + e.getKey() + " is " + e.getValue() + " but " + stateFile + " has " + old);
+            }
         }
-        TrainConfig config = TrainConfig.fromJson(s.get("config"), stateFile.toString());
-        checkFingerprint("train", train, s.get("train_tokens"), stateFile);
-        if (val != null) checkFingerprint("val", val, s.get("val_tokens"), stateFile);
-        Gpt model = Gpt.load(checkpointDir.resolve(MODEL_DIR), config.batchSize(), config.seqLen());
-        Trainer tr = new Trainer(config, train, val, checkpointDir.toAbsolutePath().getParent(), model);
+        Trainer tr = new Trainer(loop, objective, checkpointDir.toAbsolutePath().getParent(), true);
         tr.step = s.get("step").asInt();
         Map<String, NamedTensor> moments = Safetensors.readAll(checkpointDir.resolve(OPTIMIZER_FILE));
         restore(tr.optimizer.firstMoments(), moments, "m.", checkpointDir);
@@ -344,6 +388,37 @@ public final class Trainer {
         tr.lastCheckpoint = checkpointDir.toAbsolutePath();
         tr.truncateCsv();
         return tr;
+    }
+
+    /** The node as it reads back from its JSON text (a long written as 7 reads back as an int). */
+    private static JsonNode reparsed(JsonNode n) {
+        if (n == null) return null;
+        try {
+            return JSON.readTree(n.toString());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * The {@code trainer.json} of a checkpoint (format 1 or 2), e.g. to read the stored objective state
+     * (under {@code objective}) before building data for a resume.
+     */
+    public static JsonNode readState(Path checkpointDir) {
+        if (checkpointDir == null) throw new IllegalArgumentException("checkpointDir: must not be null");
+        Path stateFile = checkpointDir.resolve(STATE_FILE);
+        JsonNode s;
+        try {
+            s = JSON.readTree(Files.readString(stateFile));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + stateFile + ": " + e.getMessage(), e);
+        }
+        int format = s == null ? -1 : s.path("format").asInt(-1);
+        if (format != 1 && format != FORMAT) {
+            throw new IllegalArgumentException(stateFile + ": not a trainer state of format 1 or " + FORMAT
+                    + " (format " + format + ")");
+        }
+        return s;
     }
 
     private static void restore(Map<String, FloatTensor> dst, Map<String, NamedTensor> src, String prefix, Path dir) {
@@ -380,34 +455,11 @@ public final class Trainer {
 
     private void prune() {
         List<Path> all = checkpoints(runDir);
-        for (int i = 0; i < all.size() - config.keepCheckpoints(); i++) FileTrees.delete(all.get(i));
+        for (int i = 0; i < all.size() - loop.keepCheckpoints(); i++) FileTrees.delete(all.get(i));
     }
 
     private static NamedTensor toNamed(String name, FloatTensor t) {
         return NamedTensor.f32(name, t.shape(), t.toFloatArray());
-    }
-
-    private static ObjectNode fingerprint(int[] tokens) {
-        long h = 0x243F6A8885A308D3L;
-        for (int x : tokens) h = Seeds.mix(h, x);
-        ObjectNode o = JSON.createObjectNode();
-        o.put("length", tokens.length);
-        o.put("hash", Long.toHexString(h));
-        return o;
-    }
-
-    private static void checkFingerprint(String name, int[] tokens, JsonNode stored, Path stateFile) {
-        if (tokens == null) throw new IllegalArgumentException(name + ": must not be null");
-        if (stored == null) {
-            throw new IllegalArgumentException(name + ": the checkpoint " + stateFile + " was trained without a " + name
-                    + " stream");
-        }
-        JsonNode now = fingerprint(tokens);
-        if (!now.equals(stored)) {
-            throw new IllegalArgumentException(name + ": the token stream (length " + tokens.length + ", hash "
-                    + now.get("hash").asText() + ") differs from the one in " + stateFile + " (length "
-                    + stored.path("length").asText() + ", hash " + stored.path("hash").asText() + ")");
-        }
     }
 
     // ------------------------------------------------------------------------------------------------
@@ -448,9 +500,41 @@ public final class Trainer {
     // ------------------------------------------------------------------------------------------------
     // accessors
 
-    public TrainConfig config() { return config; }
+    /**
+     * The {@link TrainConfig} of a GPT run (one built from a TrainConfig, or resumed from a causal-LM
+     * checkpoint).
+     *
+     * @throws IllegalStateException for other objectives (see {@link #loop()})
+     */
+    public TrainConfig config() {
+        if (gptConfig == null) {
+            throw new IllegalStateException("config: this trainer runs a " + objective.kind()
+                    + " objective, which has no TrainConfig; use loop() and objective()");
+        }
+        return gptConfig;
+    }
 
-    public Gpt model() { return model; }
+    /** The loop's hyperparameters. */
+    public LoopConfig loop() { return loop; }
+
+    /** What is optimised. */
+    public TrainingObjective objective() { return objective; }
+
+    /** The model being trained (the objective's). */
+    public TrainableModel model() { return model; }
+
+    /**
+     * The model being trained as a {@code type}, e.g. {@code trainer.model(Gpt.class)}.
+     *
+     * @throws IllegalStateException when the model is of another class
+     */
+    public <M extends TrainableModel> M model(Class<M> type) {
+        if (!type.isInstance(model)) {
+            throw new IllegalStateException("model: this trainer's model is a " + model.getClass().getSimpleName()
+                    + ", not a " + type.getSimpleName());
+        }
+        return type.cast(model);
+    }
 
     public AdamW optimizer() { return optimizer; }
 

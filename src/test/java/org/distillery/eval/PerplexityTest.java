@@ -129,7 +129,7 @@ class PerplexityTest {
         Trainer trainer = new Trainer(cfg, train, null).showProgress(false);
         trainer.run();
         double trainSeconds = (System.nanoTime() - t0) / 1e9;
-        Perplexity.Result r = Perplexity.evaluate(trainer.model(), val, t, 8);
+        Perplexity.Result r = Perplexity.evaluate(trainer.model(org.distillery.model.Gpt.class), val, t, 8);
         System.out.printf("Brown bytes: unigram ppl %.3f; trained GPT ppl %.3f (nll %.4f nats, %d tokens, %.1f s,"
                         + " %.0f tokens/s); training %.1f s, last loss %.4f%n", unigramPpl, r.perplexity(), r.nll(),
                 r.tokensPredicted(), r.seconds(), r.tokensPerSecond(), trainSeconds,

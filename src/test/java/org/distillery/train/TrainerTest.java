@@ -229,4 +229,29 @@ class TrainerTest {
         assertEquals(before, t.model().parameters().get("h.0.mlp.c_fc.weight").get(5), 0);
         assertNotEquals(other, t.model().parameters().get("h.1.mlp.c_fc.weight").get(5));
     }
+
+    @Test
+    void aFormatOneCheckpointStillResumes(@TempDir Path dir) throws Exception {
+        TrainConfig cfg = config(8).withCheckpoints(4, 2);
+        double[] straight = losses(new Trainer(cfg, TRAIN, VAL).showProgress(false).run());
+        Path run = dir.resolve("run");
+        new Trainer(cfg, TRAIN, VAL, run).showProgress(false).runUntil(4);
+        Path ck = run.resolve("step-00000004");
+        // rewrite trainer.json in the GPT-only layout of format 1
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        com.fasterxml.jackson.databind.node.ObjectNode now = (com.fasterxml.jackson.databind.node.ObjectNode) Trainer.readState(ck);
+        assertEquals(2, now.get("format").asInt());
+        assertEquals("causal-lm", now.path("objective").path("kind").asText());
+        com.fasterxml.jackson.databind.node.ObjectNode old = json.createObjectNode();
+        old.put("format", 1).put("step", 4).put("next_window", 16).put("adamw_step", now.get("adamw_step").asInt());
+        old.set("config", now.path("objective").get("config"));
+        old.set("train_tokens", now.path("objective").get("train_tokens"));
+        old.set("val_tokens", now.path("objective").get("val_tokens"));
+        old.set("history", now.get("history"));
+        old.set("evals", now.get("evals"));
+        Files.writeString(ck.resolve(Trainer.STATE_FILE), json.writeValueAsString(old));
+        Trainer resumed = Trainer.resume(ck, TRAIN, VAL).showProgress(false);
+        assertEquals(cfg, resumed.config());
+        assertBitIdentical(straight, losses(resumed.run()), "format-1 checkpoint + resume");
+    }
 }

@@ -1,0 +1,91 @@
+package org.distillery.eval;
+
+import org.distillery.engine.kernels.FloatTensor;
+import org.distillery.model.Mlp;
+
+import java.util.Locale;
+
+/**
+ * Accuracy and mean negative log-likelihood of an {@link Mlp} classifier on labelled examples, evaluated in
+ * evaluation mode (dropout off; the model's mode is restored afterwards) in batches of the model's maxB. The
+ * prediction of a row is its largest logit (the first on ties, {@link Mlp#argmax}); the NLL is
+ * {@code logsumexp(logits) - logits[label]} in double.
+ */
+public final class ClassificationAccuracy {
+    private ClassificationAccuracy() {}
+
+    /**
+     * @param examples number of examples n
+     * @param correct  examples whose prediction is the label
+     * @param meanNll  mean negative log-likelihood of the labels (nats)
+     */
+    public record Result(long examples, long correct, double meanNll) {
+        /** correct / examples. */
+        public double accuracy() { return (double) correct / examples; }
+
+        /** 1 - accuracy. */
+        public double errorRate() { return 1 - accuracy(); }
+
+        /** Misclassified examples. */
+        public long errors() { return examples - correct; }
+
+        @Override
+        public String toString() {
+            return String.format(Locale.ROOT, "accuracy %.4f (%d of %d; %d errors), mean NLL %.4f nats",
+                    accuracy(), correct, examples, errors(), meanNll);
+        }
+    }
+
+    /**
+     * Evaluates {@code model} on n examples.
+     *
+     * @param inputs row-major [n, inputWidth] floats
+     * @param labels [n] class labels in [0, classes)
+     */
+    public static Result evaluate(Mlp model, float[] inputs, int[] labels) {
+        if (model == null) throw new IllegalArgumentException("model: must not be null");
+        if (labels == null || labels.length == 0) throw new IllegalArgumentException("labels: must not be null or empty");
+        int n = labels.length, w = model.inputWidth();
+        if (inputs == null || inputs.length != (long) n * w) {
+            throw new IllegalArgumentException("inputs: length must be labels.length * inputWidth = " + (long) n * w
+                    + " but was " + (inputs == null ? "null" : inputs.length));
+        }
+        for (int i = 0; i < n; i++) {
+            if (labels[i] < 0 || labels[i] >= model.classes()) {
+                throw new IllegalArgumentException("labels: label " + labels[i] + " at example " + i + " is outside [0, "
+                        + model.classes() + ")");
+            }
+        }
+        boolean wasTraining = model.isTraining();
+        model.eval();
+        long correct = 0;
+        double nll = 0;
+        float[] x = new float[model.maxBatch() * w];
+        try {
+            for (int s = 0; s < n; s += model.maxBatch()) {
+                int b = Math.min(model.maxBatch(), n - s);
+                float[] batch = b == model.maxBatch() ? x : new float[b * w];
+                System.arraycopy(inputs, s * w, batch, 0, b * w);
+                model.forward(batch, null, b);
+                FloatTensor logits = model.logits();
+                for (int r = 0; r < b; r++) {
+                    if (Mlp.argmax(logits, r) == labels[s + r]) correct++;
+                    nll += nll(logits, r, labels[s + r]);
+                }
+            }
+        } finally {
+            if (wasTraining) model.train();
+        }
+        return new Result(n, correct, nll / n);
+    }
+
+    /** {@code logsumexp(logits[row]) - logits[row, label]} in double. */
+    static double nll(FloatTensor logits, int row, int label) {
+        int c = logits.cols(), o = row * c;
+        double max = Double.NEGATIVE_INFINITY;
+        for (int j = 0; j < c; j++) max = Math.max(max, logits.get(o + j));
+        double sum = 0;
+        for (int j = 0; j < c; j++) sum += Math.exp(logits.get(o + j) - max);
+        return max + Math.log(sum) - logits.get(o + label);
+    }
+}
