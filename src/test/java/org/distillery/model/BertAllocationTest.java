@@ -39,7 +39,9 @@ import static org.junit.jupiter.api.Assertions.*;
  *       runs where the GELU compile came late, the whole excess (152080 against 108240 bytes) was
  *       AttentionKernel.forwardGemm/backwardGemm ND4J wrappers.</li>
  * </ol>
- * After the fix, JDK 17: a step allocates 173040 bytes = 10 x (4120 + 8240) + 2 x 24720, exactly the GEMM bound.
+ * After the fix, JDK 17: a step allocates 173040 bytes = 10 x (4120 + 8240) + 2 x 24720, exactly the measured
+ * GEMM calls (three JVMs: 173040, 174384, 169680 bytes, each equal to or under its JVM's measured calls); the
+ * bound adds 64 bytes of slack per GEMM call for ND4J's own variation (see the test).
  *
  * <p>The model is larger than tinyConfig (N = 128 rows, I = 128) so that one boxed vector per GELU vector or
  * attention row (thousands per step) stands far above the GEMMs' allocation.
@@ -86,11 +88,16 @@ class BertAllocationTest {
         }, 2000, 100) : 0;
         // 4 linears per layer (packed qkv, attention.output, intermediate, output) + transform + decoder
         int linears = 4 * L + 2;
-        long gemmBound = linears * (fwd + bwd) + L * attn;
+        // ND4J's per-call allocation is not quite constant: between rounds of one JVM the same call was seen to
+        // allocate a few dozen bytes more or less (JDK 17: attention measured 24368 bytes against 6 x 4040 = 24240
+        // for six GEMM-sized calls). 64 bytes of slack per call (under 3 KB a step) keeps the bound from failing
+        // on that, far below what one boxed vector per GELU vector or attention row would add (tens of KB).
+        int gemmCalls = 3 * linears + 6 * L;
+        long gemmBound = linears * (fwd + bwd) + L * attn + 64L * gemmCalls;
         System.out.printf("heap bytes: forward+backward %d; one Linear forward (1 GEMM) %d, backward (2 GEMMs) %d;"
-                + " attention forward+backward (6 matmuls) %d; GEMM bound %d x (%d + %d) + %d x %d = %d%n",
-                step, fwd, bwd, attn, linears, fwd, bwd, L, attn, gemmBound);
+                + " attention forward+backward (6 matmuls) %d; GEMM bound %d x (%d + %d) + %d x %d + 64 x %d = %d%n",
+                step, fwd, bwd, attn, linears, fwd, bwd, L, attn, gemmCalls, gemmBound);
         assertTrue(step <= gemmBound, "forward+backward allocate " + step + " bytes, more than the "
-                + gemmBound + " bytes of their " + (3 * linears + 6 * L) + " GEMM calls");
+                + gemmBound + " bytes of their " + gemmCalls + " GEMM calls");
     }
 }
