@@ -66,8 +66,9 @@ import java.util.Random;
  * backbone, {@code cls.} for the head, as {@link BertConfig#expectedTensors()}), with a gradient map of the
  * same names and shapes; weights are nn.Linear {@code [out, in]}, the kernels' layout, so checkpoints load
  * without transposes. Activations and gradient buffers are allocated per batch shape (B, T) and reused, as
- * in {@link Gpt}. Dropout (HF {@code hidden_dropout_prob}: embedding output and both sublayer outputs;
- * attention-probability dropout is not implemented) is off by default; see {@link #setDropout}.
+ * in {@link Gpt}. Dropout (HF {@code hidden_dropout_prob}: embedding output and both sublayer outputs; HF
+ * {@code attention_probs_dropout_prob}: the attention probabilities; one p for both) is off by default; see
+ * {@link #setDropout}.
  *
  * <p>Not thread-safe: one forward/backward at a time.
  */
@@ -364,7 +365,8 @@ public final class Bert implements TrainableModel {
             Layer w = layers[l];
             packQkv(w);
             LinearKernel.forward(x, qkvW, qkvB, a.qkv[l]);                            // [N, 3H] = [Q | K | V]
-            a.attention[l].forward(a.qkv[l], a.lengths, a.atty[l]);                    // [N, H]
+            if (drop) a.attention[l].forward(a.qkv[l], a.lengths, a.atty[l], dropout, siteSeed(attentionSite(l)));
+            else a.attention[l].forward(a.qkv[l], a.lengths, a.atty[l]);               // [N, H]
             LinearKernel.forward(a.atty[l], w.aoW, w.aoB, a.res1[l]);
             if (drop) DropoutKernel.forward(a.res1[l], a.res1[l], dropout, siteSeed(2 * l + 1));
             AddKernels.residualAdd(a.res1[l], x, a.res1[l]);
@@ -480,8 +482,12 @@ public final class Bert implements TrainableModel {
     /**
      * Switches dropout on (p &gt; 0) or off (p = 0) on the embedding output (after its LayerNorm) and on the
      * outputs of {@code attention.output.dense} and {@code output.dense} (before the residual add and
-     * LayerNorm), as HF's {@code hidden_dropout_prob}. Masks are a pure function of (seed, forward call count,
-     * site).
+     * LayerNorm), as HF's {@code hidden_dropout_prob}, and on every layer's attention probabilities (P after the
+     * softmax, Y = dropout(P) V, see {@link AttentionKernel}), as HF's {@code attention_probs_dropout_prob}. One p
+     * applies to both: BERT's configs carry the two separately but set them equal (0.1) in the released
+     * checkpoints, and {@link BertConfig} does not read them. Masks are a pure function of (seed, forward call
+     * count, site): site 0 the embedding, 2l+1 and 2l+2 the two sublayer outputs of layer l, 2 n_layers + 1 + l
+     * its attention probabilities.
      *
      * @param p    drop probability in [0, 1)
      * @param seed mask seed
@@ -495,6 +501,11 @@ public final class Bert implements TrainableModel {
 
     private long siteSeed(int site) {
         return Seeds.mix(stepSeed, site);
+    }
+
+    /** The dropout site of layer l's attention probabilities, after the 2 nLayer + 1 sites numbered before. */
+    private int attentionSite(int l) {
+        return 2 * nLayer + 1 + l;
     }
 
 

@@ -48,8 +48,9 @@ import java.util.Set;
  * and mode at the first forward of that shape, then reused: training mode ({@link #train()}, the default)
  * keeps every layer's activations for backward; evaluation mode ({@link #eval()}) shares one set of layer
  * buffers across layers and has no gradient scratch, so a model that only evaluates needs about 1/L of
- * the memory. After that first forward, forward and backward allocate no tensors. Dropout (HF {@code embd_pdrop} and {@code resid_pdrop}; attention
- * dropout is not implemented) is off by default; see {@link #setDropout}.
+ * the memory. After that first forward, forward and backward allocate no tensors. Dropout (HF
+ * {@code embd_pdrop}, {@code resid_pdrop} and {@code attn_pdrop}, one p for all three) is off by default
+ * and applies in training mode only; see {@link #setDropout}.
  *
  * <p>Not thread-safe: one forward/backward at a time.
  */
@@ -327,7 +328,8 @@ public final class Gpt implements TrainableModel {
             Block w = blocks[l];
             LayerNormKernel.forward(x, w.ln1W, w.ln1B, eps, a.ln1[l], a.ln1Mean[l], a.ln1Rstd[l]);
             LinearKernel.forward(a.ln1[l], w.attnW, w.attnB, a.qkv[l]);              // [N, 3E]
-            a.attention[l].forward(a.qkv[l], null, a.atty[l]);                        // [N, E]
+            if (drop) a.attention[l].forward(a.qkv[l], null, a.atty[l], dropout, siteSeed(attentionSite(l)));
+            else a.attention[l].forward(a.qkv[l], null, a.atty[l]);                   // [N, E]
             LinearKernel.forward(a.atty[l], w.projW, w.projB, a.attproj[l]);        // [N, E]
             if (drop) DropoutKernel.forward(a.attproj[l], a.attproj[l], dropout, siteSeed(2 * l + 1));
             AddKernels.residualAdd(x, a.attproj[l], a.residual2[l]);
@@ -438,9 +440,13 @@ public final class Gpt implements TrainableModel {
     }
 
     /**
-     * Switches dropout on (p &gt; 0) or off (p = 0) on the embedding output and on both residual branch
-     * outputs of every block, for forwards in training mode. Masks are a pure function of (seed, forward
-     * call count, site).
+     * Switches dropout on (p &gt; 0) or off (p = 0) on the embedding output, on both residual branch
+     * outputs of every block and on every block's attention probabilities (HF {@code embd_pdrop},
+     * {@code resid_pdrop}, {@code attn_pdrop}: P after the softmax, Y = dropout(P) V, see
+     * {@link AttentionKernel}), for forwards in training mode. One p applies to all three: HF's GPT-2 configs carry the three separately but
+     * set them equal (0.1) in the released checkpoints, and {@link Gpt2Config} does not read them. Masks are a
+     * pure function of (seed, forward call count in training mode, site): site 0 the embedding, 2l+1 and 2l+2 the residual
+     * branches of block l, 2 n_layer + 1 + l its attention probabilities.
      *
      * @param p    drop probability in [0, 1)
      * @param seed mask seed
@@ -454,6 +460,11 @@ public final class Gpt implements TrainableModel {
 
     private long siteSeed(int site) {
         return Seeds.mix(stepSeed, site);
+    }
+
+    /** The dropout site of layer l's attention probabilities, after the 2 nLayer + 1 sites numbered before. */
+    private int attentionSite(int l) {
+        return 2 * nLayer + 1 + l;
     }
 
 

@@ -73,9 +73,10 @@ class BertGradientCheckTest {
     }
 
     /**
-     * With dropout (p = 0.2 on the embedding output and both sublayer outputs) the masks are a function of
-     * (seed, forward count, site); resetting the seed before every forward fixes them, so backward must again
-     * match finite differences (same tolerance, the 3 largest-|g| entries of a few tensors).
+     * With dropout (p = 0.2 on the embedding output, both sublayer outputs and every layer's attention
+     * probabilities) the masks are a function of (seed, forward count, site); resetting the seed before every
+     * forward fixes them, so backward must again match finite differences (same tolerance, the 3 largest-|g|
+     * entries of a few tensors, query/key/value among them).
      */
     @Test
     void backwardMatchesFiniteDifferencesWithDropout() {
@@ -94,7 +95,8 @@ class BertGradientCheckTest {
         float h = 1e-2f;
         GradientCheck dropoutCheck = new GradientCheck(1e-2, 1e-4);
         for (String name : new String[] {"bert.embeddings.word_embeddings.weight", "bert.embeddings.LayerNorm.bias",
-                "bert.encoder.layer.0.attention.self.query.weight", "bert.encoder.layer.0.attention.output.dense.bias",
+                "bert.encoder.layer.0.attention.self.query.weight", "bert.encoder.layer.1.attention.self.key.weight",
+                "bert.encoder.layer.1.attention.self.value.bias", "bert.encoder.layer.0.attention.output.dense.bias",
                 "bert.encoder.layer.1.output.dense.weight", "cls.predictions.transform.dense.weight"}) {
             FloatTensor p = m.parameters().get(name), grad = m.gradients().get(name);
             Integer[] order = IntStream.range(0, p.size()).boxed().toArray(Integer[]::new);

@@ -13,7 +13,18 @@ import org.nd4j.linalg.factory.Nd4j;
  * backward:
  *   dP = dY V^T,  dV = P^T dY,  dS = P * (dP - rowsum(P * dP)),  dQ = dS K / sqrt(hd),  dK = dS^T Q / sqrt(hd)
  * </pre>
- * Mask: key j is visible from query i iff j &lt; len_b (padding mask; sequences are right-padded to T
+ * <p>Attention-probability dropout (HF GPT-2 {@code attn_pdrop}, BERT {@code attention_probs_dropout_prob}), off
+ * unless a forward is given p &gt; 0: with M = the {@link DropoutKernel} mask of (p, seed) over the flat index of
+ * P [B, nh, T, T] (the same function of (seed, index) as DropoutKernel, so the mask needs no storage),
+ * <pre>
+ *   Pd = M * P / (1 - p),  Y = Pd V
+ * backward:
+ *   dPd = dY V^T,  dV = Pd^T dY,  dP = M * dPd / (1 - p),  then dS from the undropped P as above
+ * </pre>
+ * Backward uses the p and seed of the last forward. With p = 0 (the default) the code paths are exactly
+ * those without dropout: nothing extra is computed or allocated.
+ *
+ * <p>Mask: key j is visible from query i iff j &lt; len_b (padding mask; sequences are right-padded to T
  * and len_b is the number of real tokens of sequence b) and, when causal, j &lt;= i. Every query row
  * sees at least key 0, so padded query rows are well defined; the loss should ignore them.
  *
@@ -37,7 +48,9 @@ import org.nd4j.linalg.factory.Nd4j;
  * Forward keeps the probabilities P [B, nh, T, T] in this object for backward.
  *
  * <p>One instance per attention layer and batch shape; it owns P, a [T] scratch row and (GEMM path) the
- * per-head buffers Q, K, V, Y/dY, dQ/dK/dV [B*nh, T, hd] and dP [B*nh, T, T]; it is not thread-safe.
+ * per-head buffers Q, K, V, Y/dY, dQ/dK/dV [B*nh, T, hd] and dP [B*nh, T, T]; the GEMM path also owns the
+ * dropped probabilities Pd [B*nh, T, T], allocated at the first forward with p &gt; 0 (the loop path
+ * recomputes the mask per element and needs no buffer). It is not thread-safe.
  */
 public final class AttentionKernel {
     private final int b, t, c, nh, hd;
@@ -53,6 +66,10 @@ public final class AttentionKernel {
     private final FloatTensor dh;         // dV, dQ, dK per head in turn (backward): [B*nh, T, hd]
     private final FloatTensor dp;         // dP, then dS / sqrt(hd): [B*nh, T, T]
     private final INDArray probs3;        // P viewed as [B*nh, T, T] (same memory)
+    // attention-probability dropout of the last forward (p = 0: none)
+    private double dropP;
+    private long dropSeed;
+    private FloatTensor dropped;          // GEMM path: Pd = M * P / (1 - p), [B*nh, T, T]; null until a forward with p > 0
 
     /**
      * Whether new instances use the batched-GEMM path (default) or the per-(b, h) Java vector loops
@@ -115,8 +132,11 @@ public final class AttentionKernel {
     /** Whether this instance runs the batched-GEMM path. */
     public boolean usesGemm() { return gemm; }
 
-    /** The attention probabilities of the last forward, [B, nh, T, T] (read-only use). */
+    /** The attention probabilities of the last forward, [B, nh, T, T] (read-only use), before dropout. */
     public FloatTensor probabilities() { return probs; }
+
+    /** The attention-probability dropout p of the last forward (0: none). */
+    public double dropout() { return dropP; }
 
     /**
      * Forward.
@@ -126,8 +146,22 @@ public final class AttentionKernel {
      * @param y       attention output with heads merged, [B*T, C] (overwritten)
      */
     public void forward(FloatTensor qkv, int[] seqLens, FloatTensor y) {
-        if (gemm) forwardGemm(qkv, seqLens, y);
-        else forwardLoops(qkv, seqLens, y);
+        forward(qkv, seqLens, y, 0.0, 0L);
+    }
+
+    /**
+     * Forward with dropout on the attention probabilities (see the class comment); {@link #backward} uses the
+     * same p and seed.
+     *
+     * @param qkv     fused projections, [B*T, 3C]
+     * @param seqLens real (unpadded) length of each sequence, [B], each in [1, T]; null means all T
+     * @param y       attention output with heads merged, [B*T, C] (overwritten)
+     * @param dropout drop probability p of each attention probability, in [0, 1); 0 means no dropout
+     * @param seed    mask seed (derive a fresh one per step and per layer, as for {@link DropoutKernel})
+     */
+    public void forward(FloatTensor qkv, int[] seqLens, FloatTensor y, double dropout, long seed) {
+        if (gemm) forwardGemm(qkv, seqLens, y, dropout, seed);
+        else forwardLoops(qkv, seqLens, y, dropout, seed);
     }
 
     /**
@@ -136,9 +170,19 @@ public final class AttentionKernel {
      * into y. Masked entries of P are exactly 0, so the full-width P V equals the masked sum.
      */
     public void forwardGemm(FloatTensor qkv, int[] seqLens, FloatTensor y) {
+        forwardGemm(qkv, seqLens, y, 0.0, 0L);
+    }
+
+    /**
+     * {@link #forwardGemm(FloatTensor, int[], FloatTensor)} with attention-probability dropout: after the
+     * softmax, Pd = {@link DropoutKernel#forward} of P (into a buffer of its own, allocated at the first call
+     * with p &gt; 0), and Y = Pd V.
+     */
+    public void forwardGemm(FloatTensor qkv, int[] seqLens, FloatTensor y, double dropout, long seed) {
         Check.rowsCols("qkv", qkv, b * t, 3 * c);
         Check.rowsCols("y", y, b * t, c);
         requireGemm();
+        setDropout(dropout, seed);
         copyLengths(seqLens);
         split(qkv, 3 * c, 0, q);
         split(qkv, 3 * c, c, k);
@@ -154,15 +198,35 @@ public final class AttentionKernel {
                 }
             }
         }
-        Nd4j.matmul(probs3, v.nd(), hy.nd(), false, false, false);     // Y [n, T, hd] = P V
+        INDArray pv = probs3;
+        if (dropP > 0) {
+            if (dropped == null) dropped = FloatTensor.zeros(b * nh, t, t);
+            DropoutKernel.forward(probs, dropped, dropP, dropSeed);    // Pd = M * P / (1 - p)
+            pv = dropped.nd();
+        }
+        Nd4j.matmul(pv, v.nd(), hy.nd(), false, false, false);        // Y [n, T, hd] = P V (Pd V)
         merge(hy, y, c, 0);
     }
 
     /** Forward with per-(b, h, i) Java vector loops straight on qkv (the reference path). */
     public void forwardLoops(FloatTensor qkv, int[] seqLens, FloatTensor y) {
+        forwardLoops(qkv, seqLens, y, 0.0, 0L);
+    }
+
+    /**
+     * {@link #forwardLoops(FloatTensor, int[], FloatTensor)} with attention-probability dropout: each kept
+     * P_ij enters y_i as P_ij / (1 - p) (the scaled value DropoutKernel computes), each dropped one not at
+     * all; the mask is recomputed per element ({@link DropoutKernel#keep}), nothing is stored.
+     */
+    public void forwardLoops(FloatTensor qkv, int[] seqLens, FloatTensor y, double dropout, long seed) {
         Check.rowsCols("qkv", qkv, b * t, 3 * c);
         Check.rowsCols("y", y, b * t, c);
+        setDropout(dropout, seed);
         copyLengths(seqLens);
+        if (dropP > 0) {
+            forwardLoopsDropout(qkv, y);
+            return;
+        }
         FloatTensor QKV = qkv, Y = y, P = probs;
         int rs = 3 * c;                                             // row stride of qkv
         for (int bb = 0; bb < b; bb++) {
@@ -182,6 +246,37 @@ public final class AttentionKernel {
                     for (int j = 0; j < kv; j++) {
                         int v = (bb * t + j) * rs + 2 * c + h * hd; // v_j: [hd]
                         VectorOps.axpy(VectorOps.get(P, p + j), QKV, v, Y, yo, hd);
+                    }
+                }
+            }
+        }
+    }
+
+    /** The loop forward with dropout (p = dropP &gt; 0, seed = dropSeed); lengths already copied. */
+    private void forwardLoopsDropout(FloatTensor qkv, FloatTensor y) {
+        FloatTensor QKV = qkv, Y = y, P = probs;
+        double pd = dropP;
+        long seed = dropSeed;
+        float inv = dropScale();
+        int rs = 3 * c;
+        for (int bb = 0; bb < b; bb++) {
+            int len = lengths[bb];
+            for (int h = 0; h < nh; h++) {
+                for (int i = 0; i < t; i++) {
+                    int q = (bb * t + i) * rs + h * hd;
+                    int p = ((bb * nh + h) * t + i) * t;
+                    int kv = visibleKeys(i, len);
+                    for (int j = 0; j < kv; j++) {
+                        int k = (bb * t + j) * rs + c + h * hd;
+                        VectorOps.put(P, p + j, VectorOps.dot(QKV, q, QKV, k, hd));
+                    }
+                    SoftmaxKernel.softmaxRow(P, p, P, p, kv, t, scale);
+                    int yo = (bb * t + i) * c + h * hd;
+                    VectorOps.fill(Y, yo, hd, 0f);
+                    for (int j = 0; j < kv; j++) {
+                        if (!DropoutKernel.keep(seed, p + j, pd)) continue;
+                        int v = (bb * t + j) * rs + 2 * c + h * hd;
+                        VectorOps.axpy(VectorOps.get(P, p + j) * inv, QKV, v, Y, yo, hd);
                     }
                 }
             }
@@ -210,10 +305,12 @@ public final class AttentionKernel {
         Check.rowsCols("qkv", qkv, b * t, 3 * c);
         Check.rowsCols("dqkv", dqkv, b * t, 3 * c);
         requireGemm();
+        boolean drop = dropP > 0;
         split(dy, c, 0, hy);                                            // dY per head
-        Nd4j.matmul(probs3, hy.nd(), dh.nd(), true, false, false);      // dV = P^T dY
+        Nd4j.matmul(drop ? dropped.nd() : probs3, hy.nd(), dh.nd(), true, false, false);  // dV = P^T dY (Pd^T dY)
         merge(dh, dqkv, 3 * c, 2 * c);
-        Nd4j.matmul(hy.nd(), v.nd(), dp.nd(), false, true, false);      // dP = dY V^T
+        Nd4j.matmul(hy.nd(), v.nd(), dp.nd(), false, true, false);      // dP = dY V^T (dPd)
+        if (drop) DropoutKernel.backward(dp, dp, dropP, dropSeed);      // dP = M * dPd / (1 - p)
         FloatTensor P = probs, D = dp;
         for (int bb = 0; bb < b; bb++) {
             int len = lengths[bb];
@@ -237,6 +334,10 @@ public final class AttentionKernel {
         Check.rowsCols("dy", dy, b * t, c);
         Check.rowsCols("qkv", qkv, b * t, 3 * c);
         Check.rowsCols("dqkv", dqkv, b * t, 3 * c);
+        if (dropP > 0) {
+            backwardLoopsDropout(dy, qkv, dqkv);
+            return;
+        }
         FloatTensor DY = dy, QKV = qkv, DQKV = dqkv, P = probs, D = scratch;
         VectorOps.fill(DQKV, 0, dqkv.size(), 0f);
         int rs = 3 * c;
@@ -263,6 +364,55 @@ public final class AttentionKernel {
                 }
             }
         }
+    }
+
+    /** The loop backward with dropout (p = dropP &gt; 0, seed = dropSeed of the last forward). */
+    private void backwardLoopsDropout(FloatTensor dy, FloatTensor qkv, FloatTensor dqkv) {
+        FloatTensor DY = dy, QKV = qkv, DQKV = dqkv, P = probs, D = scratch;
+        double pd = dropP;
+        long seed = dropSeed;
+        float inv = dropScale();
+        VectorOps.fill(DQKV, 0, dqkv.size(), 0f);
+        int rs = 3 * c;
+        for (int bb = 0; bb < b; bb++) {
+            int len = lengths[bb];
+            for (int h = 0; h < nh; h++) {
+                for (int i = 0; i < t; i++) {
+                    int q = (bb * t + i) * rs + h * hd;
+                    int p = ((bb * nh + h) * t + i) * t;
+                    int dyo = (bb * t + i) * c + h * hd;
+                    int kv = visibleKeys(i, len);
+                    for (int j = 0; j < kv; j++) {
+                        if (!DropoutKernel.keep(seed, p + j, pd)) {
+                            VectorOps.put(D, j, 0f);                                      // dropped: dP_ij = 0
+                            continue;
+                        }
+                        int v = (bb * t + j) * rs + 2 * c + h * hd;
+                        VectorOps.put(D, j, VectorOps.dot(DY, dyo, QKV, v, hd) * inv);  // dP_ij = dy_i . v_j / (1 - p)
+                        VectorOps.axpy(VectorOps.get(P, p + j) * inv, DY, dyo, DQKV, v, hd);  // dv_j += Pd_ij dy_i
+                    }
+                    SoftmaxKernel.softmaxBackwardRow(P, p, D, 0, D, 0, kv, scale);      // undropped P
+                    for (int j = 0; j < kv; j++) {
+                        int k = (bb * t + j) * rs + c + h * hd;
+                        float ds = VectorOps.get(D, j);
+                        VectorOps.axpy(ds, QKV, k, DQKV, q, hd);
+                        VectorOps.axpy(ds, QKV, q, DQKV, k, hd);
+                    }
+                }
+            }
+        }
+    }
+
+    /** Validates and keeps the dropout of this forward (p = 0: none, the seed is then irrelevant). */
+    private void setDropout(double dropout, long seed) {
+        DropoutKernel.checkP(dropout);
+        dropP = dropout;
+        dropSeed = seed;
+    }
+
+    /** 1 / (1 - p) in fp32, exactly the factor {@link DropoutKernel} applies. */
+    private float dropScale() {
+        return DropoutKernel.scale(dropP);
     }
 
     /** heads[(bb*nh + h)*t + i, :] = src[(bb*t + i)*rs + col0 + h*hd .. +hd). */
@@ -314,6 +464,15 @@ public final class AttentionKernel {
      */
     public static void forwardReference(double[] qkv, int b, int t, int c, int nh, boolean causal, int[] seqLens,
                                         double[] y, double[] probs) {
+        forwardReference(qkv, b, t, c, nh, causal, seqLens, 0.0, 0L, y, probs);
+    }
+
+    /**
+     * Double-precision twin of {@link #forward(FloatTensor, int[], FloatTensor, double, long)}: probs receives
+     * the undropped P, y = Pd V with Pd_ij = P_ij / (1 - p) where {@link DropoutKernel#keep} and 0 elsewhere.
+     */
+    public static void forwardReference(double[] qkv, int b, int t, int c, int nh, boolean causal, int[] seqLens,
+                                        double dropout, long seed, double[] y, double[] probs) {
         int hd = c / nh;
         double sc = 1.0 / Math.sqrt(hd);
         for (int bb = 0; bb < b; bb++) {
@@ -337,7 +496,9 @@ public final class AttentionKernel {
                     for (int j = 0; j < t; j++) probs[p + j] = visible(i, j, len, causal) ? Math.exp(s[j] - m) / sum : 0.0;
                     for (int e = 0; e < hd; e++) {
                         double acc = 0;
-                        for (int j = 0; j < t; j++) acc += probs[p + j] * qkv[(bb * t + j) * 3 * c + 2 * c + h * hd + e];
+                        for (int j = 0; j < t; j++) {
+                            acc += droppedReference(probs[p + j], p + j, dropout, seed) * qkv[(bb * t + j) * 3 * c + 2 * c + h * hd + e];
+                        }
                         y[(bb * t + i) * c + h * hd + e] = acc;
                     }
                 }
@@ -348,6 +509,15 @@ public final class AttentionKernel {
     /** Double-precision twin of {@link #backward}: dy [b*t*c], qkv, probs from forwardReference -> dqkv (overwritten). */
     public static void backwardReference(double[] dy, double[] qkv, double[] probs, int b, int t, int c, int nh,
                                          double[] dqkv) {
+        backwardReference(dy, qkv, probs, b, t, c, nh, 0.0, 0L, dqkv);
+    }
+
+    /**
+     * Double-precision twin of {@link #backward} after a forward with dropout (p, seed): probs is the undropped
+     * P from {@link #forwardReference}; dPd = dY V^T, dV = Pd^T dY, dP = M dPd / (1 - p), dS from P.
+     */
+    public static void backwardReference(double[] dy, double[] qkv, double[] probs, int b, int t, int c, int nh,
+                                         double dropout, long seed, double[] dqkv) {
         int hd = c / nh;
         double sc = 1.0 / Math.sqrt(hd);
         java.util.Arrays.fill(dqkv, 0.0);
@@ -358,11 +528,13 @@ public final class AttentionKernel {
                     double[] dp = new double[t];
                     double dot = 0;
                     for (int j = 0; j < t; j++) {
+                        double pd = droppedReference(probs[p + j], p + j, dropout, seed);
                         for (int e = 0; e < hd; e++) {
                             double dye = dy[(bb * t + i) * c + h * hd + e];
                             dp[j] += dye * qkv[(bb * t + j) * 3 * c + 2 * c + h * hd + e];
-                            dqkv[(bb * t + j) * 3 * c + 2 * c + h * hd + e] += probs[p + j] * dye;
+                            dqkv[(bb * t + j) * 3 * c + 2 * c + h * hd + e] += pd * dye;
                         }
+                        dp[j] = droppedReference(dp[j], p + j, dropout, seed);   // dP = M dPd / (1 - p)
                         dot += probs[p + j] * dp[j];
                     }
                     for (int j = 0; j < t; j++) {
@@ -375,6 +547,12 @@ public final class AttentionKernel {
                 }
             }
         }
+    }
+
+    /** x / (1 - p) if element {@code index} is kept under (seed, p), else 0; x itself when p = 0. */
+    private static double droppedReference(double x, int index, double dropout, long seed) {
+        if (dropout == 0.0) return x;
+        return DropoutKernel.keep(seed, index, dropout) ? x / (1.0 - dropout) : 0.0;
     }
 
     private static boolean visible(int i, int j, int len, boolean causal) {

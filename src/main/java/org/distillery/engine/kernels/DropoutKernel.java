@@ -52,7 +52,7 @@ public final class DropoutKernel {
             if (in != out) for (int i = 0; i < n; i++) put(out, i, get(in, i));
             return;
         }
-        float scale = (float) (1.0 / (1.0 - p));
+        float scale = scale(p);
         for (int i = 0; i < n; i++) put(out, i, keep(seed, i, p) ? get(in, i) * scale : 0f);
     }
 
@@ -73,7 +73,13 @@ public final class DropoutKernel {
         for (int i = 0; i < x.length; i++) out[i] = keep(seed, i, p) ? x[i] / (1.0 - p) : 0.0;
     }
 
-    private static void checkP(double p) {
+    /** The fp32 factor 1 / (1 - p) applied to kept elements. */
+    static float scale(double p) {
+        return (float) (1.0 / (1.0 - p));
+    }
+
+    /** Throws unless p is in [0, 1). */
+    static void checkP(double p) {
         if (!(p >= 0.0 && p < 1.0)) {
             throw new IllegalArgumentException("p: dropout probability must be in [0, 1) but was " + p);
         }

@@ -2,6 +2,10 @@ package org.distillery.engine.kernels;
 
 import jdk.incubator.vector.FloatVector;
 
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
+
 import static org.distillery.engine.kernels.VectorOps.LANES;
 import static org.distillery.engine.kernels.VectorOps.SPECIES;
 import static org.distillery.engine.kernels.VectorOps.get;
@@ -88,8 +92,41 @@ public final class GeluErfKernel {
             throw new IllegalArgumentException("dx: must be a tensor of its own, not " + (dx == dout ? "dout" : "x")
                     + " (the backward runs in two passes)");
         }
-        backwardDensity(dout, x, dx, x.size());      // two loop methods, each compiled on its own
-        backwardCombine(dout, x, dx, x.size());
+        try {                                        // two loop methods, each compiled on its own (see densityPass)
+            densityPass.invokeExact(dout, x, dx, x.size());
+            combinePass.invokeExact(dout, x, dx, x.size());
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable e) {
+            throw new IllegalStateException(e);     // the passes throw nothing checked
+        }
+    }
+
+    /*
+     * The two backward passes are called through method handles in fields that are deliberately NOT final.
+     * C2 inlines a method handle call only when the handle is a compile-time constant (a static final field);
+     * through a mutable field it emits a plain call, so backwardDensity and backwardCombine each stay a
+     * compilation unit of their own, as C2 compiles them from their loops' back-edge counts.
+     *
+     * Why: with direct calls, once backward itself became hot (about 5000 calls: Tier4InvocationThreshold),
+     * C2 compiled it with both passes inlined ("inline (hot)", each is under FreqInlineSize = 325 bytes), the
+     * two vector loop bodies together exceeded the inlining node budget, and the last VectorOps.load and
+     * VectorOps.store of backwardCombine were left out of line ("NodeCountInliningCutoff" in -XX:+PrintInlining),
+     * so every vector they passed was allocated on the heap: about 70 KB per BertAllocationTest step on JDK 17
+     * (JFR jdk.ObjectAllocationSample: float[] and Float512Vector under GeluErfKernel.backwardCombine /
+     * VectorMemory load), from the moment that compile was installed. Which compile comes first is a race, so
+     * a test passed or failed by timing.
+     */
+    private static MethodHandle densityPass = pass("backwardDensity");
+    private static MethodHandle combinePass = pass("backwardCombine");
+
+    private static MethodHandle pass(String name) {
+        try {
+            return MethodHandles.lookup().findStatic(GeluErfKernel.class, name, MethodType.methodType(void.class,
+                    FloatTensor.class, FloatTensor.class, FloatTensor.class, int.class));
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
     }
 
     /** phi(x) = exp(-x^2 / 2 - ln sqrt(2 pi)), the standard normal density. */

@@ -89,6 +89,11 @@ class AllocationFreeTest {
             att.forward(qkv, lens, y);
             att.backward(y, qkv, dqkv);
         });
+        AttentionKernel attDrop = new AttentionKernel(b, t, c, nh, false, false);
+        steps.put("attention with dropout (loop path)", () -> {
+            attDrop.forward(qkv, lens, y, 0.1, 17L);
+            attDrop.backward(y, qkv, dqkv);
+        });
         Map<String, Long> allocating = new LinkedHashMap<>();
         for (Map.Entry<String, Runnable> e : steps.entrySet()) {
             Runnable step = e.getValue();
