@@ -31,6 +31,7 @@ public final class HintonLoss {
     private final boolean squaredTemperature;
     private FloatTensor scratch;            // [3, V], see SoftTargetKernel
     private double lastHard, lastSoft;
+    private final double[] parts = new double[2];
 
     /**
      * @param alpha              weight of the hard-label cross-entropy, in [0, 1]; the soft term gets 1 - alpha
@@ -89,17 +90,46 @@ public final class HintonLoss {
         }
         int v = student.cols();
         if (scratch == null || scratch.size() != 3 * v) scratch = FloatTensor.zeros(3, v);
-        if (alpha > 0) {
-            lastHard = CrossEntropyKernel.forwardBackward(student, labels, CrossEntropyKernel.DEFAULT_IGNORE_INDEX, dstudent);
-            AddKernels.scale(dstudent, (float) alpha);
+        double loss = weighted(student, teacher, labels, softRows, alpha, (1 - alpha) * softFactor(), temperature, dstudent,
+                scratch, parts);
+        lastHard = parts[0];
+        lastSoft = parts[1];
+        return loss;
+    }
+
+    /**
+     * The general weighted form (used by {@link Distiller} with scheduled weights and temperature):
+     * {@code hardWeight * CE(labels, s) + softWeight * KL(softmax(t/T) || softmax(s/T))}, where softWeight
+     * already contains any T^2 factor; each term is computed only when its weight is &gt; 0, except that
+     * the hard CE is still evaluated (not differentiated) for reporting when labels are given.
+     *
+     * @param labels   hard labels [N] (-100 = ignored), or null when hardWeight is 0
+     * @param dstudent d loss / d student [N, V] (overwritten)
+     * @param scratch  3V floats
+     * @param parts    if not null, receives {CE (NaN without labels), KL (0 when softWeight is 0)}
+     */
+    public static double weighted(FloatTensor student, FloatTensor teacher, int[] labels, boolean[] softRows,
+                                  double hardWeight, double softWeight, double temperature, FloatTensor dstudent,
+                                  FloatTensor scratch, double[] parts) {
+        if (labels == null && hardWeight > 0) {
+            throw new IllegalArgumentException("labels: must be given when the hard-label weight " + hardWeight + " is > 0");
+        }
+        double hard = Double.NaN;
+        if (labels != null) {
+            hard = CrossEntropyKernel.forwardBackward(student, labels, CrossEntropyKernel.DEFAULT_IGNORE_INDEX, dstudent);
+            if (hardWeight > 0) AddKernels.scale(dstudent, (float) hardWeight);
+            else dstudent.fill(0f);
         } else {
-            lastHard = labels == null ? Double.NaN
-                    : CrossEntropyKernel.forwardBackward(student, labels, CrossEntropyKernel.DEFAULT_IGNORE_INDEX, dstudent);
             dstudent.fill(0f);
         }
-        double softWeight = (1 - alpha) * softFactor();
-        lastSoft = SoftTargetKernel.forwardBackward(student, teacher, temperature, softRows, softWeight, dstudent, scratch);
-        return (alpha > 0 ? alpha * lastHard : 0) + softWeight * lastSoft;
+        double soft = softWeight > 0
+                ? SoftTargetKernel.forwardBackward(student, teacher, temperature, softRows, softWeight, dstudent, scratch)
+                : 0.0;
+        if (parts != null) {
+            parts[0] = hard;
+            parts[1] = soft;
+        }
+        return (hardWeight > 0 ? hardWeight * hard : 0) + (softWeight > 0 ? softWeight * soft : 0);
     }
 
     /** The hard-label cross-entropy of the last call (before weighting); NaN if it had no labels. */

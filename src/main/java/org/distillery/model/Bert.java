@@ -397,15 +397,49 @@ public final class Bert implements TrainableModel {
         if (!hasLoss) {
             throw new IllegalStateException("backward: the last forward had no labels (or there was none)");
         }
+        backpropagate(acts.dlogits, null);
+    }
+
+    /**
+     * Backward from gradients computed outside the model, e.g. by a distillation loss on the logits of a
+     * forward without labels and on {@link #lastHiddenState()}: accumulates into {@link #gradients()}.
+     *
+     * @param dlogits d loss / d MLM logits [B*T, V] of the last forward, or null for none
+     * @param dhidden d loss / d last hidden state [B*T, H], or null for none
+     */
+    public void backward(FloatTensor dlogits, FloatTensor dhidden) {
+        if (acts == null) throw new IllegalStateException("backward: no forward to differentiate");
+        int n = acts.n;
+        if (dlogits == null && dhidden == null) {
+            throw new IllegalArgumentException("dlogits, dhidden: at least one gradient is needed");
+        }
+        if (dlogits != null && (dlogits.rows() != n || dlogits.cols() != vocab)) {
+            throw new IllegalArgumentException("dlogits: expected shape [" + n + ", " + vocab + "] (B*T of the last"
+                    + " forward, vocab_size) but got " + dlogits.shapeString());
+        }
+        if (dhidden != null && (dhidden.rows() != n || dhidden.cols() != hidden)) {
+            throw new IllegalArgumentException("dhidden: expected shape [" + n + ", " + hidden + "] (B*T of the last"
+                    + " forward, hidden_size) but got " + dhidden.shapeString());
+        }
+        backpropagate(dlogits, dhidden);
+    }
+
+    /** The backward pass from d logits and/or d (last hidden state), either may be null. */
+    private void backpropagate(FloatTensor dlogits, FloatTensor dhidden) {
         Activations a = acts;
         boolean drop = dropout > 0;
         FloatTensor dres = a.dres, dtmp = a.dtmp;
         FloatTensor xLast = a.ln2[nLayer - 1];
-        // head: logits = LN_head(gelu(xLast W^T + b)) word^T + bias
-        LinearKernel.backward(a.dlogits, a.headLn, wordEmb, a.dln, dwordEmb, ddecBias);
-        LayerNormKernel.backward(a.dln, a.headGelu, a.headMean, a.headRstd, headLnW, dtmp, dheadLnW, dheadLnB);
-        GeluErfKernel.backward(dtmp, a.headT, a.dln);
-        LinearKernel.backward(a.dln, xLast, headW, dres, dheadW, dheadB);              // dres = d xLast
+        if (dlogits != null) {
+            // head: logits = LN_head(gelu(xLast W^T + b)) word^T + bias
+            LinearKernel.backward(dlogits, a.headLn, wordEmb, a.dln, dwordEmb, ddecBias);
+            LayerNormKernel.backward(a.dln, a.headGelu, a.headMean, a.headRstd, headLnW, dtmp, dheadLnW, dheadLnB);
+            GeluErfKernel.backward(dtmp, a.headT, a.dln);
+            LinearKernel.backward(a.dln, xLast, headW, dres, dheadW, dheadB);          // dres = d xLast
+        } else {
+            dres.fill(0f);
+        }
+        if (dhidden != null) AddKernels.accumulate(dres, dhidden);
         for (int l = nLayer - 1; l >= 0; l--) {
             Layer w = layers[l];
             FloatTensor xIn = l == 0 ? a.embLn : a.ln2[l - 1];

@@ -358,15 +358,51 @@ public final class Gpt implements TrainableModel {
         if (!hasLoss) {
             throw new IllegalStateException("backward: the last forward had no targets (or there was none)");
         }
+        requireTrainingForward("backward");
+        backpropagate(acts.dlogits, null);
+    }
+
+    /**
+     * Backward from gradients computed outside the model, e.g. by a distillation loss on the logits of a
+     * forward without targets and on {@link #lastHiddenState()}: accumulates into {@link #gradients()}.
+     *
+     * @param dlogits d loss / d logits [B*T, V] of the last forward, or null for none
+     * @param dhidden d loss / d last hidden state [B*T, E], or null for none
+     */
+    public void backward(FloatTensor dlogits, FloatTensor dhidden) {
+        requireTrainingForward("backward");
+        int n = acts.n;
+        if (dlogits == null && dhidden == null) {
+            throw new IllegalArgumentException("dlogits, dhidden: at least one gradient is needed");
+        }
+        if (dlogits != null && (dlogits.rows() != n || dlogits.cols() != vocab)) {
+            throw new IllegalArgumentException("dlogits: expected shape [" + n + ", " + vocab + "] (B*T of the last"
+                    + " forward, vocab_size) but got " + dlogits.shapeString());
+        }
+        if (dhidden != null && (dhidden.rows() != n || dhidden.cols() != embd)) {
+            throw new IllegalArgumentException("dhidden: expected shape [" + n + ", " + embd + "] (B*T of the last"
+                    + " forward, n_embd) but got " + dhidden.shapeString());
+        }
+        backpropagate(dlogits, dhidden);
+    }
+
+    private void requireTrainingForward(String what) {
+        if (acts == null) throw new IllegalStateException(what + ": no forward to differentiate");
         if (!acts.training) {
-            throw new IllegalStateException("backward: the last forward ran in evaluation mode, which keeps no"
+            throw new IllegalStateException(what + ": the last forward ran in evaluation mode, which keeps no"
                     + " activations; call train() before the forward");
         }
+    }
+
+    /** The backward pass from d logits and/or d h (h = ln_f output), either may be null. */
+    private void backpropagate(FloatTensor dlogits, FloatTensor dhidden) {
         Activations a = acts;
         boolean drop = dropout > 0;
         FloatTensor dres = a.dresidual;
         FloatTensor xLast = nLayer == 0 ? a.encoded : a.residual3[nLayer - 1];
-        LinearKernel.backward(a.dlogits, a.lnf, wte, a.dln, dwte, null);             // dh [N, E]; dwte += dlogits^T h
+        if (dlogits != null) LinearKernel.backward(dlogits, a.lnf, wte, a.dln, dwte, null);  // dh [N, E]; dwte += dlogits^T h
+        else a.dln.fill(0f);
+        if (dhidden != null) AddKernels.accumulate(a.dln, dhidden);
         LayerNormKernel.backward(a.dln, xLast, a.lnfMean, a.lnfRstd, lnfW, dres, dlnfW, dlnfB);
         for (int l = nLayer - 1; l >= 0; l--) {
             Block w = blocks[l];
@@ -503,6 +539,15 @@ public final class Gpt implements TrainableModel {
     public FloatTensor logits() {
         if (acts == null) throw new IllegalStateException("logits: no forward has run yet");
         return acts.logits;
+    }
+
+    /**
+     * The last hidden state of the last forward, h = ln_f(x) [B*T, E] (Hugging Face's
+     * {@code last_hidden_state}, the input of the tied LM head); a live buffer.
+     */
+    public FloatTensor lastHiddenState() {
+        if (acts == null) throw new IllegalStateException("lastHiddenState: no forward has run yet");
+        return acts.lnf;
     }
 
     /** The parameters by Hugging Face name (no {@code transformer.} prefix), kernels' layout ([out, in] weights). */

@@ -88,11 +88,25 @@ public final class CausalLmObjective implements TrainingObjective {
     @Override
     public double forwardBackward(MicroBatch batch) {
         int b = config.batchSize(), t = config.seqLen();
-        trainBatches.fill(batch.index() * b, b, ids, targets);
+        prepare(batch);
         double loss = model.forward(ids, targets, b, t);
         if (Double.isFinite(loss)) model.backward();
         return loss;
     }
+
+    /**
+     * Fills {@link #inputIds()} and {@link #targets()} with micro-batch {@code batch}, the data
+     * {@link #forwardBackward} trains on (a distillation objective reuses it).
+     */
+    public void prepare(MicroBatch batch) {
+        trainBatches.fill(batch.index() * config.batchSize(), config.batchSize(), ids, targets);
+    }
+
+    /** The prepared input ids, [B*T] (a live buffer). */
+    public int[] inputIds() { return ids; }
+
+    /** The prepared next-token targets, [B*T] (a live buffer). */
+    public int[] targets() { return targets; }
 
     @Override
     public double validationLoss() {

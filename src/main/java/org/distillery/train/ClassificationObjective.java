@@ -141,24 +141,37 @@ public final class ClassificationObjective implements TrainingObjective {
 
     @Override
     public double forwardBackward(MicroBatch batch) {
+        prepare(batch);
+        double loss = model.forward(inputs(), y, options.batchSize());
+        if (Double.isFinite(loss)) model.backward();
+        return loss;
+    }
+
+    /**
+     * Fills {@link #inputs()} (jittered when configured) and {@link #labels()} with micro-batch
+     * {@code batch}, puts the model in training mode and reseeds its dropout: what {@link #forwardBackward}
+     * trains on (a distillation objective reuses it).
+     */
+    public void prepare(MicroBatch batch) {
         int b = options.batchSize();
         for (int r = 0; r < b; r++) {
             int e = exampleAt(batch.index() * b + r);
             System.arraycopy(trainX, e * width, x, r * width, width);
             y[r] = trainY[e];
         }
-        float[] in = x;
         if (options.maxShift() > 0) {
             ImageJitter.jitter(x, jittered, b, options.rows(), options.cols(), options.maxShift(),
                     Seeds.mix(options.seed() ^ JITTER_STREAM, batch.index()));
-            in = jittered;
         }
         model.train();
         model.setDropout(model.inputDropout(), model.hiddenDropout(), Seeds.mix(options.seed() ^ DROPOUT_STREAM, batch.index()));
-        double loss = model.forward(in, y, b);
-        if (Double.isFinite(loss)) model.backward();
-        return loss;
     }
+
+    /** The prepared inputs, [B, inputWidth] row-major (a live buffer). */
+    public float[] inputs() { return options.maxShift() > 0 ? jittered : x; }
+
+    /** The prepared labels, [B] (a live buffer). */
+    public int[] labels() { return y; }
 
     @Override
     public double validationLoss() {

@@ -87,12 +87,34 @@ public final class MaskedLmObjective implements TrainingObjective {
     @Override
     public double forwardBackward(MicroBatch batch) {
         int b = options.batchSize(), t = train.seqLen();
-        train.fill(batch.index() * b, b, ids, lengths, labels);
-        if (options.dropout() > 0) model.setDropout(options.dropout(), Seeds.mix(options.seed(), batch.index()));
+        prepare(batch);
         double loss = model.forward(ids, null, lengths, labels, b, t);
         if (Double.isFinite(loss)) model.backward();
         return loss;
     }
+
+    /**
+     * Fills {@link #inputIds()}, {@link #lengths()} and {@link #labels()} with micro-batch {@code batch} and
+     * reseeds the model's dropout for it: what {@link #forwardBackward} trains on (a distillation objective
+     * reuses it).
+     */
+    public void prepare(MicroBatch batch) {
+        int b = options.batchSize();
+        train.fill(batch.index() * b, b, ids, lengths, labels);
+        if (options.dropout() > 0) model.setDropout(options.dropout(), Seeds.mix(options.seed(), batch.index()));
+    }
+
+    /** The prepared (masked) input ids, [B*T] (a live buffer). */
+    public int[] inputIds() { return ids; }
+
+    /** The prepared sequence lengths, [B] (a live buffer). */
+    public int[] lengths() { return lengths; }
+
+    /** The prepared MLM labels, [B*T], -100 where nothing is predicted (a live buffer). */
+    public int[] labels() { return labels; }
+
+    /** T, the sequence length of the batches. */
+    public int seqLen() { return train.seqLen(); }
 
     /** Mean cross-entropy (nats) over the masked positions of the validation batches; leaves dropout off. */
     @Override

@@ -1,5 +1,7 @@
 package org.distillery.train;
 
+import org.distillery.testing.ResumeSupport;
+
 import org.apache.commons.csv.CSVFormat;
 import org.apache.commons.csv.CSVRecord;
 import org.distillery.data.Mnist;

@@ -1,5 +1,7 @@
 package org.distillery.train;
 
+import org.distillery.testing.ResumeSupport;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import org.distillery.data.BrownCorpus;
 import org.distillery.eval.MaskedLmEval;

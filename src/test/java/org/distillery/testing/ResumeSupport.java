@@ -1,7 +1,10 @@
-package org.distillery.train;
+package org.distillery.testing;
 
 import org.distillery.engine.kernels.FloatTensor;
 import org.distillery.model.TrainableModel;
+import org.distillery.train.LoopConfig;
+import org.distillery.train.Trainer;
+import org.distillery.train.TrainingObjective;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -12,7 +15,7 @@ import java.util.function.Supplier;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** Straight run vs. half + checkpoint + resume + half: bit-identical losses, validations and parameters. */
-final class ResumeSupport {
+public final class ResumeSupport {
     private ResumeSupport() {}
 
     /**
@@ -21,7 +24,7 @@ final class ResumeSupport {
      * @param restorer  rebuilds the objective from a checkpoint
      * @return the resumed trainer
      */
-    static Trainer assertExactResume(LoopConfig loop, Supplier<TrainingObjective> objective,
+    public static Trainer assertExactResume(LoopConfig loop, Supplier<TrainingObjective> objective,
                                      TrainingObjective.Restorer restorer, Path dir) {
         Trainer straight = new Trainer(loop, objective.get()).showProgress(false);
         straight.run();
@@ -42,7 +45,7 @@ final class ResumeSupport {
         return resumed;
     }
 
-    static <R> void assertBitIdentical(List<R> a, List<R> b, Function<R, Double> f, String what) {
+    public static <R> void assertBitIdentical(List<R> a, List<R> b, Function<R, Double> f, String what) {
         assertEquals(a.size(), b.size(), what + ": records");
         for (int i = 0; i < a.size(); i++) {
             assertEquals(Double.doubleToRawLongBits(f.apply(a.get(i))), Double.doubleToRawLongBits(f.apply(b.get(i))),
@@ -50,7 +53,7 @@ final class ResumeSupport {
         }
     }
 
-    static void assertSameParameters(TrainableModel a, TrainableModel b) {
+    public static void assertSameParameters(TrainableModel a, TrainableModel b) {
         assertEquals(a.parameters().keySet(), b.parameters().keySet());
         for (Map.Entry<String, FloatTensor> e : a.parameters().entrySet()) {
             FloatTensor pa = e.getValue(), pb = b.parameters().get(e.getKey());
