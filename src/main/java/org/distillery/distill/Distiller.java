@@ -341,6 +341,13 @@ public final class Distiller implements TrainingObjective {
         }
     }
 
+    private static void checkCapacity(int maxB, int maxT, int b, int t) {
+        if (maxB < b || maxT < t) {
+            throw new IllegalArgumentException("teacher: built for batches up to " + maxB + " x " + maxT
+                    + " but the task needs " + b + " x " + t);
+        }
+    }
+
     private static final class MlpPair implements Pair {
         final Mlp teacher, student;
         final ClassificationObjective task;
@@ -403,10 +410,7 @@ public final class Distiller implements TrainingObjective {
             this.b = task.config().batchSize();
             this.t = task.config().seqLen();
             sameWidth("vocab_size", teacher.config().vocabSize(), student.config().vocabSize());
-            if (teacher.maxBatch() < b || teacher.maxSequenceLength() < t) {
-                throw new IllegalArgumentException("teacher: built for batches up to " + teacher.maxBatch() + " x "
-                        + teacher.maxSequenceLength() + " but the task needs " + b + " x " + t);
-            }
+            checkCapacity(teacher.maxBatch(), teacher.maxSequenceLength(), b, t);
         }
 
         public TrainableModel teacher() { return teacher; }
@@ -451,10 +455,7 @@ public final class Distiller implements TrainingObjective {
             this.b = task.options().batchSize();
             this.t = task.seqLen();
             sameWidth("vocab_size", teacher.config().vocabSize(), student.config().vocabSize());
-            if (teacher.maxBatch() < b || teacher.maxSequenceLength() < t) {
-                throw new IllegalArgumentException("teacher: built for batches up to " + teacher.maxBatch() + " x "
-                        + teacher.maxSequenceLength() + " but the task needs " + b + " x " + t);
-            }
+            checkCapacity(teacher.maxBatch(), teacher.maxSequenceLength(), b, t);
             teacher.setDropout(0, 0);
             this.rows = new boolean[b * t];
         }

@@ -410,17 +410,7 @@ public final class Bert implements TrainableModel {
     public void backward(FloatTensor dlogits, FloatTensor dhidden) {
         if (acts == null) throw new IllegalStateException("backward: no forward to differentiate");
         int n = acts.n;
-        if (dlogits == null && dhidden == null) {
-            throw new IllegalArgumentException("dlogits, dhidden: at least one gradient is needed");
-        }
-        if (dlogits != null && (dlogits.rows() != n || dlogits.cols() != vocab)) {
-            throw new IllegalArgumentException("dlogits: expected shape [" + n + ", " + vocab + "] (B*T of the last"
-                    + " forward, vocab_size) but got " + dlogits.shapeString());
-        }
-        if (dhidden != null && (dhidden.rows() != n || dhidden.cols() != hidden)) {
-            throw new IllegalArgumentException("dhidden: expected shape [" + n + ", " + hidden + "] (B*T of the last"
-                    + " forward, hidden_size) but got " + dhidden.shapeString());
-        }
+        ExternalGradients.check(dlogits, dhidden, n, vocab, hidden, "hidden_size");
         backpropagate(dlogits, dhidden);
     }
 

@@ -372,17 +372,7 @@ public final class Gpt implements TrainableModel {
     public void backward(FloatTensor dlogits, FloatTensor dhidden) {
         requireTrainingForward("backward");
         int n = acts.n;
-        if (dlogits == null && dhidden == null) {
-            throw new IllegalArgumentException("dlogits, dhidden: at least one gradient is needed");
-        }
-        if (dlogits != null && (dlogits.rows() != n || dlogits.cols() != vocab)) {
-            throw new IllegalArgumentException("dlogits: expected shape [" + n + ", " + vocab + "] (B*T of the last"
-                    + " forward, vocab_size) but got " + dlogits.shapeString());
-        }
-        if (dhidden != null && (dhidden.rows() != n || dhidden.cols() != embd)) {
-            throw new IllegalArgumentException("dhidden: expected shape [" + n + ", " + embd + "] (B*T of the last"
-                    + " forward, n_embd) but got " + dhidden.shapeString());
-        }
+        ExternalGradients.check(dlogits, dhidden, n, vocab, embd, "n_embd");
         backpropagate(dlogits, dhidden);
     }
 

@@ -134,25 +134,18 @@ public record TrainConfig(Gpt2Config model, int batchSize, int seqLen, int steps
         return loop().optimizerOptions(lr);
     }
 
-    /** This configuration as JSON (the model under {@code "model"} as its {@code config.json} object). */
+    /**
+     * This configuration as JSON: the model under {@code "model"} as its {@code config.json} object, the
+     * batch shape, seed and validation batches, then the loop's fields ({@link LoopConfig#toJson()}).
+     */
     public ObjectNode toJson() {
         ObjectNode o = new ObjectMapper().createObjectNode();
         o.set("model", model.toJson());
         o.put("batch_size", batchSize);
         o.put("seq_len", seqLen);
-        o.put("steps", steps);
-        o.put("lr_max", lrMax);
-        o.put("lr_min", lrMin);
-        o.put("warmup_steps", warmupSteps);
-        o.put("weight_decay", weightDecay);
-        o.put("grad_clip", gradClip);
-        o.put("grad_accum_steps", gradAccumSteps);
         o.put("seed", seed);
-        o.put("eval_interval", evalInterval);
         o.put("eval_batches", evalBatches);
-        o.put("checkpoint_interval", checkpointInterval);
-        o.put("keep_checkpoints", keepCheckpoints);
-        o.put("freeze_pattern", freezePattern);
+        o.setAll(loop().toJson());
         return o;
     }
 
@@ -163,23 +156,15 @@ public record TrainConfig(Gpt2Config model, int batchSize, int seqLen, int steps
      */
     public static TrainConfig fromJson(JsonNode o, String source) {
         if (o == null || !o.isObject()) throw new IllegalArgumentException(source + ": config is not a JSON object");
-        HfConfig hc = HfConfig.parse(source + " (config.model)", field(o, "model", source).toString());
+        HfConfig hc = HfConfig.parse(source + " (config.model)", LoopConfig.field(o, "model", source).toString());
         if (!(hc instanceof Gpt2Config model)) {
             throw new IllegalArgumentException(source + ": config.model has model_type " + hc.modelType() + "; need gpt2");
         }
-        return new TrainConfig(model, field(o, "batch_size", source).intValue(), field(o, "seq_len", source).intValue(),
-                field(o, "steps", source).intValue(), field(o, "lr_max", source).doubleValue(),
-                field(o, "lr_min", source).doubleValue(), field(o, "warmup_steps", source).intValue(),
-                field(o, "weight_decay", source).doubleValue(), field(o, "grad_clip", source).doubleValue(),
-                field(o, "grad_accum_steps", source).intValue(), field(o, "seed", source).longValue(),
-                field(o, "eval_interval", source).intValue(), field(o, "eval_batches", source).intValue(),
-                field(o, "checkpoint_interval", source).intValue(), field(o, "keep_checkpoints", source).intValue(),
-                field(o, "freeze_pattern", source).asText());
-    }
-
-    private static JsonNode field(JsonNode o, String name, String source) {
-        JsonNode n = o.get(name);
-        if (n == null || n.isNull()) throw new IllegalArgumentException(source + ": config has no field " + name);
-        return n;
+        LoopConfig l = LoopConfig.fromJson(o, source);
+        return new TrainConfig(model, LoopConfig.field(o, "batch_size", source).intValue(),
+                LoopConfig.field(o, "seq_len", source).intValue(), l.steps(), l.lrMax(), l.lrMin(), l.warmupSteps(),
+                l.weightDecay(), l.gradClip(), l.gradAccumSteps(), LoopConfig.field(o, "seed", source).longValue(),
+                l.evalInterval(), LoopConfig.field(o, "eval_batches", source).intValue(), l.checkpointInterval(),
+                l.keepCheckpoints(), l.freezePattern());
     }
 }

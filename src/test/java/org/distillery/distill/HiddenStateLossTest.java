@@ -6,6 +6,7 @@ import java.util.Random;
 import org.distillery.engine.kernels.CosineEmbeddingKernel;
 import org.distillery.engine.kernels.FloatTensor;
 import org.distillery.engine.kernels.MseKernel;
+import org.distillery.testing.TestArrays;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -16,18 +17,11 @@ import org.junit.jupiter.api.Test;
 class HiddenStateLossTest {
 
     private static double[] randn(Random r, int n) {
-        double[] a = new double[n];
-        for (int i = 0; i < n; i++) a[i] = (float) r.nextGaussian();
-        return a;
+        return TestArrays.randnF32(r, n, 1.0);
     }
 
     private static double maxRel(double[] e, double[] a) {
-        double num = 0, den = 0;
-        for (int i = 0; i < e.length; i++) {
-            num = Math.max(num, Math.abs(e[i] - a[i]));
-            den = Math.max(den, Math.abs(e[i]));
-        }
-        return num / den;
+        return TestArrays.maxRelError(e, a);
     }
 
     @Test

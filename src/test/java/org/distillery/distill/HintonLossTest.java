@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.*;
 import java.util.Random;
 import java.util.function.ToDoubleFunction;
 import org.distillery.engine.kernels.FloatTensor;
+import org.distillery.testing.TestArrays;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -17,33 +18,15 @@ class HintonLossTest {
     private static final int IGN = -100;
 
     private static double[] randn(Random r, int n, double scale) {
-        double[] a = new double[n];
-        for (int i = 0; i < n; i++) a[i] = (float) (scale * r.nextGaussian());
-        return a;
+        return TestArrays.randnF32(r, n, scale);
     }
 
     private static double[] centralDifferences(double[] x, ToDoubleFunction<double[]> f) {
-        double h = 1e-5;
-        double[] g = new double[x.length];
-        for (int i = 0; i < x.length; i++) {
-            double old = x[i];
-            x[i] = old + h;
-            double up = f.applyAsDouble(x);
-            x[i] = old - h;
-            double down = f.applyAsDouble(x);
-            x[i] = old;
-            g[i] = (up - down) / (2 * h);
-        }
-        return g;
+        return TestArrays.centralDifferences(x, 1e-5, f);
     }
 
     private static double maxRel(double[] expected, double[] actual) {
-        double num = 0, den = 0;
-        for (int i = 0; i < expected.length; i++) {
-            num = Math.max(num, Math.abs(expected[i] - actual[i]));
-            den = Math.max(den, Math.abs(expected[i]));
-        }
-        return den == 0 ? num : num / den;
+        return TestArrays.maxRelError(expected, actual);
     }
 
     @Test

@@ -59,6 +59,7 @@ public final class AttentionKernel {
     private final FloatTensor probs;      // P: [B, nh, T, T]
     private final FloatTensor scratch;    // dP / dS row: [T]
     private final int[] lengths;          // [B], copied from the last forward
+    private FloatTensor probsGrad;        // d(outside loss) / dP for the next backward, [B, nh, T, T], or null
     // GEMM path: heads split out of qkv into contiguous [B*nh, T, hd] buffers, batched Nd4j.matmul over all (b, h)
     private final boolean gemm;
     private final FloatTensor q, k, v;    // Q, K, V per head: [B*nh, T, hd] (kept from forward for backward)
@@ -311,6 +312,8 @@ public final class AttentionKernel {
         merge(dh, dqkv, 3 * c, 2 * c);
         Nd4j.matmul(hy.nd(), v.nd(), dp.nd(), false, true, false);      // dP = dY V^T (dPd)
         if (drop) DropoutKernel.backward(dp, dp, dropP, dropSeed);      // dP = M * dPd / (1 - p)
+        FloatTensor extra = takeProbabilityGradient();
+        if (extra != null) AddKernels.accumulate(dp, extra);              // + d(outside loss) / dP
         FloatTensor P = probs, D = dp;
         for (int bb = 0; bb < b; bb++) {
             int len = lengths[bb];
@@ -334,8 +337,9 @@ public final class AttentionKernel {
         Check.rowsCols("dy", dy, b * t, c);
         Check.rowsCols("qkv", qkv, b * t, 3 * c);
         Check.rowsCols("dqkv", dqkv, b * t, 3 * c);
+        FloatTensor extra = takeProbabilityGradient();
         if (dropP > 0) {
-            backwardLoopsDropout(dy, qkv, dqkv);
+            backwardLoopsDropout(dy, qkv, dqkv, extra);
             return;
         }
         FloatTensor DY = dy, QKV = qkv, DQKV = dqkv, P = probs, D = scratch;
@@ -354,6 +358,7 @@ public final class AttentionKernel {
                         VectorOps.put(D, j, VectorOps.dot(DY, dyo, QKV, v, hd));         // dP_ij = dy_i . v_j
                         VectorOps.axpy(VectorOps.get(P, p + j), DY, dyo, DQKV, v, hd);  // dv_j += P_ij dy_i
                     }
+                    if (extra != null) VectorOps.add(D, 0, extra, p, D, 0, kv);         // + d(outside loss) / dP
                     SoftmaxKernel.softmaxBackwardRow(P, p, D, 0, D, 0, kv, scale);      // D := dS_ij / sqrt(hd)
                     for (int j = 0; j < kv; j++) {
                         int k = (bb * t + j) * rs + c + h * hd;
@@ -367,7 +372,7 @@ public final class AttentionKernel {
     }
 
     /** The loop backward with dropout (p = dropP &gt; 0, seed = dropSeed of the last forward). */
-    private void backwardLoopsDropout(FloatTensor dy, FloatTensor qkv, FloatTensor dqkv) {
+    private void backwardLoopsDropout(FloatTensor dy, FloatTensor qkv, FloatTensor dqkv, FloatTensor extra) {
         FloatTensor DY = dy, QKV = qkv, DQKV = dqkv, P = probs, D = scratch;
         double pd = dropP;
         long seed = dropSeed;
@@ -391,6 +396,7 @@ public final class AttentionKernel {
                         VectorOps.put(D, j, VectorOps.dot(DY, dyo, QKV, v, hd) * inv);  // dP_ij = dy_i . v_j / (1 - p)
                         VectorOps.axpy(VectorOps.get(P, p + j) * inv, DY, dyo, DQKV, v, hd);  // dv_j += Pd_ij dy_i
                     }
+                    if (extra != null) VectorOps.add(D, 0, extra, p, D, 0, kv);         // + d(outside loss) / dP
                     SoftmaxKernel.softmaxBackwardRow(P, p, D, 0, D, 0, kv, scale);      // undropped P
                     for (int j = 0; j < kv; j++) {
                         int k = (bb * t + j) * rs + c + h * hd;
@@ -401,6 +407,28 @@ public final class AttentionKernel {
                 }
             }
         }
+    }
+
+    /**
+     * Adds the gradient of a loss computed outside on this layer's probabilities (e.g. attention-map
+     * distillation on {@link #probabilities()}, the undropped P) to the next {@link #backward}: dP += g
+     * before the softmax backward. Used by that one backward, then forgotten. Entries at masked
+     * positions have no effect (P is exactly 0 there).
+     *
+     * @param g d loss / d P, [B, nh, T, T] (any shape of that many elements); read during the backward
+     */
+    public void addProbabilityGradient(FloatTensor g) {
+        if (g == null || g.size() != probs.size()) {
+            throw new IllegalArgumentException("g: expected " + probs.size() + " elements ([B, nh, T, T] = " + probs.shapeString()
+                    + ") but got " + (g == null ? "null" : g.shapeString()));
+        }
+        probsGrad = g;
+    }
+
+    private FloatTensor takeProbabilityGradient() {
+        FloatTensor g = probsGrad;
+        probsGrad = null;
+        return g;
     }
 
     /** Validates and keeps the dropout of this forward (p = 0: none, the seed is then irrelevant). */
@@ -518,6 +546,15 @@ public final class AttentionKernel {
      */
     public static void backwardReference(double[] dy, double[] qkv, double[] probs, int b, int t, int c, int nh,
                                          double dropout, long seed, double[] dqkv) {
+        backwardReference(dy, qkv, probs, b, t, c, nh, dropout, seed, null, dqkv);
+    }
+
+    /**
+     * Double-precision twin of {@link #backward} with an extra gradient on the (undropped) probabilities,
+     * {@code probsGrad} [b*nh*t*t] or null (see {@link #addProbabilityGradient}).
+     */
+    public static void backwardReference(double[] dy, double[] qkv, double[] probs, int b, int t, int c, int nh,
+                                         double dropout, long seed, double[] probsGrad, double[] dqkv) {
         int hd = c / nh;
         double sc = 1.0 / Math.sqrt(hd);
         java.util.Arrays.fill(dqkv, 0.0);
@@ -535,6 +572,7 @@ public final class AttentionKernel {
                             dqkv[(bb * t + j) * 3 * c + 2 * c + h * hd + e] += pd * dye;
                         }
                         dp[j] = droppedReference(dp[j], p + j, dropout, seed);   // dP = M dPd / (1 - p)
+                        if (probsGrad != null) dp[j] += probsGrad[p + j];          // + an outside loss on P
                         dot += probs[p + j] * dp[j];
                     }
                     for (int j = 0; j < t; j++) {

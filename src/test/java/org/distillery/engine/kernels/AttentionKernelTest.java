@@ -343,4 +343,53 @@ class AttentionKernelTest {
             assertTrue(e.getMessage().startsWith("p:") && e.getMessage().contains("[0, 1)"), e.getMessage());
         }
     }
+
+    /** L = sum(Y W) + sum(P G): the extra gradient G on the probabilities (attention-map losses). */
+    @Test
+    void probabilityGradientMatchesFiniteDifferencesAndBothPathsMatchTheTwin() {
+        Random rnd = new Random(89);
+        int b = 2, t = 4, c = 6, nh = 2;
+        for (Case k : CASES) {
+            double[] qkv = randn(rnd, b * t * 3 * c, 1.0), w = randn(rnd, b * t * c, 1.0), g = randn(rnd, b * nh * t * t, 1.0);
+            double[] y = new double[b * t * c], p = new double[b * nh * t * t], dqkv = new double[qkv.length];
+            AttentionKernel.forwardReference(qkv, b, t, c, nh, k.causal, k.seqLens, y, p);
+            AttentionKernel.backwardReference(w, qkv, p, b, t, c, nh, 0.0, 0L, g, dqkv);
+            assertFd("Attention dqkv with dP " + k.name, qkv, qq -> {
+                double[] yy = new double[b * t * c], pp = new double[b * nh * t * t];
+                AttentionKernel.forwardReference(qq, b, t, c, nh, k.causal, k.seqLens, yy, pp);
+                return dot(yy, w) + dot(pp, g);
+            }, dqkv);
+        }
+        int[][] shapes = {{2, 5, 40, 2}, {3, 19, 48, 4}};
+        for (boolean gemm : new boolean[]{true, false})
+        for (double drop : new double[]{0.0, DROP})
+        for (int[] sh : shapes) {
+            int bb = sh[0], t2 = sh[1], c2 = sh[2], nh2 = sh[3];
+            for (Case k : CASES) {
+                int[] lens = k.seqLens == null ? null : java.util.Arrays.copyOf(new int[]{t2, t2 - 2, t2 - 1}, bb);
+                double[] qkv = randnF32(rnd, bb * t2 * 3 * c2, 1.0), dy = randnF32(rnd, bb * t2 * c2, 1.0);
+                double[] g = randnF32(rnd, bb * nh2 * t2 * t2, 1.0);
+                double[] y = new double[bb * t2 * c2], p = new double[bb * nh2 * t2 * t2], dqkv = new double[qkv.length];
+                AttentionKernel.forwardReference(qkv, bb, t2, c2, nh2, k.causal, lens, drop, 7L, y, p);
+                AttentionKernel.backwardReference(dy, qkv, p, bb, t2, c2, nh2, drop, 7L, g, dqkv);
+                AttentionKernel att = new AttentionKernel(bb, t2, c2, nh2, k.causal, gemm);
+                FloatTensor tqkv = FloatTensor.of(qkv, bb * t2, 3 * c2);
+                att.forward(tqkv, lens, FloatTensor.zeros(bb * t2, c2), drop, 7L);
+                att.addProbabilityGradient(FloatTensor.of(g, bb, nh2, t2, t2));
+                FloatTensor tdqkv = FloatTensor.zeros(bb * t2, 3 * c2);
+                att.backward(FloatTensor.of(dy, bb * t2, c2), tqkv, tdqkv);
+                String at = (gemm ? " gemm " : " loops ") + k.name + " p=" + drop + " T=" + t2;
+                assertRel("dqkv with dP" + at, dqkv, tdqkv.toDoubleArray(), FP32_TOL);
+                // used once: the next backward is the plain one
+                double[] plain = new double[qkv.length];
+                AttentionKernel.backwardReference(dy, qkv, p, bb, t2, c2, nh2, drop, 7L, plain);
+                att.backward(FloatTensor.of(dy, bb * t2, c2), tqkv, tdqkv);
+                assertRel("dqkv after" + at, plain, tdqkv.toDoubleArray(), FP32_TOL);
+            }
+        }
+        AttentionKernel att = new AttentionKernel(1, 2, 4, 2, true);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> att.addProbabilityGradient(FloatTensor.zeros(3)));
+        assertEquals("g: expected 8 elements ([B, nh, T, T] = [1, 2, 2, 2]) but got [3]", e.getMessage());
+    }
 }

@@ -1,5 +1,7 @@
 package org.distillery.engine.kernels;
 
+import org.distillery.testing.TestArrays;
+
 import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;
@@ -39,18 +41,9 @@ final class KernelTestSupport {
         return b;
     }
 
-    static double[] randnF32(Random rnd, int n, double scale) { return f32(randn(rnd, n, scale)); }
+    static double[] randnF32(Random rnd, int n, double scale) { return TestArrays.randnF32(rnd, n, scale); }
 
-    static double relErr(double[] expected, double[] actual) {
-        if (expected.length != actual.length) throw new AssertionError("length " + expected.length + " vs " + actual.length);
-        double num = 0, den = 0;
-        for (int i = 0; i < expected.length; i++) {
-            num = Math.max(num, Math.abs(expected[i] - actual[i]));
-            den = Math.max(den, Math.abs(expected[i]));
-        }
-        if (den == 0) return num;
-        return num / den;
-    }
+    static double relErr(double[] expected, double[] actual) { return TestArrays.maxRelError(expected, actual); }
 
     static void assertRel(String what, double[] expected, double[] actual, double tol) {
         double e = relErr(expected, actual);
@@ -59,17 +52,7 @@ final class KernelTestSupport {
 
     /** Central differences of {@code loss} w.r.t. every element of {@code x} (x is restored). */
     static double[] numericGrad(double[] x, ToDoubleFunction<double[]> loss) {
-        double[] g = new double[x.length];
-        for (int i = 0; i < x.length; i++) {
-            double old = x[i];
-            x[i] = old + FD_STEP;
-            double lp = loss.applyAsDouble(x);
-            x[i] = old - FD_STEP;
-            double lm = loss.applyAsDouble(x);
-            x[i] = old;
-            g[i] = (lp - lm) / (2 * FD_STEP);
-        }
-        return g;
+        return TestArrays.centralDifferences(x, FD_STEP, loss);
     }
 
     /** Checks an analytic gradient against central differences and records the error. */
