@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Path;
+import org.distillery.engine.kernels.AttentionKlKernel;
 import org.distillery.engine.kernels.FloatTensor;
 import org.distillery.model.Bert;
 import org.distillery.model.Gpt;
@@ -25,6 +26,7 @@ import org.distillery.train.TrainingObjective;
  * + soft * f * KL(softmax(teacher / T) || softmax(student / T))          f = T^2 or 1       ({@link HintonLoss})
  * + cos  * (1 - cos(h_student, h_teacher))                             last hidden states ({@link HiddenStateLoss})
  * + mse  * |P h_student - h_teacher|^2 / H                             last hidden states, P learned if widths differ
+ * + attn * KL(A_teacher || A_student)                                  last layer's attention maps (MiniLM), GPT/BERT
  * </pre>
  * Each term is on when its weight is &gt; 0 (as the reference scripts do); weights and T are
  * {@link Schedule}s over the optimiser step. Hinton et al.: task = alpha, soft = 1 - alpha. DistilBERT:
@@ -53,27 +55,35 @@ public final class Distiller implements TrainingObjective {
      * @param soft               weight of the soft-target KL (Hinton's 1 - alpha, DistilBERT's alpha_ce)
      * @param cos                weight of the cosine loss on the last hidden states
      * @param mse                weight of the MSE on the last hidden states
+     * @param attention          weight of the KL between the last layer's attention maps (same head count needed)
      * @param temperature        T &gt; 0
      * @param squaredTemperature whether the soft term is multiplied by T^2 (Hinton et al.)
      */
-    public record Options(Schedule task, Schedule soft, Schedule cos, Schedule mse, Schedule temperature,
-                          boolean squaredTemperature) {
+    public record Options(Schedule task, Schedule soft, Schedule cos, Schedule mse, Schedule attention,
+                          Schedule temperature, boolean squaredTemperature) {
         public Options {
-            if (task == null || soft == null || cos == null || mse == null || temperature == null) {
-                throw new IllegalArgumentException("task, soft, cos, mse, temperature: schedules must not be null"
-                        + " (use Schedule.constant(0) for a term that is off)");
+            if (task == null || soft == null || cos == null || mse == null || attention == null || temperature == null) {
+                throw new IllegalArgumentException("task, soft, cos, mse, attention, temperature: schedules must not be"
+                        + " null (use Schedule.constant(0) for a term that is off)");
             }
             checkWeight("task", task);
             checkWeight("soft", soft);
             checkWeight("cos", cos);
             checkWeight("mse", mse);
-            if (task.max() == 0 && soft.max() == 0 && cos.max() == 0 && mse.max() == 0) {
-                throw new IllegalArgumentException("task, soft, cos, mse: every weight is 0 at every step; at least one"
-                        + " loss term must be on");
+            checkWeight("attention", attention);
+            if (task.max() == 0 && soft.max() == 0 && cos.max() == 0 && mse.max() == 0 && attention.max() == 0) {
+                throw new IllegalArgumentException("task, soft, cos, mse, attention: every weight is 0 at every step; at"
+                        + " least one loss term must be on");
             }
             if (!(temperature.min() > 0)) {
                 throw new IllegalArgumentException("temperature: must be > 0 at every step but is " + temperature);
             }
+        }
+
+        /** Options without the attention term. */
+        public Options(Schedule task, Schedule soft, Schedule cos, Schedule mse, Schedule temperature,
+                       boolean squaredTemperature) {
+            this(task, soft, cos, mse, Schedule.constant(0), temperature, squaredTemperature);
         }
 
         private static void checkWeight(String name, Schedule w) {
@@ -97,10 +107,17 @@ public final class Distiller implements TrainingObjective {
 
         /** The same options with the T^2 factor switched. */
         public Options withSquaredTemperature(boolean on) {
-            return new Options(task, soft, cos, mse, temperature, on);
+            return new Options(task, soft, cos, mse, attention, temperature, on);
+        }
+
+        /** The same options with the attention-map term weighted by {@code weight}. */
+        public Options withAttention(Schedule weight) {
+            return new Options(task, soft, cos, mse, weight, temperature, squaredTemperature);
         }
 
         boolean needsHidden() { return cos.max() > 0 || mse.max() > 0; }
+
+        boolean needsAttention() { return attention.max() > 0; }
 
         ObjectNode toJson() {
             ObjectNode o = new ObjectMapper().createObjectNode();
@@ -108,6 +125,7 @@ public final class Distiller implements TrainingObjective {
             o.set("soft", soft.toJson());
             o.set("cos", cos.toJson());
             o.set("mse", mse.toJson());
+            o.set("attention", attention.toJson());
             o.set("temperature", temperature.toJson());
             o.put("squared_temperature", squaredTemperature);
             return o;
@@ -116,12 +134,14 @@ public final class Distiller implements TrainingObjective {
         static Options fromJson(JsonNode o) {
             return new Options(Schedule.fromJson(o.path("task")), Schedule.fromJson(o.path("soft")),
                     Schedule.fromJson(o.path("cos")), Schedule.fromJson(o.path("mse")),
+                    o.has("attention") ? Schedule.fromJson(o.path("attention")) : Schedule.constant(0),
                     Schedule.fromJson(o.path("temperature")), o.path("squared_temperature").asBoolean(true));
         }
     }
 
     /** The last micro-batch's loss terms before weighting (NaN where a term is not computed). */
-    public record Terms(double total, double task, double soft, double cos, double mse, double temperature) {}
+    public record Terms(double total, double task, double soft, double cos, double mse, double attention,
+                        double temperature) {}
 
     private final Pair pair;
     private final TrainingObjective task;
@@ -132,6 +152,7 @@ public final class Distiller implements TrainingObjective {
     private final HiddenStateLoss cosLoss, mseLoss;     // null when the term is never on
     private final FloatTensor dlogits, dhidden;         // [N, V], [N, Hs] (null without hidden terms)
     private final FloatTensor cachedLogits, cachedHidden;  // [N, V], [N, Ht] (null without a cache)
+    private final FloatTensor dattention, cachedAttention; // [B, nh, T, T] (null without the attention term / cache)
     private final FloatTensor scratch;                  // [3, V]
     private final double[] parts = new double[2];
     private Terms last;
@@ -148,6 +169,16 @@ public final class Distiller implements TrainingObjective {
         }
         this.cache = cache;
         int n = pair.rows(), v = pair.vocab();
+        if (options.needsAttention()) {
+            if (pair.attentionShape() == null) {
+                throw new IllegalArgumentException("options: the attention term needs attention maps, which an MLP pair"
+                        + " does not have; set its weight to 0");
+            }
+            if (pair.teacherHeads() != pair.attentionShape()[1]) {
+                throw new IllegalArgumentException("options: the attention term needs the same number of heads, but the"
+                        + " teacher has " + pair.teacherHeads() + " and the student " + pair.attentionShape()[1]);
+            }
+        }
         if (options.needsHidden() && pair.studentWidth() < 0) {
             throw new IllegalArgumentException("options: the cos/mse terms need hidden states, which an MLP pair does not"
                     + " expose; set their weights to 0");
@@ -161,6 +192,13 @@ public final class Distiller implements TrainingObjective {
         this.dhidden = options.needsHidden() ? FloatTensor.zeros(n, pair.studentWidth()) : null;
         this.cachedLogits = cache != null ? FloatTensor.zeros(n, v) : null;
         this.cachedHidden = cache != null && options.needsHidden() ? FloatTensor.zeros(n, pair.teacherWidth()) : null;
+        if (options.needsAttention()) {
+            int[] shape = pair.attentionShape();
+            this.dattention = FloatTensor.zeros(shape);
+            this.cachedAttention = cache != null ? FloatTensor.zeros(shape) : null;
+        } else {
+            this.dattention = this.cachedAttention = null;
+        }
         this.scratch = FloatTensor.zeros(3, v);
     }
 
@@ -221,21 +259,26 @@ public final class Distiller implements TrainingObjective {
         int step = batch.step();
         double wTask = options.task().at(step), wSoft = options.soft().at(step);
         double wCos = options.cos().at(step), wMse = options.mse().at(step), temp = options.temperature().at(step);
+        double wAttn = options.attention().at(step);
         pair.prepare(batch);
         FloatTensor sLogits = pair.forwardStudent();
-        FloatTensor tLogits, tHidden = null;
-        boolean hidden = dhidden != null;
+        FloatTensor tLogits, tHidden = null, tAttention = null;
+        boolean hidden = dhidden != null, attention = dattention != null;
         String key = "mb-" + batch.index();
         if (cache != null && cache.load(key + "-logits", cachedLogits)
-                && (!hidden || cache.load(key + "-hidden", cachedHidden))) {
+                && (!hidden || cache.load(key + "-hidden", cachedHidden))
+                && (!attention || cache.load(key + "-attention", cachedAttention))) {
             tLogits = cachedLogits;
             tHidden = cachedHidden;
+            tAttention = cachedAttention;
         } else {
             tLogits = pair.forwardTeacher();
             if (hidden) tHidden = pair.teacherHidden();
+            if (attention) tAttention = pair.teacherAttention();
             if (cache != null) {
                 cache.store(key + "-logits", tLogits);
                 if (hidden) cache.store(key + "-hidden", tHidden);
+                if (attention) cache.store(key + "-attention", tAttention);
             }
         }
         double softFactor = options.squaredTemperature() ? temp * temp : 1.0;
@@ -253,8 +296,17 @@ public final class Distiller implements TrainingObjective {
                 total += wMse * mse;
             }
         }
-        last = new Terms(total, parts[0], wSoft > 0 ? parts[1] : Double.NaN, cos, mse, temp);
-        if (Double.isFinite(total)) pair.backwardStudent(dlogits, dhidden);
+        double attn = Double.NaN;
+        if (attention) {
+            attn = AttentionKlKernel.forwardBackward(pair.studentAttention(), tAttention, pair.attentionShape()[0],
+                    pair.lengths(), wAttn, dattention);
+            total += wAttn * attn;
+        }
+        last = new Terms(total, parts[0], wSoft > 0 ? parts[1] : Double.NaN, cos, mse, attn, temp);
+        if (Double.isFinite(total)) {
+            if (attention) pair.addStudentAttentionGradient(dattention);
+            pair.backwardStudent(dlogits, dhidden);
+        }
         return total;
     }
 
@@ -331,6 +383,20 @@ public final class Distiller implements TrainingObjective {
 
         boolean[] softRows();
 
+        /** The student's attention-map shape [B, nh, T, T], null when the family has none. */
+        int[] attentionShape();
+
+        int teacherHeads();
+
+        /** Real sequence lengths of the prepared batch [B], or null when every row is real. */
+        int[] lengths();
+
+        FloatTensor studentAttention();
+
+        FloatTensor teacherAttention();
+
+        void addStudentAttentionGradient(FloatTensor g);
+
         void backwardStudent(FloatTensor dlogits, FloatTensor dhidden);
     }
 
@@ -393,6 +459,12 @@ public final class Distiller implements TrainingObjective {
         public FloatTensor teacherHidden() { throw new UnsupportedOperationException("an MLP exposes no hidden state"); }
         public int[] labels() { return task.labels(); }
         public boolean[] softRows() { return null; }
+        public int[] attentionShape() { return null; }
+        public int teacherHeads() { return 0; }
+        public int[] lengths() { return null; }
+        public FloatTensor studentAttention() { throw new UnsupportedOperationException("an MLP has no attention"); }
+        public FloatTensor teacherAttention() { throw new UnsupportedOperationException("an MLP has no attention"); }
+        public void addStudentAttentionGradient(FloatTensor g) { throw new UnsupportedOperationException("an MLP has no attention"); }
         public void backwardStudent(FloatTensor dlogits, FloatTensor dhidden) { student.backwardFromLogits(dlogits); }
     }
 
@@ -437,6 +509,12 @@ public final class Distiller implements TrainingObjective {
         public FloatTensor teacherHidden() { return teacher.lastHiddenState(); }
         public int[] labels() { return task.targets(); }
         public boolean[] softRows() { return null; }
+        public int[] attentionShape() { return new int[] {b, student.config().nHead(), t, t}; }
+        public int teacherHeads() { return teacher.config().nHead(); }
+        public int[] lengths() { return null; }
+        public FloatTensor studentAttention() { return student.lastLayerAttention(); }
+        public FloatTensor teacherAttention() { return teacher.lastLayerAttention(); }
+        public void addStudentAttentionGradient(FloatTensor g) { student.addLastLayerAttentionGradient(g); }
         public void backwardStudent(FloatTensor dlogits, FloatTensor dhidden) { student.backward(dlogits, dhidden); }
     }
 
@@ -489,6 +567,12 @@ public final class Distiller implements TrainingObjective {
         public FloatTensor teacherHidden() { return teacher.lastHiddenState(); }
         public int[] labels() { return task.labels(); }
         public boolean[] softRows() { return rows; }
+        public int[] attentionShape() { return new int[] {b, student.config().numAttentionHeads(), t, t}; }
+        public int teacherHeads() { return teacher.config().numAttentionHeads(); }
+        public int[] lengths() { return task.lengths(); }
+        public FloatTensor studentAttention() { return student.lastLayerAttention(); }
+        public FloatTensor teacherAttention() { return teacher.lastLayerAttention(); }
+        public void addStudentAttentionGradient(FloatTensor g) { student.addLastLayerAttentionGradient(g); }
         public void backwardStudent(FloatTensor dlogits, FloatTensor dhidden) { student.backward(dlogits, dhidden); }
     }
 }

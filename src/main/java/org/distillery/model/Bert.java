@@ -594,6 +594,27 @@ public final class Bert implements TrainableModel {
      */
     public FloatTensor lastHiddenState() { return acts.ln2[nLayer - 1]; }
 
+    /**
+     * The attention probabilities of the last layer in the last forward, [B, nh, T, T] (a live buffer;
+     * undropped; exactly 0 on masked keys). Valid in both modes: in evaluation mode the layers share one
+     * attention buffer, which then holds the last layer's.
+     */
+    public FloatTensor lastLayerAttention() {
+        if (acts == null) throw new IllegalStateException("lastLayerAttention: no forward has run yet");
+        return acts.attention[nLayer - 1].probabilities();
+    }
+
+    /**
+     * Adds d(outside loss) / d P of the last layer's attention probabilities (e.g. attention-map
+     * distillation) to the next backward.
+     *
+     * @param g [B, nh, T, T] of the last forward
+     */
+    public void addLastLayerAttentionGradient(FloatTensor g) {
+        if (acts == null) throw new IllegalStateException("addLastLayerAttentionGradient: no forward has run yet");
+        acts.attention[nLayer - 1].addProbabilityGradient(g);
+    }
+
     /** The parameters by Hugging Face name ({@code bert.} / {@code cls.} prefixes), [out, in] weights. */
     public Map<String, FloatTensor> parameters() { return named.parameters(); }
 

@@ -532,6 +532,27 @@ public final class Gpt implements TrainableModel {
     }
 
     /**
+     * The attention probabilities of the last layer in the last forward, [B, nh, T, T] (a live buffer;
+     * undropped; exactly 0 on masked keys). Valid in both modes: in evaluation mode the layers share one
+     * attention buffer, which then holds the last layer's.
+     */
+    public FloatTensor lastLayerAttention() {
+        if (acts == null) throw new IllegalStateException("lastLayerAttention: no forward has run yet");
+        return acts.attention[nLayer - 1].probabilities();
+    }
+
+    /**
+     * Adds d(outside loss) / d P of the last layer's attention probabilities (e.g. attention-map
+     * distillation) to the next backward.
+     *
+     * @param g [B, nh, T, T] of the last forward
+     */
+    public void addLastLayerAttentionGradient(FloatTensor g) {
+        if (acts == null) throw new IllegalStateException("addLastLayerAttentionGradient: no forward has run yet");
+        acts.attention[nLayer - 1].addProbabilityGradient(g);
+    }
+
+    /**
      * The last hidden state of the last forward, h = ln_f(x) [B*T, E] (Hugging Face's
      * {@code last_hidden_state}, the input of the tied LM head); a live buffer.
      */

@@ -79,7 +79,7 @@ class DistillerTest {
         TrainConfig cfg = gptConfig(8, 1, 2);
         Gpt teacher = gptTeacher();
         Distiller.Options opt = new Distiller.Options(Schedule.constant(0.5), Schedule.constant(1), Schedule.constant(0.5),
-                Schedule.constant(0.25), Schedule.linear(4, 2, 8), true);
+                Schedule.constant(0.25), Schedule.constant(0.5), Schedule.linear(4, 2, 8), true);
         Trainer resumed = ResumeSupport.assertExactResume(loop(8),
                 () -> Distiller.of(teacher, new CausalLmObjective(cfg, train, val), opt, null),
                 Distiller.restorer(teacher, CausalLmObjective.restorer(train, val), null), dir);
@@ -88,7 +88,9 @@ class DistillerTest {
         assertTrue(d.model().parameters().containsKey("distill.mse.projection.bias"));
         assertEquals(d.studentModel().parameterCount() + 2 * (16 * 8 + 16), d.model().parameterCount());
         Distiller.Terms t = d.lastTerms();
-        assertTrue(t.soft() > 0 && t.cos() > 0 && t.mse() > 0 && Double.isFinite(t.task()), t.toString());
+        assertTrue(t.soft() > 0 && t.cos() > 0 && t.mse() > 0 && t.attention() > 0 && Double.isFinite(t.task()), t.toString());
+        assertEquals(t.total(), 0.5 * t.task() + 4 * t.soft() + 0.5 * t.cos() + 0.25 * t.mse() + 0.5 * t.attention(),
+                1e-12 * t.total(), "total = weighted sum, soft x T^2");
         assertEquals(2.0, t.temperature(), 0.0, "the temperature schedule reached its end");
         // the saved student directory is an ordinary GPT-2 directory
         Path model = Trainer.latestCheckpoint(dir.resolve("run")).resolve(Trainer.MODEL_DIR);
@@ -182,7 +184,8 @@ class DistillerTest {
         MaskedLmBatches val = new MaskedLmBatches(sequences(2, 30, t - 2), t, VOCAB, 0.15, 2);
         Bert teacher = new Bert(bertConfig(2), 4, t, 31);
         MaskedLmObjective.Options mo = new MaskedLmObjective.Options(4, 2, 0.1, 3);
-        Distiller.Options opt = Distiller.Options.of(2, 5, 1, 0, 2);    // DistilBERT's weights
+        Distiller.Options opt = Distiller.Options.of(2, 5, 1, 0, 2)     // DistilBERT's weights, + MiniLM's attention term
+                .withAttention(Schedule.constant(0.5));
         Trainer resumed = ResumeSupport.assertExactResume(loop(6),
                 () -> {
                     Bert student = new Bert(bertConfig(1), 4, t, 9);
@@ -227,7 +230,17 @@ class DistillerTest {
                 () -> Distiller.of(shortTeacher, new CausalLmObjective(cfg, train, null), Distiller.Options.hinton(0.5, 2), null));
         assertEquals("teacher: built for batches up to 2 x 16 but the task needs 4 x 16", e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> Distiller.Options.of(0, 0, 0, 0, 2));
-        assertEquals("task, soft, cos, mse: every weight is 0 at every step; at least one loss term must be on", e.getMessage());
+        assertEquals("task, soft, cos, mse, attention: every weight is 0 at every step; at least one loss term must be on",
+                e.getMessage());
+        Gpt fourHeads = new Gpt(Gpt2Config.of(32, 16, 16, 1, 4), 4, 16, 1);
+        e = assertThrows(IllegalArgumentException.class, () -> Distiller.of(fourHeads, new CausalLmObjective(cfg, train, null),
+                Distiller.Options.of(1, 1, 0, 0, 2).withAttention(Schedule.constant(1)), null));
+        assertEquals("options: the attention term needs the same number of heads, but the teacher has 4 and the student 2",
+                e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> Distiller.of(MLP_TEACHER, mlpTask(16, 3),
+                Distiller.Options.of(1, 1, 0, 0, 2).withAttention(Schedule.constant(1)), null));
+        assertEquals("options: the attention term needs attention maps, which an MLP pair does not have; set its weight to 0",
+                e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> Distiller.Options.of(1, 1, 0, 0, 0));
         assertEquals("temperature: must be > 0 at every step but is 0.0", e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> Distiller.Options.of(1, -1, 0, 0, 2));
