@@ -60,7 +60,7 @@ public record LanguageModelRun(String dataset, String tokenizer, int validationT
     public record Corpus(Tokenizer tokenizer, int[] train, int[] validation) {}
 
     /** What a finished run gives back. */
-    public record Result(Trainer trainer, Tokenizer tokenizer, Perplexity.Result validation, Path modelDir) {}
+    public record Result(Trainer trainer, Gpt model, Tokenizer tokenizer, Perplexity.Result validation, Path modelDir) {}
 
     /** Reads a run file; errors name the file and the field. */
     public static LanguageModelRun read(Path file) {
@@ -108,6 +108,16 @@ public record LanguageModelRun(String dataset, String tokenizer, int validationT
      * {@code out/run/}.
      */
     public Result run(Path out, boolean showProgress) {
+        return run(out, showProgress, task -> task);
+    }
+
+    /**
+     * As {@link #run(Path, boolean)}, training the objective {@code objective} makes from this run's
+     * causal-LM task (e.g. a {@link org.distillery.distill.Distiller} around it); the model written is the
+     * task's GPT, and {@code summary.json} also holds the objective's state under {@code "objective"}.
+     */
+    public Result run(Path out, boolean showProgress,
+                      java.util.function.Function<CausalLmObjective, TrainingObjective> objective) {
         if (Files.exists(out)) {
             throw new IllegalArgumentException("--out " + out + " already exists: choose a new folder (runs are never overwritten)");
         }
@@ -116,9 +126,11 @@ public record LanguageModelRun(String dataset, String tokenizer, int validationT
             throw new IllegalArgumentException(tmp + " exists (an interrupted run?): remove it or choose another --out");
         }
         Corpus c = corpus();
-        Trainer trainer = new Trainer(train, c.train(), c.validation(), tmp.resolve("run")).showProgress(showProgress);
+        CausalLmObjective task = new CausalLmObjective(train, c.train(), c.validation());
+        TrainingObjective trained = objective.apply(task);
+        Trainer trainer = new Trainer(train.loop(), trained, tmp.resolve("run")).showProgress(showProgress);
         trainer.run();
-        Gpt model = trainer.model(Gpt.class);
+        Gpt model = task.model();
         Perplexity.Result ppl = Perplexity.evaluate(model, evaluationTokens(c), train.seqLen(), train.batchSize());
         model.save(tmp);
         if (c.tokenizer() instanceof org.distillery.tokenize.Gpt2Tokenizer g) {
@@ -126,6 +138,7 @@ public record LanguageModelRun(String dataset, String tokenizer, int validationT
         }
         ObjectNode summary = new ObjectMapper().createObjectNode();
         summary.set("run", toJson());
+        if (trained != task) summary.set("objective", trained.state());
         summary.put("parameters", model.parameterCount());
         summary.put("steps", trainer.step());
         summary.put("final_train_loss", trainer.history().get(trainer.history().size() - 1).loss());
@@ -140,7 +153,7 @@ public record LanguageModelRun(String dataset, String tokenizer, int validationT
         } catch (IOException e) {
             throw new UncheckedIOException("cannot finish " + out + ": " + e.getMessage(), e);
         }
-        return new Result(trainer, c.tokenizer(), ppl, out);
+        return new Result(trainer, model, c.tokenizer(), ppl, out);
     }
 
     /**
@@ -163,7 +176,7 @@ public record LanguageModelRun(String dataset, String tokenizer, int validationT
     /** One line for logs: parameters, steps, validation perplexity. */
     public static String describe(Result r) {
         return String.format(Locale.ROOT, "%,d parameters, %d steps, validation perplexity %.3f over %,d tokens",
-                r.trainer().model().parameterCount(), r.trainer().step(), r.validation().perplexity(),
+                r.model().parameterCount(), r.trainer().step(), r.validation().perplexity(),
                 r.validation().tokensPredicted());
     }
 }

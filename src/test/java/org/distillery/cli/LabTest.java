@@ -28,7 +28,7 @@ class LabTest {
     @Test
     void missingCommandIsAUsageError() {
         assertEquals(2, run());
-        assertTrue(err.toString().startsWith("lab: missing command: choose one of reproduce, test, notebook, train, eval, bench"),
+        assertTrue(err.toString().startsWith("lab: missing command: choose one of reproduce, test, notebook, train, distill, eval, bench"),
                 err.toString());
     }
 
