@@ -96,6 +96,7 @@ public final class Bert implements TrainableModel {
     private final Map<Long, Activations> byShape = new HashMap<>();
     private Activations acts;
     private boolean hasLoss;
+    private boolean headValid = true;                        // false after forwardEncoder
 
     private double dropout;
     private long dropoutSeed;
@@ -347,6 +348,32 @@ public final class Bert implements TrainableModel {
      */
     public double forward(int[] ids, int[] tokenTypes, int[] lengths, int[] labels, int b, int t) {
         checkBatch(ids, tokenTypes, lengths, labels, b, t);
+        Activations a = encode(ids, tokenTypes, lengths, b, t);
+        LinearKernel.forward(a.ln2[nLayer - 1], headW, headB, a.headT);              // MLM head
+        GeluErfKernel.forward(a.headT, a.headGelu);
+        LayerNormKernel.forward(a.headGelu, headLnW, headLnB, eps, a.headLn, a.headMean, a.headRstd);
+        LinearKernel.forward(a.headLn, wordEmb, decBias, a.logits);                   // [N, V] = y word^T + bias
+        headValid = true;
+        hasLoss = labels != null;
+        if (!hasLoss) return Double.NaN;
+        System.arraycopy(labels, 0, a.labels, 0, a.n);
+        return CrossEntropyKernel.forwardBackward(a.logits, a.labels, IGNORE_INDEX, a.dlogits);
+    }
+
+    /**
+     * The encoder only, without the MLM head (for heads of other tasks on {@link #lastHiddenState()}, e.g.
+     * {@link BertClassifier}): the MLM logits are not computed ({@link #logits()} refuses until the next
+     * {@link #forward}); differentiate with {@code backward(null, dhidden)}.
+     */
+    public void forwardEncoder(int[] ids, int[] tokenTypes, int[] lengths, int b, int t) {
+        checkBatch(ids, tokenTypes, lengths, null, b, t);
+        encode(ids, tokenTypes, lengths, b, t);
+        headValid = false;
+        hasLoss = false;
+    }
+
+    /** Embeddings and encoder layers of one (checked) batch; returns the activations holding them. */
+    private Activations encode(int[] ids, int[] tokenTypes, int[] lengths, int b, int t) {
         if (acts.b != b || acts.t != t) acts = activations(b, t);
         Activations a = acts;
         int n = a.n;
@@ -379,14 +406,7 @@ public final class Bert implements TrainableModel {
             LayerNormKernel.forward(a.res2[l], w.outLnW, w.outLnB, eps, a.ln2[l], a.ln2Mean[l], a.ln2Rstd[l]);
             x = a.ln2[l];
         }
-        LinearKernel.forward(x, headW, headB, a.headT);                               // MLM head
-        GeluErfKernel.forward(a.headT, a.headGelu);
-        LayerNormKernel.forward(a.headGelu, headLnW, headLnB, eps, a.headLn, a.headMean, a.headRstd);
-        LinearKernel.forward(a.headLn, wordEmb, decBias, a.logits);                   // [N, V] = y word^T + bias
-        hasLoss = labels != null;
-        if (!hasLoss) return Double.NaN;
-        System.arraycopy(labels, 0, a.labels, 0, n);
-        return CrossEntropyKernel.forwardBackward(a.logits, a.labels, IGNORE_INDEX, a.dlogits);
+        return a;
     }
 
     /**
@@ -411,6 +431,9 @@ public final class Bert implements TrainableModel {
         if (acts == null) throw new IllegalStateException("backward: no forward to differentiate");
         int n = acts.n;
         ExternalGradients.check(dlogits, dhidden, n, vocab, hidden, "hidden_size");
+        if (dlogits != null && !headValid) {
+            throw new IllegalStateException("backward: dlogits given, but the last forward was forwardEncoder (no MLM head)");
+        }
         backpropagate(dlogits, dhidden);
     }
 
@@ -586,7 +609,10 @@ public final class Bert implements TrainableModel {
     // accessors
 
     /** The logits of the last forward, [B*T, V] (a live buffer, overwritten by the next forward of that shape). */
-    public FloatTensor logits() { return acts.logits; }
+    public FloatTensor logits() {
+        if (!headValid) throw new IllegalStateException("logits: the last forward was forwardEncoder (no MLM head)");
+        return acts.logits;
+    }
 
     /**
      * The final encoder output of the last forward (HF {@code last_hidden_state}, before the MLM head),
