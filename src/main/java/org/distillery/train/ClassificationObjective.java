@@ -8,7 +8,6 @@ import org.distillery.eval.ClassificationAccuracy;
 import org.distillery.model.Mlp;
 import org.distillery.util.Seeds;
 
-import java.util.SplittableRandom;
 
 /**
  * Classification for an {@link Mlp} (cross-entropy on labelled examples), with the model's dropout and
@@ -56,8 +55,7 @@ public final class ClassificationObjective implements TrainingObjective {
     private final int width;
     private final float[] x, jittered;    // [B, width] each
     private final int[] y;                // [B]
-    private long permEpoch = -1;
-    private int[] perm;                   // [n], the permutation of epoch permEpoch
+    private final EpochOrder order;
 
     /**
      * @param model  the classifier (maxB &gt;= B); its dropout probabilities are used as set
@@ -90,6 +88,7 @@ public final class ClassificationObjective implements TrainingObjective {
         this.x = new float[options.batchSize() * width];
         this.jittered = new float[x.length];
         this.y = new int[options.batchSize()];
+        this.order = new EpochOrder(trainY.length, options.seed());
     }
 
     private static void checkData(String name, float[] xs, int[] ys, Mlp model) {
@@ -121,22 +120,9 @@ public final class ClassificationObjective implements TrainingObjective {
         };
     }
 
-    /** The training example at slot {@code p} of the run (epoch p / n, position p mod n). */
+    /** The training example at slot {@code p} of the run (epoch p / n, position p mod n; see {@link EpochOrder}). */
     public int exampleAt(long p) {
-        int n = trainY.length;
-        long epoch = p / n;
-        if (epoch != permEpoch) {
-            if (perm == null) perm = new int[n];
-            for (int i = 0; i < n; i++) perm[i] = i;
-            SplittableRandom rnd = new SplittableRandom(Seeds.mix(options.seed(), epoch));
-            for (int i = n - 1; i > 0; i--) {
-                int j = rnd.nextInt(i + 1), t = perm[i];
-                perm[i] = perm[j];
-                perm[j] = t;
-            }
-            permEpoch = epoch;
-        }
-        return perm[(int) (p % n)];
+        return order.at(p);
     }
 
     @Override
