@@ -10,6 +10,7 @@ import java.util.Map;
 import org.distillery.engine.kernels.FloatTensor;
 import org.distillery.io.NamedTensor;
 import org.distillery.io.Safetensors;
+import org.distillery.model.NamedParameters;
 import org.distillery.model.TrainableModel;
 
 /**
@@ -94,8 +95,6 @@ public final class DistillationStudent implements TrainableModel {
 
     @Override
     public long parameterCount() {
-        long n = 0;
-        for (FloatTensor p : params.values()) n += p.size();
-        return n;
+        return NamedParameters.count(params);
     }
 }

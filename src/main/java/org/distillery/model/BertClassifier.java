@@ -217,9 +217,7 @@ public final class BertClassifier implements TrainableModel {
 
     @Override
     public long parameterCount() {
-        long n = 0;
-        for (FloatTensor p : params.values()) n += p.size();
-        return n;
+        return NamedParameters.count(params);
     }
 
     @Override

@@ -43,8 +43,13 @@ public final class NamedParameters {
 
     /** Total number of parameter elements. */
     public long count() {
+        return count(params);
+    }
+
+    /** Total number of elements of the tensors of {@code tensors}. */
+    public static long count(Map<String, FloatTensor> tensors) {
         long n = 0;
-        for (FloatTensor p : params.values()) n += p.size();
+        for (FloatTensor p : tensors.values()) n += p.size();
         return n;
     }
 
