@@ -62,6 +62,12 @@ public record TrainConfig(Gpt2Config model, int batchSize, int seqLen, int steps
                 100, 8, 500, 2, "");
     }
 
+    /** The same run for another model (e.g. a student of the same batch shape); T must fit its n_positions. */
+    public TrainConfig withModel(Gpt2Config newModel) {
+        return new TrainConfig(newModel, batchSize, seqLen, steps, lrMax, lrMin, warmupSteps, weightDecay, gradClip,
+                gradAccumSteps, seed, evalInterval, evalBatches, checkpointInterval, keepCheckpoints, freezePattern);
+    }
+
     public TrainConfig withBatch(int b, int t) {
         return new TrainConfig(model, b, t, steps, lrMax, lrMin, warmupSteps, weightDecay, gradClip, gradAccumSteps, seed,
                 evalInterval, evalBatches, checkpointInterval, keepCheckpoints, freezePattern);

@@ -1,0 +1,83 @@
+package org.distillery.eval;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import org.distillery.model.Gpt;
+
+/**
+ * Evaluation speed of GPT models, measured side by side: forward passes (logits only, evaluation mode) over
+ * the same B x T token batches for every model. The models take turns within each repeat (model 1, model 2,
+ * ..., then the next repeat), so that a slow period of a shared machine falls on all of them rather than on
+ * one; each model's figure is the median over the repeats, with the min and max beside it. One untimed
+ * warm-up pass per model comes first.
+ */
+public final class EvalThroughput {
+    private EvalThroughput() {}
+
+    /**
+     * One model's measurement.
+     *
+     * @param medianTokensPerSecond median over the repeats of (batches * B * T) / seconds
+     * @param minTokensPerSecond    the slowest repeat
+     * @param maxTokensPerSecond    the fastest repeat
+     * @param tokensPerRepeat       batches * B * T
+     * @param repeats               timed repeats
+     */
+    public record Result(double medianTokensPerSecond, double minTokensPerSecond, double maxTokensPerSecond,
+                         long tokensPerRepeat, int repeats) {}
+
+    /**
+     * Measures every model on the same batches.
+     *
+     * @param models    the models (each with maxB &gt;= B and maxT &gt;= T, the same vocabulary)
+     * @param batchSize B
+     * @param seqLen    T
+     * @param batches   forward passes per repeat, &gt;= 1
+     * @param repeats   timed repeats, &gt;= 1
+     * @param seed      seed of the random token ids
+     * @return one result per model, in order
+     */
+    public static List<Result> measure(List<Gpt> models, int batchSize, int seqLen, int batches, int repeats, long seed) {
+        if (models == null || models.isEmpty()) throw new IllegalArgumentException("models: need at least one model");
+        if (batches < 1) throw new IllegalArgumentException("batches: must be >= 1 but was " + batches);
+        if (repeats < 1) throw new IllegalArgumentException("repeats: must be >= 1 but was " + repeats);
+        int vocab = models.get(0).config().vocabSize();
+        for (Gpt m : models) {
+            if (m.maxBatch() < batchSize || m.maxSequenceLength() < seqLen) {
+                throw new IllegalArgumentException("models: a model built for " + m.maxBatch() + " x " + m.maxSequenceLength()
+                        + " cannot run batches of " + batchSize + " x " + seqLen);
+            }
+            vocab = Math.min(vocab, m.config().vocabSize());
+        }
+        Random r = new Random(seed);
+        int[][] ids = new int[batches][batchSize * seqLen];                   // [batches][B*T]
+        for (int[] b : ids) for (int i = 0; i < b.length; i++) b[i] = r.nextInt(vocab);
+        long tokens = (long) batches * batchSize * seqLen;
+        double[][] rates = new double[models.size()][repeats];
+        for (Gpt m : models) m.inEvalMode(() -> pass(m, ids, batchSize, seqLen));     // warm-up
+        for (int k = 0; k < repeats; k++) {
+            for (int i = 0; i < models.size(); i++) {
+                Gpt m = models.get(i);
+                double seconds = m.inEvalMode(() -> pass(m, ids, batchSize, seqLen));
+                rates[i][k] = tokens / Math.max(seconds, 1e-9);
+            }
+        }
+        List<Result> out = new ArrayList<>();
+        for (double[] x : rates) {
+            double[] s = x.clone();
+            Arrays.sort(s);
+            double median = s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+            out.add(new Result(median, s[0], s[s.length - 1], tokens, repeats));
+        }
+        return out;
+    }
+
+    /** Seconds for one forward over every batch. */
+    private static double pass(Gpt m, int[][] ids, int b, int t) {
+        long t0 = System.nanoTime();
+        for (int[] batch : ids) m.forward(batch, null, b, t);
+        return (System.nanoTime() - t0) / 1e9;
+    }
+}

@@ -1,0 +1,27 @@
+package org.distillery.eval;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.util.List;
+import org.distillery.io.Gpt2Config;
+import org.distillery.model.Gpt;
+import org.junit.jupiter.api.Test;
+
+/** {@link EvalThroughput}: one ordered result per model, consistent statistics, models left in training mode. */
+class EvalThroughputTest {
+    @Test
+    void measuresEveryModelOnTheSameBatches() {
+        Gpt a = new Gpt(Gpt2Config.of(32, 16, 16, 2, 2), 4, 16, 1), b = new Gpt(Gpt2Config.of(32, 16, 8, 1, 1), 4, 16, 2);
+        var r = EvalThroughput.measure(List.of(a, b), 4, 16, 2, 3, 7);
+        assertEquals(2, r.size());
+        for (var x : r) {
+            assertEquals(2L * 4 * 16, x.tokensPerRepeat());
+            assertEquals(3, x.repeats());
+            assertTrue(x.minTokensPerSecond() <= x.medianTokensPerSecond() && x.medianTokensPerSecond() <= x.maxTokensPerSecond());
+            assertTrue(x.minTokensPerSecond() > 0);
+        }
+        assertTrue(a.isTraining() && b.isTraining(), "evaluation mode only while measuring");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> EvalThroughput.measure(List.of(a), 8, 16, 1, 1, 0));
+        assertEquals("models: a model built for 4 x 16 cannot run batches of 8 x 16", e.getMessage());
+    }
+}
