@@ -15,6 +15,7 @@ import org.distillery.train.ClassificationObjective;
 import org.distillery.train.MaskedLmObjective;
 import org.distillery.train.Trainer;
 import org.distillery.train.TrainingObjective;
+import org.distillery.util.Seeds;
 
 /**
  * Knowledge distillation as a {@link TrainingObjective} for the generic {@link Trainer}: a fixed teacher
@@ -265,9 +266,10 @@ public final class Distiller implements TrainingObjective {
         FloatTensor tLogits, tHidden = null, tAttention = null;
         boolean hidden = dhidden != null, attention = dattention != null;
         String key = "mb-" + batch.index();
-        if (cache != null && cache.load(key + "-logits", cachedLogits)
-                && (!hidden || cache.load(key + "-hidden", cachedHidden))
-                && (!attention || cache.load(key + "-attention", cachedAttention))) {
+        String inputs = cache == null ? null : pair.inputFingerprint();
+        if (cache != null && cache.load(key + "-logits", cachedLogits, inputs)
+                && (!hidden || cache.load(key + "-hidden", cachedHidden, inputs))
+                && (!attention || cache.load(key + "-attention", cachedAttention, inputs))) {
             tLogits = cachedLogits;
             tHidden = cachedHidden;
             tAttention = cachedAttention;
@@ -276,9 +278,9 @@ public final class Distiller implements TrainingObjective {
             if (hidden) tHidden = pair.teacherHidden();
             if (attention) tAttention = pair.teacherAttention();
             if (cache != null) {
-                cache.store(key + "-logits", tLogits);
-                if (hidden) cache.store(key + "-hidden", tHidden);
-                if (attention) cache.store(key + "-attention", tAttention);
+                cache.store(key + "-logits", tLogits, inputs);
+                if (hidden) cache.store(key + "-hidden", tHidden, inputs);
+                if (attention) cache.store(key + "-attention", tAttention, inputs);
             }
         }
         double softFactor = options.squaredTemperature() ? temp * temp : 1.0;
@@ -371,6 +373,9 @@ public final class Distiller implements TrainingObjective {
 
         void prepare(MicroBatch batch);
 
+        /** A fingerprint of the prepared batch's teacher inputs (what the teacher's outputs depend on). */
+        String inputFingerprint();
+
         FloatTensor forwardStudent();
 
         FloatTensor forwardTeacher();
@@ -407,6 +412,14 @@ public final class Distiller implements TrainingObjective {
         }
     }
 
+    /** A 64-bit hash (hex) of a token batch: its shape, ids and lengths. */
+    private static String fingerprint(int[] ids, int[] lengths, int b, int t) {
+        long h = Seeds.mix(b, t);
+        for (int v : ids) h = Seeds.mix(h, v);
+        if (lengths != null) for (int v : lengths) h = Seeds.mix(h, v);
+        return Long.toHexString(h);
+    }
+
     private static void checkCapacity(int maxB, int maxT, int b, int t) {
         if (maxB < b || maxT < t) {
             throw new IllegalArgumentException("teacher: built for batches up to " + maxB + " x " + maxT
@@ -441,6 +454,13 @@ public final class Distiller implements TrainingObjective {
         public int studentWidth() { return -1; }
         public int teacherWidth() { return -1; }
         public void prepare(MicroBatch batch) { task.prepare(batch); }
+
+        public String inputFingerprint() {
+            float[] x = task.inputs();
+            long h = b;
+            for (float v : x) h = Seeds.mix(h, Float.floatToRawIntBits(v));
+            return Long.toHexString(h);
+        }
 
         public FloatTensor forwardStudent() {
             student.forward(task.inputs(), null, b);
@@ -492,6 +512,8 @@ public final class Distiller implements TrainingObjective {
         public int studentWidth() { return student.config().nEmbd(); }
         public int teacherWidth() { return teacher.config().nEmbd(); }
         public void prepare(MicroBatch batch) { task.prepare(batch); }
+
+        public String inputFingerprint() { return fingerprint(task.inputIds(), null, b, t); }
 
         public FloatTensor forwardStudent() {
             student.forward(task.inputIds(), null, b, t);
@@ -552,6 +574,8 @@ public final class Distiller implements TrainingObjective {
                 for (int p = 0; p < t; p++) rows[r * t + p] = p < len[r];
             }
         }
+
+        public String inputFingerprint() { return fingerprint(task.inputIds(), task.lengths(), b, t); }
 
         public FloatTensor forwardStudent() {
             student.forward(task.inputIds(), null, task.lengths(), null, b, t);

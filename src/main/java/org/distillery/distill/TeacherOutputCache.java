@@ -23,17 +23,19 @@ import org.distillery.util.AtomicFiles;
  * teacher and the same batches do not run the teacher again. One folder per teacher:
  * <pre>
  *   DIR/teacher.txt          the teacher's fingerprint (sha256 of its parameter names, shapes and float bits)
- *   DIR/KEY.safetensors      one tensor "output" (F32, exact), metadata {"teacher": fingerprint}
+ *   DIR/KEY.safetensors      one tensor "output" (F32, exact), metadata {"teacher": fingerprint,
+ *                            "inputs": a fingerprint of the batch the teacher saw (optional)}
  * </pre>
  * Keys name a batch (e.g. {@code step-000120} or {@code batch-17}); they are letters, digits, '.', '_', '-'.
  * Opening a folder made for another teacher, or reading a file whose metadata names another teacher, is
- * an error: a cache never silently serves another model's outputs. Files are written to a temporary name
+ * an error: a cache never silently serves another model's outputs. So is reading an output stored for other
+ * inputs (when both sides give an inputs fingerprint): a folder serves one data order. Files are written to a temporary name
  * and renamed.
  */
 public final class TeacherOutputCache {
     /** The file holding the teacher's fingerprint. */
     public static final String FINGERPRINT_FILE = "teacher.txt";
-    private static final String TENSOR = "output", META = "teacher";
+    private static final String TENSOR = "output", META = "teacher", INPUTS = "inputs";
 
     private final Path dir;
     private final String fingerprint;
@@ -112,12 +114,28 @@ public final class TeacherOutputCache {
      * @throws IllegalArgumentException if the file was written for another teacher or has another shape
      */
     public boolean load(String key, FloatTensor into) {
+        return load(key, into, null);
+    }
+
+    /**
+     * As {@link #load(String, FloatTensor)}, also checking that the output was stored for the same inputs.
+     *
+     * @param inputs the fingerprint of the batch the teacher would see now, or null for no check
+     * @throws IllegalArgumentException if the file was stored for other inputs
+     */
+    public boolean load(String key, FloatTensor into, String inputs) {
         Path f = file(key);
         if (!Files.isRegularFile(f)) return false;
         String owner = Safetensors.header(f).metadata().get(META);
         if (!fingerprint.equals(owner)) {
             throw new IllegalArgumentException("key: cached output " + f + " was made by teacher " + owner
                     + ", not by this teacher (" + fingerprint + ")");
+        }
+        String storedInputs = Safetensors.header(f).metadata().get(INPUTS);
+        if (inputs != null && storedInputs != null && !inputs.equals(storedInputs)) {
+            throw new IllegalArgumentException("key: cached output " + f + " was computed on other inputs (fingerprint "
+                    + storedInputs + ", now " + inputs + "): a cache folder serves one data order (data, batch shape and"
+                    + " seed); use a folder per data order");
         }
         NamedTensor t = Safetensors.readAll(f).get(TENSOR);
         if (t == null || !Arrays.equals(t.shape(), into.shape())) {
@@ -131,8 +149,14 @@ public final class TeacherOutputCache {
 
     /** Writes {@code output} under {@code key} (replacing an earlier file atomically). */
     public void store(String key, FloatTensor output) {
+        store(key, output, null);
+    }
+
+    /** Writes {@code output} under {@code key} with the fingerprint of the inputs it was computed on (or null). */
+    public void store(String key, FloatTensor output, String inputs) {
         Path f = file(key);
-        Safetensors.write(f, List.of(NamedTensor.f32(TENSOR, output.shape(), output.toFloatArray())), Map.of(META, fingerprint));
+        Map<String, String> meta = inputs == null ? Map.of(META, fingerprint) : Map.of(META, fingerprint, INPUTS, inputs);
+        Safetensors.write(f, List.of(NamedTensor.f32(TENSOR, output.shape(), output.toFloatArray())), meta);
     }
 
     private Path file(String key) {

@@ -144,6 +144,11 @@ class DistillerTest {
         cache.store("mb-0-logits", FloatTensor.zeros(20, 10));          // proof that the file is what is read
         assertNotEquals(direct.get(0), losses(Distiller.of(MLP_TEACHER, mlpTask(16, 3), opt, cache), 1).get(0));
 
+        // another data order (task seed 4 instead of 3) on the same folder: refused, not silently served
+        IllegalArgumentException order = assertThrows(IllegalArgumentException.class,
+                () -> losses(Distiller.of(MLP_TEACHER, mlpTask(16, 4), opt, cache), 1));
+        assertTrue(order.getMessage().contains("was computed on other inputs"), order.getMessage());
+
         Mlp other = new Mlp(List.of(Mnist.PIXELS, 48, Mnist.CLASSES), 0, 0.5, 20, 12);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> Distiller.of(other, mlpTask(16, 3), opt, cache));
