@@ -2,6 +2,7 @@ package org.distillery.quant.packed;
 
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorShuffle;
@@ -17,7 +18,8 @@ import jdk.incubator.vector.VectorSpecies;
  * {@code xsum[g] = sum(x_g)} (computed once per input row and shared by all output rows) and
  * {@code offset = scale * z'} ({@link PackedWeights#offsets}). Codes are widened byte -> float lane by lane
  * (a {@link ByteVector} of {@link #LANES} bytes cast to a {@link FloatVector}); four output rows are computed
- * together, so each x vector is loaded once for four rows and the four accumulation chains run in parallel.
+ * together (two for 4-bit codes), so each x vector is loaded once for several rows and their accumulation
+ * chains run in parallel.
  *
  * <p>The 4-bit kernel reads 16 bytes (32 columns) per step: low nibbles are the first 16 entries of the
  * matching x chunk and high nibbles the next 16. That is Q4_0's block order as stored; for INT4/INT4_ASYM
@@ -37,6 +39,8 @@ final class PackedKernels {
     /** Bytes that widen to one float vector: LANES bytes. */
     static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, LANES * 8)));
     /** Whether the vector paths apply: B has exactly LANES lanes, and 16 nibble bytes split into whole vectors. */
+    /** Int lanes of the float vector's width (nibbles are unpacked on widened bytes). */
+    static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
     static final boolean VECTOR = B.length() == LANES && 16 % LANES == 0;
 
     private static final VectorShuffle<Float>[] TREE = tree();
@@ -60,7 +64,7 @@ final class PackedKernels {
 
     /** The LANES int8 codes at {@code q[off]} as floats. */
     private static FloatVector codes8(byte[] q, int off) {
-        return (FloatVector) ByteVector.fromArray(B, q, off).castShape(F, 0);
+        return (FloatVector) ByteVector.fromArray(B, q, off).convertShape(VectorOperators.B2F, F, 0);
     }
 
     // ---------------------------------------------------------------- helpers on x
@@ -201,59 +205,52 @@ final class PackedKernels {
                         float[] x, float[] xp, int xo, float[] xsum, int xso, float[] y, int yo, int from, int to) {
         int groups = in / group;
         int o = from;
-        for (; o + 4 <= to; o += 4) {
-            rows4x4(q, scales, offsets, in, group, groups, blocked, x, xp, xo, xsum, xso, y, yo, o);
+        for (; o + 2 <= to; o += 2) {
+            rows4x2(q, scales, offsets, in, group, groups, blocked, x, xp, xo, xsum, xso, y, yo, o);
         }
         for (; o < to; o++) y[yo + o] = row4(q, scales, offsets, in, group, groups, blocked, x, xp, xo, xsum, xso, o);
     }
 
-    private static void rows4x4(byte[] q, float[] scales, float[] offsets, int in, int group, int groups,
+    /**
+     * Two rows at a time: with four, the method's inlined size passes C2's inlining budget on JDK 17, the
+     * nibble helpers stay real calls and their vectors are allocated on the heap (caught by
+     * PackedAllocationTest, and 3-4x slower).
+     */
+    private static void rows4x2(byte[] q, float[] scales, float[] offsets, int in, int group, int groups,
                                 boolean blocked, float[] x, float[] xp, int xo, float[] xsum, int xso,
                                 float[] y, int yo, int o) {
         int whole = VECTOR ? group - group % 32 : 0, rb = in / 2;
-        int q0 = o * rb, q1 = q0 + rb, q2 = q1 + rb, q3 = q2 + rb;
-        int s0 = o * groups, s1 = s0 + groups, s2 = s1 + groups, s3 = s2 + groups;
-        FloatVector t0 = FloatVector.zero(F), t1 = t0, t2 = t0, t3 = t0;
-        float u0 = 0, u1 = 0, u2 = 0, u3 = 0;
+        int q0 = o * rb, q1 = q0 + rb;
+        int s0 = o * groups, s1 = s0 + groups;
+        FloatVector t0 = FloatVector.zero(F), t1 = t0;
+        float u0 = 0, u1 = 0;
         for (int g = 0, k0 = 0; g < groups; g++, k0 += group) {
-            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+            FloatVector a0 = FloatVector.zero(F), a1 = a0;
             for (int c = 0; c < whole; c += 32) {
                 int b = (k0 + c) / 2, xc = xo + k0 + c;
                 for (int j = 0; j < 16; j += LANES) {
                     FloatVector xl = FloatVector.fromArray(F, xp, xc + j);
                     FloatVector xh = FloatVector.fromArray(F, xp, xc + 16 + j);
-                    ByteVector b0 = ByteVector.fromArray(B, q, q0 + b + j);
-                    ByteVector b1 = ByteVector.fromArray(B, q, q1 + b + j);
-                    ByteVector b2 = ByteVector.fromArray(B, q, q2 + b + j);
-                    ByteVector b3 = ByteVector.fromArray(B, q, q3 + b + j);
+                    IntVector b0 = bytes(q, q0 + b + j);
+                    IntVector b1 = bytes(q, q1 + b + j);
                     a0 = high(b0).fma(xh, low(b0).fma(xl, a0));
                     a1 = high(b1).fma(xh, low(b1).fma(xl, a1));
-                    a2 = high(b2).fma(xh, low(b2).fma(xl, a2));
-                    a3 = high(b3).fma(xh, low(b3).fma(xl, a3));
                 }
             }
-            float c0 = 0, c1 = 0, c2 = 0, c3 = 0;
+            float c0 = 0, c1 = 0;
             for (int k = whole; k < group; k++) {            // only INT4 with group % 32 != 0 (never Q4_0)
                 float xk = x[xo + k0 + k];
                 c0 += nibble(q, q0, k0 + k, blocked) * xk;
                 c1 += nibble(q, q1, k0 + k, blocked) * xk;
-                c2 += nibble(q, q2, k0 + k, blocked) * xk;
-                c3 += nibble(q, q3, k0 + k, blocked) * xk;
             }
-            float sc0 = scales[s0 + g], sc1 = scales[s1 + g], sc2 = scales[s2 + g], sc3 = scales[s3 + g];
+            float sc0 = scales[s0 + g], sc1 = scales[s1 + g];
             t0 = a0.fma(FloatVector.broadcast(F, sc0), t0);
             t1 = a1.fma(FloatVector.broadcast(F, sc1), t1);
-            t2 = a2.fma(FloatVector.broadcast(F, sc2), t2);
-            t3 = a3.fma(FloatVector.broadcast(F, sc3), t3);
             u0 += sc0 * c0;
             u1 += sc1 * c1;
-            u2 += sc2 * c2;
-            u3 += sc3 * c3;
         }
         y[yo + o] = sumLanes(t0) + u0 - correction(offsets, s0, groups, xsum, xso);
         y[yo + o + 1] = sumLanes(t1) + u1 - correction(offsets, s1, groups, xsum, xso);
-        y[yo + o + 2] = sumLanes(t2) + u2 - correction(offsets, s2, groups, xsum, xso);
-        y[yo + o + 3] = sumLanes(t3) + u3 - correction(offsets, s3, groups, xsum, xso);
     }
 
     private static float row4(byte[] q, float[] scales, float[] offsets, int in, int group, int groups,
@@ -267,7 +264,7 @@ final class PackedKernels {
             for (int c = 0; c < whole; c += 32) {
                 int b = (k0 + c) / 2, xc = xo + k0 + c;
                 for (int j = 0; j < 16; j += LANES) {
-                    ByteVector b0 = ByteVector.fromArray(B, q, q0 + b + j);
+                    IntVector b0 = bytes(q, q0 + b + j);
                     a0 = high(b0).fma(FloatVector.fromArray(F, xp, xc + 16 + j),
                             low(b0).fma(FloatVector.fromArray(F, xp, xc + j), a0));
                 }
@@ -281,12 +278,19 @@ final class PackedKernels {
         return sumLanes(t0) + u0 - correction(offsets, s0, groups, xsum, xso);
     }
 
-    private static FloatVector low(ByteVector b) {
-        return (FloatVector) b.and((byte) 0x0F).castShape(F, 0);
+    /** LANES bytes at q[off], sign-extended to int lanes (one widening serves both nibbles). */
+    private static IntVector bytes(byte[] q, int off) {
+        return (IntVector) ByteVector.fromArray(B, q, off).convertShape(VectorOperators.B2I, I, 0);
     }
 
-    private static FloatVector high(ByteVector b) {
-        return (FloatVector) b.lanewise(VectorOperators.LSHR, 4).and((byte) 0x0F).castShape(F, 0);
+    /** The low nibbles of widened bytes, as floats. */
+    private static FloatVector low(IntVector b) {
+        return (FloatVector) b.and(0x0F).convertShape(VectorOperators.I2F, F, 0);
+    }
+
+    /** The high nibbles of widened bytes (bits 4-7), as floats. */
+    private static FloatVector high(IntVector b) {
+        return (FloatVector) b.lanewise(VectorOperators.ASHR, 4).and(0x0F).convertShape(VectorOperators.I2F, F, 0);
     }
 
     /** The nibble of column k of the row whose bytes start at {@code base}. */
@@ -325,7 +329,7 @@ final class PackedKernels {
                 for (int c = 0; c < whole; c += 32) {
                     int b = o * rb + (k0 + c) / 2;
                     for (int j = 0; j < 16; j += LANES) {
-                        ByteVector bv = ByteVector.fromArray(B, q, b + j);
+                        IntVector bv = bytes(q, b + j);
                         low(bv).sub(zv).mul(sv).intoArray(tile, to + k0 + c + j);
                         high(bv).sub(zv).mul(sv).intoArray(tile, to + k0 + c + 16 + j);
                     }

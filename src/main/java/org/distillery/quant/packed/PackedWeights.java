@@ -340,6 +340,31 @@ public final class PackedWeights {
     /** Bytes of the codes alone (what a matrix-vector product streams, besides the scales). */
     public long codeBytes() { return q.length; }
 
+    /**
+     * Bytes a matrix-vector product reads from memory: the codes, the float scales and (formats with a zero)
+     * the float per-group offsets; the uint8 zero-points themselves are not read.
+     */
+    public long kernelBytes() {
+        return (long) q.length + 4L * scales.length + (offsets == null ? 0 : 4L * offsets.length);
+    }
+
+    /** An equal weight with its own copies of the arrays (benchmarks that need data beyond the caches). */
+    PackedWeights copy() {
+        return new PackedWeights(this);
+    }
+
+    private PackedWeights(PackedWeights p) {
+        this.format = p.format;
+        this.out = p.out;
+        this.in = p.in;
+        this.group = p.group;
+        this.groups = p.groups;
+        this.q = p.q.clone();
+        this.scales = p.scales.clone();
+        this.zeros = p.zeros == null ? null : p.zeros.clone();
+        this.offsets = p.offsets == null ? null : p.offsets.clone();
+    }
+
     /** Heap bytes held in memory: codes, float scales, zero-points and the per-group float offsets. */
     public long memoryBytes() {
         return (long) q.length + 4L * scales.length + (zeros == null ? 0 : zeros.length)
