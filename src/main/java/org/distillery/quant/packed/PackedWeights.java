@@ -237,6 +237,40 @@ public final class PackedWeights {
         return s == 0 ? Fp16.decode(1) : s;      // 2^-24, the smallest subnormal
     }
 
+    /**
+     * Codes from the file layout ({@link #qweightBytes()}, given as the byte values a safetensors reader
+     * returns: -128..127 for I8, 0..255 for U8), validated by {@link QuantizedCodes}.
+     */
+    static QuantizedCodes codesFromStorage(PackedFormat format, int out, int in, int group, float[] qweight,
+                                           float[] scales, float[] zeros) {
+        int rb = format.bits() == 8 ? in : in / 2;
+        int[] codes = new int[out * in];
+        for (int o = 0; o < out; o++) {
+            for (int j = 0; j < rb; j++) {
+                int v = (int) qweight[o * rb + j];
+                switch (format) {
+                    case INT8, INT8_ASYM, Q8_0 -> codes[o * in + j] = v;
+                    case INT4, INT4_ASYM -> {
+                        int shift = format == PackedFormat.INT4 ? 8 : 0;
+                        codes[o * in + 2 * j] = (v & 15) - shift;
+                        codes[o * in + 2 * j + 1] = (v >>> 4 & 15) - shift;
+                    }
+                    case Q4_0 -> {
+                        int b = j / 16, i = j % 16;
+                        codes[o * in + 32 * b + i] = (v & 15) - 8;
+                        codes[o * in + 32 * b + 16 + i] = (v >>> 4 & 15) - 8;
+                    }
+                }
+            }
+        }
+        int[] z = null;
+        if (zeros != null) {
+            z = new int[zeros.length];
+            for (int i = 0; i < z.length; i++) z[i] = (int) zeros[i];
+        }
+        return new QuantizedCodes(format, out, in, group, codes, scales, z);
+    }
+
     // ---------------------------------------------------------------- accessors
 
     public PackedFormat format() { return format; }
