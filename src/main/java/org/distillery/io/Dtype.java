@@ -9,7 +9,9 @@ import org.distillery.formats.FloatFormat;
  * The element types of the safetensors format, by their names in the header ({@code "F32"}, {@code "BF16"}
  * ...), with their sizes in bytes. Every type here can be read into {@code float}: floating types exactly
  * (F64 rounded to nearest), integer types by value conversion (exact up to 2^24 in magnitude), BOOL as 0/1.
- * {@link #F32}, {@link #F16} and {@link #BF16} can also be written.
+ * {@link #F32}, {@link #F16} and {@link #BF16} can also be written, and so can {@link #I8} and {@link #U8}
+ * (packed quantized weights, see {@code org.distillery.quant.packed}): their float values must then be
+ * integers in the type's range ([-128, 127], [0, 255]); anything else is rejected, never rounded.
  *
  * <p>Sub-byte types of newer safetensors versions (F4, F6 ...) and complex types are not supported; a file
  * that uses them is rejected with the list of accepted names ({@link #acceptedNames()}).
@@ -29,10 +31,16 @@ public enum Dtype {
         return bytes;
     }
 
-    /** Whether {@link Safetensors#write} can store float32 data in this type (F32, F16, BF16). */
+    /**
+     * Whether {@link Safetensors#write} can store float32 data in this type: F32, F16, BF16 (rounded to
+     * nearest even), I8 and U8 (integer values in range only, stored exactly).
+     */
     public boolean writable() {
-        return this == F32 || this == F16 || this == BF16;
+        return this == F32 || this == F16 || this == BF16 || this == I8 || this == U8;
     }
+
+    /** The writable type names, for error messages. */
+    static final String WRITABLE_NAMES = "F32, F16, BF16, I8, U8";
 
     /** The type named {@code name} in a safetensors header (case-sensitive, e.g. {@code "F32"}), if any. */
     public static Optional<Dtype> byName(String name) {
@@ -118,8 +126,35 @@ public enum Dtype {
             case F32 -> { for (int i = offset; i < end; i++) buf.putFloat(in[i]); }
             case F16 -> { for (int i = offset; i < end; i++) buf.putShort((short) floatToHalf(in[i])); }
             case BF16 -> { for (int i = offset; i < end; i++) buf.putShort((short) floatToBf16(in[i])); }
-            default -> throw new IllegalArgumentException("dtype " + this + " cannot be written (accepted: F32, F16, BF16)");
+            case I8 -> { for (int i = offset; i < end; i++) buf.put((byte) integerIn(in, i, -128, 127)); }
+            case U8 -> { for (int i = offset; i < end; i++) buf.put((byte) integerIn(in, i, 0, 255)); }
+            default -> throw new IllegalArgumentException("dtype " + this + " cannot be written (accepted: "
+                    + WRITABLE_NAMES + ")");
         }
+    }
+
+    /**
+     * Checks that every value of {@code data} can be stored in this (writable) type: always true for the
+     * floating types; for I8 and U8 every value must be an integer in range.
+     *
+     * @throws IllegalArgumentException naming the first element that cannot be stored
+     */
+    void checkStorable(float[] data) {
+        switch (this) {
+            case I8 -> { for (int i = 0; i < data.length; i++) integerIn(data, i, -128, 127); }
+            case U8 -> { for (int i = 0; i < data.length; i++) integerIn(data, i, 0, 255); }
+            default -> { }
+        }
+    }
+
+    /** {@code in[i]} as an int, which it must be exactly, within {@code [lo, hi]}. */
+    private int integerIn(float[] in, int i, int lo, int hi) {
+        float v = in[i];
+        if (!(v >= lo && v <= hi) || v != Math.rint(v)) {
+            throw new IllegalArgumentException("element " + i + " = " + v + " cannot be stored as " + this
+                    + " (accepted: integers " + lo + " to " + hi + ")");
+        }
+        return (int) v;
     }
 
     private static float unsignedToFloat(long v) {

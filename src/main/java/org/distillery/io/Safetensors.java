@@ -44,8 +44,9 @@ import org.distillery.util.AtomicFiles;
  * <p>Writing ({@link #write}) is deterministic: the data is ordered by element size (largest first, so every
  * tensor is aligned to its element size) and then by name, the header lists {@code __metadata__} first and
  * then the tensors in data order, and it is padded with spaces to a multiple of 8 bytes, as the reference
- * Python library does. F32, F16 and BF16 can be written (F16/BF16 rounded to nearest even). The file is
- * written atomically ({@link AtomicFiles}).
+ * Python library does. F32, F16 and BF16 can be written (F16/BF16 rounded to nearest even), and I8 and U8
+ * when every value is an integer in range (a value that is not is an error naming the tensor and element).
+ * The file is written atomically ({@link AtomicFiles}).
  */
 public final class Safetensors {
     private Safetensors() {}
@@ -242,7 +243,8 @@ public final class Safetensors {
      * Writes {@code tensors} to {@code path} atomically, each stored as its {@link NamedTensor#dtype()}
      * (F32, F16 or BF16), with the given {@code __metadata__} (omitted when empty).
      *
-     * @throws IllegalArgumentException if two tensors share a name, a dtype cannot be written, or the
+     * @throws IllegalArgumentException if two tensors share a name, a dtype cannot be written, an I8/U8
+     *                                  tensor holds a value that is not an integer in range, or the
      *                                  metadata uses the reserved key
      */
     public static Path write(Path path, Collection<NamedTensor> tensors, Map<String, String> metadata) {
@@ -256,7 +258,12 @@ public final class Safetensors {
             }
             if (!t.dtype().writable()) {
                 throw new IllegalArgumentException("tensor " + t.name() + ": dtype " + t.dtype()
-                        + " cannot be written (accepted: F32, F16, BF16)");
+                        + " cannot be written (accepted: " + Dtype.WRITABLE_NAMES + ")");
+            }
+            try {
+                t.dtype().checkStorable(t.data());      // before the file is opened: nothing half-written
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("tensor " + t.name() + ": " + e.getMessage(), e);
             }
             if (t.name().equals(SafetensorsHeader.METADATA_KEY)) {
                 throw new IllegalArgumentException("tensor name " + t.name() + " is reserved for metadata");

@@ -98,7 +98,31 @@ class SafetensorsTest {
         assertEquals("tensors: duplicate name a", e.getMessage());
         e = assertThrows(IllegalArgumentException.class,
                 () -> Safetensors.write(dir.resolve("x"), List.of(a.withDtype(Dtype.I64))));
-        assertEquals("tensor a: dtype I64 cannot be written (accepted: F32, F16, BF16)", e.getMessage());
+        assertEquals("tensor a: dtype I64 cannot be written (accepted: F32, F16, BF16, I8, U8)", e.getMessage());
+    }
+
+    @Test
+    void int8AndUint8AreWrittenExactlyAndOutOfRangeValuesRejectedBeforeWriting() throws IOException {
+        Path f = dir.resolve("ints.safetensors");
+        NamedTensor i8 = new NamedTensor("q", Dtype.I8, new int[] {2, 3}, new float[] {-128, -1, 0, 1, 7, 127});
+        NamedTensor u8 = new NamedTensor("u", Dtype.U8, new int[] {4}, new float[] {0, 15, 128, 255});
+        Safetensors.write(f, List.of(i8, u8));
+        Map<String, NamedTensor> back = Safetensors.readAll(f);
+        assertEquals(i8, back.get("q"));
+        assertEquals(u8, back.get("u"));
+        byte[] bytes = Files.readAllBytes(f);
+        assertEquals((byte) 0x80, bytes[bytes.length - 10]);   // q[0] = -128 stored as two's complement 0x80
+        assertEquals((byte) 0xFF, bytes[bytes.length - 1]);    // u[3] = 255
+        Path g = dir.resolve("bad.safetensors");
+        for (NamedTensor bad : List.of(u8.withDtype(Dtype.I8), i8.withDtype(Dtype.U8),
+                new NamedTensor("h", Dtype.I8, new int[] {1}, new float[] {0.5f}),
+                new NamedTensor("h", Dtype.U8, new int[] {1}, new float[] {Float.NaN}))) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> Safetensors.write(g, List.of(bad)));
+            assertTrue(e.getMessage().startsWith("tensor " + bad.name() + ": element "), e.getMessage());
+            assertTrue(e.getMessage().contains("cannot be stored as " + bad.dtype()), e.getMessage());
+        }
+        assertEquals(List.of("ints.safetensors"), Files.list(dir).map(p -> p.getFileName().toString()).toList());
     }
 
     @Test

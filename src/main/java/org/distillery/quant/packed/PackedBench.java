@@ -1,0 +1,233 @@
+package org.distillery.quant.packed;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import jdk.incubator.vector.FloatVector;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Benchmark (not a test) of the batch-1 matrix-vector product y = W x on packed weights against float32:
+ * <pre>
+ *   java --add-modules jdk.incubator.vector -cp target/classes:$(cat target/classpath.txt) \
+ *        org.distillery.quant.packed.PackedBench [--rounds R] [--big-mib M] [--no-big]
+ * </pre>
+ * <ol>
+ *   <li>Streaming read bandwidth of one core (a vector sum over a float array, four accumulators) at several
+ *   working-set sizes, from cache-sized to {@code --big-mib} (default 1024 MiB, beyond the caches): median of
+ *   the passes.</li>
+ *   <li>For W [768, 3072] and [3072, 768] (in = 3072 and 768): float32 (our Java vector matvec,
+ *   {@link FloatMatVec}; ND4J/OpenBLAS gemv into a preallocated output, one BLAS thread and default threads)
+ *   and INT8 g128, INT8-asym g128, INT4 g128, INT4-asym g128, Q8_0, Q4_0 ({@link QuantizedLinear}, batch 1).
+ *   Variants are timed in interleaved rounds (a loop of about 10 ms each), median over rounds; GB/s counts the
+ *   weight bytes the kernel reads ({@link PackedWeights#kernelBytes()}, 4 * out * in for float32).</li>
+ *   <li>Out of cache: the same formats on enough distinct W [4096, 4096] copies to fill {@code --big-mib} of
+ *   weight bytes per format, cycled, so every product reads its weights from memory.</li>
+ * </ol>
+ * Single-threaded (the kernels are), so the fair ceiling is one core's streaming bandwidth.
+ */
+public final class PackedBench {
+    private PackedBench() {}
+
+    private static final PackedFormat[] FORMATS = {PackedFormat.INT8, PackedFormat.INT8_ASYM, PackedFormat.INT4,
+            PackedFormat.INT4_ASYM, PackedFormat.Q8_0, PackedFormat.Q4_0};
+
+    public static void main(String[] args) {
+        int rounds = 15, bigMib = 1024;
+        boolean big = true;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--rounds" -> rounds = Integer.parseInt(args[++i]);
+                case "--big-mib" -> bigMib = Integer.parseInt(args[++i]);
+                case "--no-big" -> big = false;
+                default -> throw new IllegalArgumentException("unknown argument " + args[i]
+                        + " (accepted: --rounds R, --big-mib M, --no-big)");
+            }
+        }
+        System.out.printf("PackedBench: %d float lanes, Java %s, %d CPUs; rounds %d%n", PackedKernels.LANES,
+                System.getProperty("java.version"), Runtime.getRuntime().availableProcessors(), rounds);
+        Map<Long, Double> bw = bandwidth(bigMib);
+        double dram = bw.get((long) bigMib << 20);
+        for (int[] shape : new int[][] {{768, 3072}, {3072, 768}}) {
+            shapeTable(shape[0], shape[1], rounds, bw);
+        }
+        if (big) bigTable(bigMib, Math.max(5, rounds / 3), dram);
+    }
+
+    // ---------------------------------------------------------------- bandwidth
+
+    /** Streaming read GB/s (1e9 bytes/s) of one core by working-set size in bytes, median of passes. */
+    static Map<Long, Double> bandwidth(int bigMib) {
+        long[] sizes = {1L << 20, 5L << 19, 10L << 20, 64L << 20, 256L << 20, (long) bigMib << 20};
+        float[] a = new float[(int) (sizes[sizes.length - 1] / 4)];
+        Arrays.fill(a, 1f);
+        Map<Long, Double> out = new LinkedHashMap<>();
+        System.out.println("\nStreaming read bandwidth, one core (vector sum over a float[]; median of passes):");
+        for (long bytes : sizes) {
+            int n = (int) (bytes / 4);
+            int passes = (int) Math.max(7, Math.min(2000, (400L << 20) / bytes));
+            double[] t = new double[passes];
+            float sink = 0;
+            for (int p = -2; p < passes; p++) {
+                long t0 = System.nanoTime();
+                sink += sum(a, n);
+                if (p >= 0) t[p] = (System.nanoTime() - t0) / 1e9;
+            }
+            double gbs = bytes / median(t) / 1e9;
+            out.put(bytes, gbs);
+            System.out.printf("  %8.1f MiB  %6.1f GB/s%s%n", bytes / 1048576.0, gbs, sink == 42 ? " " : "");
+        }
+        return out;
+    }
+
+    private static float sum(float[] a, int n) {
+        var F = PackedKernels.F;
+        int l = PackedKernels.LANES, bound = n - n % (4 * l);
+        FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
+        for (int i = 0; i < bound; i += 4 * l) {
+            s0 = s0.add(FloatVector.fromArray(F, a, i));
+            s1 = s1.add(FloatVector.fromArray(F, a, i + l));
+            s2 = s2.add(FloatVector.fromArray(F, a, i + 2 * l));
+            s3 = s3.add(FloatVector.fromArray(F, a, i + 3 * l));
+        }
+        float r = PackedKernels.sumLanes(s0.add(s1).add(s2.add(s3)));
+        for (int i = bound; i < n; i++) r += a[i];
+        return r;
+    }
+
+    /** The bandwidth measured at the working-set size closest (in log scale) to {@code bytes}. */
+    private static double bandwidthAt(Map<Long, Double> bw, long bytes) {
+        long best = -1;
+        for (long s : bw.keySet()) {
+            if (best < 0 || Math.abs(Math.log((double) s / bytes)) < Math.abs(Math.log((double) best / bytes))) best = s;
+        }
+        return bw.get(best);
+    }
+
+    // ---------------------------------------------------------------- cache-sized shapes
+
+    private record Variant(String name, long bytes, Runnable call) {}
+
+    private static void shapeTable(int out, int in, int rounds, Map<Long, Double> bw) {
+        Random rnd = new Random(1);
+        float[] w = new float[out * in];
+        for (int i = 0; i < w.length; i++) w[i] = (float) (rnd.nextGaussian() * 0.02);
+        float[] x = new float[in];
+        for (int i = 0; i < in; i++) x[i] = (float) rnd.nextGaussian();
+        float[] y = new float[out];
+        List<Variant> vs = new ArrayList<>();
+        vs.add(new Variant("float32 (Java vector)", 4L * out * in, () -> FloatMatVec.matvec(w, out, in, x, y)));
+        INDArray wn = Nd4j.create(w, new long[] {out, in}, 'c');
+        INDArray xn = Nd4j.create(x, new long[] {in, 1}, 'c');
+        INDArray yn = Nd4j.create(DataType.FLOAT, out, 1);
+        vs.add(new Variant("float32 (ND4J gemv)", 4L * out * in,
+                () -> Nd4j.gemm(wn, xn, yn, false, false, 1.0, 0.0)));
+        for (PackedFormat f : FORMATS) {
+            int g = f.isBlockFormat() ? 32 : 128;
+            PackedWeights pw = PackedWeights.quantize(w, out, in, f, g);
+            QuantizedLinear lin = new QuantizedLinear(pw, null);
+            vs.add(new Variant(f.id() + " g" + g, pw.kernelBytes(), () -> lin.forward(x, 1, y)));
+        }
+        Map<String, Double> sec = time(vs, rounds);
+        double f32 = sec.get("float32 (Java vector)");
+        System.out.printf("%nW [%d, %d] (out, in), batch 1; fp32 weights %.1f MB, L2 per core %s%n", out, in,
+                4.0 * out * in / 1e6, "see lscpu");
+        System.out.printf("  %-22s %9s %10s %8s %10s %13s%n", "variant", "MB read", "time (us)", "GB/s",
+                "vs fp32", "of stream BW*");
+        for (Variant v : vs) {
+            double s = sec.get(v.name()), gbs = v.bytes() / s / 1e9;
+            System.out.printf("  %-22s %9.2f %10.1f %8.1f %9.2fx %12.0f%%%n", v.name(), v.bytes() / 1e6, s * 1e6, gbs,
+                    f32 / s, 100 * gbs / bandwidthAt(bw, v.bytes()));
+        }
+        System.out.println("  * streaming read bandwidth measured at the working-set size closest to the bytes read");
+    }
+
+    /** Median seconds per call of each variant, timed in interleaved rounds of about 10 ms each. */
+    private static Map<String, Double> time(List<Variant> vs, int rounds) {
+        Map<String, Integer> iters = new LinkedHashMap<>();
+        for (Variant v : vs) {                       // warm-up (JIT) and calibration
+            for (int i = 0; i < 3000; i++) v.call().run();
+            long t0 = System.nanoTime();
+            for (int i = 0; i < 100; i++) v.call().run();
+            double per = (System.nanoTime() - t0) / 1e9 / 100;
+            iters.put(v.name(), (int) Math.max(1, 0.01 / per));
+        }
+        Map<String, double[]> t = new LinkedHashMap<>();
+        for (Variant v : vs) t.put(v.name(), new double[rounds]);
+        for (int r = 0; r < rounds; r++) {
+            for (Variant v : vs) {
+                int n = iters.get(v.name());
+                long t0 = System.nanoTime();
+                for (int i = 0; i < n; i++) v.call().run();
+                t.get(v.name())[r] = (System.nanoTime() - t0) / 1e9 / n;
+            }
+        }
+        Map<String, Double> med = new LinkedHashMap<>();
+        t.forEach((k, v) -> med.put(k, median(v)));
+        return med;
+    }
+
+    // ---------------------------------------------------------------- out of cache
+
+    private static void bigTable(int bigMib, int rounds, double dram) {
+        int out = 4096, in = 4096;
+        long budget = (long) bigMib << 20;
+        Random rnd = new Random(2);
+        float[] w = new float[out * in];
+        for (int i = 0; i < w.length; i++) w[i] = (float) (rnd.nextGaussian() * 0.02);
+        float[] x = new float[in];
+        for (int i = 0; i < in; i++) x[i] = (float) rnd.nextGaussian();
+        float[] y = new float[out];
+        System.out.printf("%nOut of cache: distinct W [%d, %d] copies cycled, %d MiB of weight bytes per variant; "
+                + "streaming bandwidth at %d MiB: %.1f GB/s%n", out, in, bigMib, bigMib, dram);
+        System.out.printf("  %-22s %7s %10s %8s %10s %12s%n", "variant", "copies", "time (us)", "GB/s", "vs fp32",
+                "of DRAM BW");
+        double f32 = 0;
+        {
+            int copies = (int) Math.max(2, budget / (4L * out * in));
+            float[][] ws = new float[copies][];
+            for (int c = 0; c < copies; c++) ws[c] = w.clone();
+            double s = cycle(copies, rounds, c -> FloatMatVec.matvec(ws[c], out, in, x, y));
+            f32 = s;
+            print("float32 (Java vector)", copies, s, 4L * out * in, f32, dram);
+        }
+        for (PackedFormat f : FORMATS) {
+            int g = f.isBlockFormat() ? 32 : 128;
+            PackedWeights pw = PackedWeights.quantize(w, out, in, f, g);
+            int copies = (int) Math.max(2, budget / pw.kernelBytes());
+            QuantizedLinear[] ls = new QuantizedLinear[copies];
+            for (int c = 0; c < copies; c++) ls[c] = new QuantizedLinear(pw.copy(), null);
+            double s = cycle(copies, rounds, c -> ls[c].forward(x, 1, y));
+            print(f.id() + " g" + g, copies, s, pw.kernelBytes(), f32, dram);
+        }
+    }
+
+    private static void print(String name, int copies, double s, long bytes, double f32, double dram) {
+        double gbs = bytes / s / 1e9;
+        System.out.printf("  %-22s %7d %10.1f %8.1f %9.2fx %11.0f%%%n", name, copies, s * 1e6, gbs, f32 / s,
+                100 * gbs / dram);
+    }
+
+    /** Median seconds per call over rounds; each round calls every copy once, in order. */
+    private static double cycle(int copies, int rounds, java.util.function.IntConsumer call) {
+        for (int r = 0; r < 2; r++) for (int c = 0; c < copies; c++) call.accept(c);   // warm-up
+        double[] t = new double[rounds];
+        for (int r = 0; r < rounds; r++) {
+            long t0 = System.nanoTime();
+            for (int c = 0; c < copies; c++) call.accept(c);
+            t[r] = (System.nanoTime() - t0) / 1e9 / copies;
+        }
+        return median(t);
+    }
+
+    private static double median(double[] v) {
+        double[] s = v.clone();
+        Arrays.sort(s);
+        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    }
+}

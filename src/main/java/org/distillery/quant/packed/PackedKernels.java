@@ -1,0 +1,393 @@
+package org.distillery.quant.packed;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorShuffle;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Matrix-vector kernels on packed codes ({@link PackedWeights}' in-memory layout), on heap arrays, with
+ * {@code jdk.incubator.vector}. For output row {@code o}:
+ * <pre>
+ *   y[o] = sum_g scale[o, g] * dot(x_g, c'[o, g]) - sum_g offset[o, g] * xsum[g]
+ * </pre>
+ * where c' is the in-memory code (signed int8, or nibble 0-15), {@code x_g} the group's slice of x,
+ * {@code xsum[g] = sum(x_g)} (computed once per input row and shared by all output rows) and
+ * {@code offset = scale * z'} ({@link PackedWeights#offsets}). Codes are widened byte -> float lane by lane
+ * (a {@link ByteVector} of {@link #LANES} bytes cast to a {@link FloatVector}); four output rows are computed
+ * together (two for 4-bit codes), so each x vector is loaded once for several rows and their accumulation
+ * chains run in parallel.
+ *
+ * <p>The 4-bit kernel reads 16 bytes (32 columns) per step: low nibbles are the first 16 entries of the
+ * matching x chunk and high nibbles the next 16. That is Q4_0's block order as stored; for INT4/INT4_ASYM
+ * (low nibble = even column) the caller passes x with each 32-column chunk of every group permuted to
+ * (even columns, odd columns) by {@link #permutePairs}. Columns past the last whole 32-chunk of a group
+ * (groups that are not a multiple of 32) are done in scalar code on the unpermuted x.
+ *
+ * <p>Determinism: lanes are summed by a fixed shuffle tree ({@link #sumLanes}), never by
+ * {@code reduceLanes(ADD)}, whose order may differ between JIT tiers. Results differ from the dequantize-then-
+ * multiply reference only by the rounding of fp32 accumulation (see {@link QuantizedLinear}).
+ */
+final class PackedKernels {
+    private PackedKernels() {}
+
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    static final int LANES = F.length();
+    /** Bytes that widen to one float vector: LANES bytes. */
+    static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, LANES * 8)));
+    /** Whether the vector paths apply: B has exactly LANES lanes, and 16 nibble bytes split into whole vectors. */
+    /** Int lanes of the float vector's width (nibbles are unpacked on widened bytes). */
+    static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
+    static final boolean VECTOR = B.length() == LANES && 16 % LANES == 0;
+
+    private static final VectorShuffle<Float>[] TREE = tree();
+
+    @SuppressWarnings("unchecked")
+    private static VectorShuffle<Float>[] tree() {
+        int n = Integer.numberOfTrailingZeros(LANES);
+        VectorShuffle<Float>[] t = new VectorShuffle[n];
+        for (int k = 0, w = LANES / 2; w >= 1; w >>= 1, k++) {
+            int shift = w;
+            t[k] = VectorShuffle.fromOp(F, i -> (i + shift) % LANES);
+        }
+        return t;
+    }
+
+    /** Sum of the lanes in a fixed pairwise order (the same in every JIT tier). */
+    static float sumLanes(FloatVector v) {
+        for (int k = 0; k < TREE.length; k++) v = v.add(v.rearrange(TREE[k]));
+        return v.lane(0);
+    }
+
+    /** The LANES int8 codes at {@code q[off]} as floats. */
+    private static FloatVector codes8(byte[] q, int off) {
+        return (FloatVector) ByteVector.fromArray(B, q, off).convertShape(VectorOperators.B2F, F, 0);
+    }
+
+    // ---------------------------------------------------------------- helpers on x
+
+    /** xsum[xso + g] = sum of x[xo + g*group ..][0, group) for g < in/group. */
+    static void groupSums(float[] x, int xo, int in, int group, float[] xsum, int xso) {
+        int groups = in / group, bound = VECTOR ? group - group % LANES : 0;
+        for (int g = 0; g < groups; g++) {
+            int base = xo + g * group;
+            FloatVector acc = FloatVector.zero(F);
+            int k = 0;
+            for (; k < bound; k += LANES) acc = acc.add(FloatVector.fromArray(F, x, base + k));
+            float s = sumLanes(acc);
+            for (; k < group; k++) s += x[base + k];
+            xsum[xso + g] = s;
+        }
+    }
+
+    /**
+     * xp = x with every whole 32-column chunk of every group reordered as (columns 0, 2, ..., 30, then
+     * 1, 3, ..., 31 of the chunk): the order of the low and high nibbles of INT4 bytes. Other columns copied.
+     */
+    static void permutePairs(float[] x, int xo, int in, int group, float[] xp, int xpo) {
+        int whole = group - group % 32;
+        for (int g0 = 0; g0 < in; g0 += group) {
+            int c = 0;
+            for (; c < whole; c += 32) {
+                int s = xo + g0 + c, d = xpo + g0 + c;
+                for (int i = 0; i < 16; i++) {
+                    xp[d + i] = x[s + 2 * i];
+                    xp[d + 16 + i] = x[s + 2 * i + 1];
+                }
+            }
+            for (; c < group; c++) xp[xpo + g0 + c] = x[xo + g0 + c];
+        }
+    }
+
+    // ---------------------------------------------------------------- 8-bit
+
+    /**
+     * y[yo + o] = row o of W (8-bit codes) times x[xo ..][0, in), for o in [from, to).
+     *
+     * @param q       codes [out, in] (int8, in-memory layout)
+     * @param scales  [out, groups]
+     * @param offsets [out, groups] or null (no zero correction)
+     * @param xsum    [groups] group sums of x at xso (unused when offsets is null)
+     */
+    static void matvec8(byte[] q, float[] scales, float[] offsets, int in, int group,
+                        float[] x, int xo, float[] xsum, int xso, float[] y, int yo, int from, int to) {
+        int groups = in / group;
+        int o = from;
+        for (; o + 4 <= to; o += 4) rows8x4(q, scales, offsets, in, group, groups, x, xo, xsum, xso, y, yo, o);
+        for (; o < to; o++) y[yo + o] = row8(q, scales, offsets, in, group, groups, x, xo, xsum, xso, o);
+    }
+
+    private static void rows8x4(byte[] q, float[] scales, float[] offsets, int in, int group, int groups,
+                                float[] x, int xo, float[] xsum, int xso, float[] y, int yo, int o) {
+        int bound = VECTOR ? group - group % LANES : 0;
+        int q0 = o * in, q1 = q0 + in, q2 = q1 + in, q3 = q2 + in;
+        int s0 = o * groups, s1 = s0 + groups, s2 = s1 + groups, s3 = s2 + groups;
+        FloatVector t0 = FloatVector.zero(F), t1 = t0, t2 = t0, t3 = t0;
+        float u0 = 0, u1 = 0, u2 = 0, u3 = 0;                  // scalar tails
+        for (int g = 0, k0 = 0; g < groups; g++, k0 += group) {
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+            int k = 0;
+            for (; k < bound; k += LANES) {
+                FloatVector xv = FloatVector.fromArray(F, x, xo + k0 + k);
+                a0 = codes8(q, q0 + k0 + k).fma(xv, a0);
+                a1 = codes8(q, q1 + k0 + k).fma(xv, a1);
+                a2 = codes8(q, q2 + k0 + k).fma(xv, a2);
+                a3 = codes8(q, q3 + k0 + k).fma(xv, a3);
+            }
+            float c0 = 0, c1 = 0, c2 = 0, c3 = 0;
+            for (; k < group; k++) {
+                float xk = x[xo + k0 + k];
+                c0 += q[q0 + k0 + k] * xk;
+                c1 += q[q1 + k0 + k] * xk;
+                c2 += q[q2 + k0 + k] * xk;
+                c3 += q[q3 + k0 + k] * xk;
+            }
+            float sc0 = scales[s0 + g], sc1 = scales[s1 + g], sc2 = scales[s2 + g], sc3 = scales[s3 + g];
+            t0 = a0.fma(FloatVector.broadcast(F, sc0), t0);
+            t1 = a1.fma(FloatVector.broadcast(F, sc1), t1);
+            t2 = a2.fma(FloatVector.broadcast(F, sc2), t2);
+            t3 = a3.fma(FloatVector.broadcast(F, sc3), t3);
+            u0 += sc0 * c0;
+            u1 += sc1 * c1;
+            u2 += sc2 * c2;
+            u3 += sc3 * c3;
+        }
+        y[yo + o] = sumLanes(t0) + u0 - correction(offsets, s0, groups, xsum, xso);
+        y[yo + o + 1] = sumLanes(t1) + u1 - correction(offsets, s1, groups, xsum, xso);
+        y[yo + o + 2] = sumLanes(t2) + u2 - correction(offsets, s2, groups, xsum, xso);
+        y[yo + o + 3] = sumLanes(t3) + u3 - correction(offsets, s3, groups, xsum, xso);
+    }
+
+    private static float row8(byte[] q, float[] scales, float[] offsets, int in, int group, int groups,
+                              float[] x, int xo, float[] xsum, int xso, int o) {
+        int bound = VECTOR ? group - group % LANES : 0;
+        int q0 = o * in, s0 = o * groups;
+        FloatVector t0 = FloatVector.zero(F);
+        float u0 = 0;
+        for (int g = 0, k0 = 0; g < groups; g++, k0 += group) {
+            FloatVector a0 = FloatVector.zero(F);
+            int k = 0;
+            for (; k < bound; k += LANES) {
+                a0 = codes8(q, q0 + k0 + k).fma(FloatVector.fromArray(F, x, xo + k0 + k), a0);
+            }
+            float c0 = 0;
+            for (; k < group; k++) c0 += q[q0 + k0 + k] * x[xo + k0 + k];
+            float sc0 = scales[s0 + g];
+            t0 = a0.fma(FloatVector.broadcast(F, sc0), t0);
+            u0 += sc0 * c0;
+        }
+        return sumLanes(t0) + u0 - correction(offsets, s0, groups, xsum, xso);
+    }
+
+    /** sum_g offsets[so + g] * xsum[xso + g], or 0 without offsets. */
+    private static float correction(float[] offsets, int so, int groups, float[] xsum, int xso) {
+        if (offsets == null) return 0f;
+        float c = 0;
+        for (int g = 0; g < groups; g++) c += offsets[so + g] * xsum[xso + g];
+        return c;
+    }
+
+    // ---------------------------------------------------------------- 4-bit
+
+    /**
+     * y[yo + o] = row o of W (4-bit nibbles, in-memory layout) times x, for o in [from, to).
+     *
+     * @param q       nibbles [out, in/2]
+     * @param offsets [out, groups] (never null for 4-bit formats)
+     * @param x       x in natural column order (scalar tails)
+     * @param xp      x in nibble order (Q4_0: x itself; INT4: {@link #permutePairs}), same offset xo
+     * @param blocked Q4_0's block order (true) or INT4's pair order (false), for the scalar tails
+     */
+    static void matvec4(byte[] q, float[] scales, float[] offsets, int in, int group, boolean blocked,
+                        float[] x, float[] xp, int xo, float[] xsum, int xso, float[] y, int yo, int from, int to) {
+        int groups = in / group;
+        int o = from;
+        for (; o + 2 <= to; o += 2) {
+            rows4x2(q, scales, offsets, in, group, groups, blocked, x, xp, xo, xsum, xso, y, yo, o);
+        }
+        for (; o < to; o++) y[yo + o] = row4(q, scales, offsets, in, group, groups, blocked, x, xp, xo, xsum, xso, o);
+    }
+
+    /**
+     * Two rows at a time: with four, the method's inlined size passes C2's inlining budget on JDK 17, the
+     * nibble helpers stay real calls and their vectors are allocated on the heap (caught by
+     * PackedAllocationTest, and 3-4x slower).
+     */
+    private static void rows4x2(byte[] q, float[] scales, float[] offsets, int in, int group, int groups,
+                                boolean blocked, float[] x, float[] xp, int xo, float[] xsum, int xso,
+                                float[] y, int yo, int o) {
+        int whole = VECTOR ? group - group % 32 : 0, rb = in / 2;
+        int q0 = o * rb, q1 = q0 + rb;
+        int s0 = o * groups, s1 = s0 + groups;
+        FloatVector t0 = FloatVector.zero(F), t1 = t0;
+        float u0 = 0, u1 = 0;
+        for (int g = 0, k0 = 0; g < groups; g++, k0 += group) {
+            FloatVector a0 = FloatVector.zero(F), a1 = a0;
+            for (int c = 0; c < whole; c += 32) {
+                int b = (k0 + c) / 2, xc = xo + k0 + c;
+                for (int j = 0; j < 16; j += LANES) {
+                    FloatVector xl = FloatVector.fromArray(F, xp, xc + j);
+                    FloatVector xh = FloatVector.fromArray(F, xp, xc + 16 + j);
+                    IntVector b0 = bytes(q, q0 + b + j);
+                    IntVector b1 = bytes(q, q1 + b + j);
+                    a0 = high(b0).fma(xh, low(b0).fma(xl, a0));
+                    a1 = high(b1).fma(xh, low(b1).fma(xl, a1));
+                }
+            }
+            float c0 = 0, c1 = 0;
+            for (int k = whole; k < group; k++) {            // only INT4 with group % 32 != 0 (never Q4_0)
+                float xk = x[xo + k0 + k];
+                c0 += nibble(q, q0, k0 + k, blocked) * xk;
+                c1 += nibble(q, q1, k0 + k, blocked) * xk;
+            }
+            float sc0 = scales[s0 + g], sc1 = scales[s1 + g];
+            t0 = a0.fma(FloatVector.broadcast(F, sc0), t0);
+            t1 = a1.fma(FloatVector.broadcast(F, sc1), t1);
+            u0 += sc0 * c0;
+            u1 += sc1 * c1;
+        }
+        y[yo + o] = sumLanes(t0) + u0 - correction(offsets, s0, groups, xsum, xso);
+        y[yo + o + 1] = sumLanes(t1) + u1 - correction(offsets, s1, groups, xsum, xso);
+    }
+
+    private static float row4(byte[] q, float[] scales, float[] offsets, int in, int group, int groups,
+                              boolean blocked, float[] x, float[] xp, int xo, float[] xsum, int xso, int o) {
+        int whole = VECTOR ? group - group % 32 : 0, rb = in / 2;
+        int q0 = o * rb, s0 = o * groups;
+        FloatVector t0 = FloatVector.zero(F);
+        float u0 = 0;
+        for (int g = 0, k0 = 0; g < groups; g++, k0 += group) {
+            FloatVector a0 = FloatVector.zero(F);
+            for (int c = 0; c < whole; c += 32) {
+                int b = (k0 + c) / 2, xc = xo + k0 + c;
+                for (int j = 0; j < 16; j += LANES) {
+                    IntVector b0 = bytes(q, q0 + b + j);
+                    a0 = high(b0).fma(FloatVector.fromArray(F, xp, xc + 16 + j),
+                            low(b0).fma(FloatVector.fromArray(F, xp, xc + j), a0));
+                }
+            }
+            float c0 = 0;
+            for (int k = whole; k < group; k++) c0 += nibble(q, q0, k0 + k, blocked) * x[xo + k0 + k];
+            float sc0 = scales[s0 + g];
+            t0 = a0.fma(FloatVector.broadcast(F, sc0), t0);
+            u0 += sc0 * c0;
+        }
+        return sumLanes(t0) + u0 - correction(offsets, s0, groups, xsum, xso);
+    }
+
+    /** LANES bytes at q[off], sign-extended to int lanes (one widening serves both nibbles). */
+    private static IntVector bytes(byte[] q, int off) {
+        return (IntVector) ByteVector.fromArray(B, q, off).convertShape(VectorOperators.B2I, I, 0);
+    }
+
+    /** The low nibbles of widened bytes, as floats. */
+    private static FloatVector low(IntVector b) {
+        return (FloatVector) b.and(0x0F).convertShape(VectorOperators.I2F, F, 0);
+    }
+
+    /** The high nibbles of widened bytes (bits 4-7), as floats. */
+    private static FloatVector high(IntVector b) {
+        return (FloatVector) b.lanewise(VectorOperators.ASHR, 4).and(0x0F).convertShape(VectorOperators.I2F, F, 0);
+    }
+
+    /** The nibble of column k of the row whose bytes start at {@code base}. */
+    static int nibble(byte[] q, int base, int k, boolean blocked) {
+        if (blocked) {
+            int v = q[base + 16 * (k / 32) + (k & 15)] & 0xFF;
+            return (k & 31) < 16 ? v & 15 : v >>> 4;
+        }
+        int v = q[base + k / 2] & 0xFF;
+        return (k & 1) == 0 ? v & 15 : v >>> 4;
+    }
+
+    // ---------------------------------------------------------------- dequantized tiles (batched products)
+
+    /**
+     * tile[0, in) = row o of W dequantized ({@code scale * (code - zero)}, exact in float), in the column order
+     * of the kernel's x: natural for 8-bit formats and Q4_0, {@link #permutePairs} order for INT4.
+     */
+    static void dequantizeRow(PackedWeights w, int o, float[] tile, int to) {
+        int in = w.in(), group = w.group(), groups = w.groups();
+        byte[] q = w.q;
+        boolean four = w.format().bits() == 4, blocked = w.format() == PackedFormat.Q4_0;
+        int rb = w.rowBytes();
+        for (int g = 0, k0 = 0; g < groups; g++, k0 += group) {
+            float s = w.scales[o * groups + g];
+            float z = w.offsets == null ? 0f : zeroOf(w, o * groups + g);
+            FloatVector sv = FloatVector.broadcast(F, s), zv = FloatVector.broadcast(F, z);
+            if (!four) {
+                int bound = VECTOR ? group - group % LANES : 0, k = 0;
+                for (; k < bound; k += LANES) {
+                    codes8(q, o * rb + k0 + k).sub(zv).mul(sv).intoArray(tile, to + k0 + k);
+                }
+                for (; k < group; k++) tile[to + k0 + k] = s * (q[o * rb + k0 + k] - z);
+            } else {
+                int whole = VECTOR ? group - group % 32 : 0;
+                for (int c = 0; c < whole; c += 32) {
+                    int b = o * rb + (k0 + c) / 2;
+                    for (int j = 0; j < 16; j += LANES) {
+                        IntVector bv = bytes(q, b + j);
+                        low(bv).sub(zv).mul(sv).intoArray(tile, to + k0 + c + j);
+                        high(bv).sub(zv).mul(sv).intoArray(tile, to + k0 + c + 16 + j);
+                    }
+                }
+                for (int k = whole; k < group; k++) {
+                    tile[to + k0 + k] = s * (nibble(q, o * rb, k0 + k, blocked) - z);
+                }
+            }
+        }
+    }
+
+    /** The zero of the in-memory code of group index i (see {@link PackedWeights#offsets}). */
+    private static float zeroOf(PackedWeights w, int i) {
+        return switch (w.format()) {
+            case INT8_ASYM -> w.zero(i / w.groups(), i % w.groups()) - 128;
+            case INT4_ASYM -> w.zero(i / w.groups(), i % w.groups());
+            case INT4, Q4_0 -> 8;
+            default -> 0;
+        };
+    }
+
+    /**
+     * y[yo + r*ys] = dot(tile row r, x[xo ..]) for r < rows (1 to 4), the tile [rows, in] at 0; four rows share
+     * each x load.
+     */
+    static void tileDot(float[] tile, int rows, int in, float[] x, int xo, float[] y, int yo) {
+        int bound = VECTOR ? in - in % LANES : 0;
+        if (rows == 4) {
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+            int k = 0;
+            for (; k < bound; k += LANES) {
+                FloatVector xv = FloatVector.fromArray(F, x, xo + k);
+                a0 = FloatVector.fromArray(F, tile, k).fma(xv, a0);
+                a1 = FloatVector.fromArray(F, tile, in + k).fma(xv, a1);
+                a2 = FloatVector.fromArray(F, tile, 2 * in + k).fma(xv, a2);
+                a3 = FloatVector.fromArray(F, tile, 3 * in + k).fma(xv, a3);
+            }
+            float c0 = sumLanes(a0), c1 = sumLanes(a1), c2 = sumLanes(a2), c3 = sumLanes(a3);
+            for (; k < in; k++) {
+                float xk = x[xo + k];
+                c0 += tile[k] * xk;
+                c1 += tile[in + k] * xk;
+                c2 += tile[2 * in + k] * xk;
+                c3 += tile[3 * in + k] * xk;
+            }
+            y[yo] = c0;
+            y[yo + 1] = c1;
+            y[yo + 2] = c2;
+            y[yo + 3] = c3;
+            return;
+        }
+        for (int r = 0; r < rows; r++) {
+            FloatVector a = FloatVector.zero(F);
+            int k = 0;
+            for (; k < bound; k += LANES) a = FloatVector.fromArray(F, tile, r * in + k).fma(FloatVector.fromArray(F, x, xo + k), a);
+            float c = sumLanes(a);
+            for (; k < in; k++) c += tile[r * in + k] * x[xo + k];
+            y[yo + r] = c;
+        }
+    }
+}

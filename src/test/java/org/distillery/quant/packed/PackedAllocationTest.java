@@ -1,0 +1,54 @@
+package org.distillery.quant.packed;
+
+import static org.distillery.testing.AllocationMeter.allocated;
+import static org.distillery.testing.AllocationMeter.overhead;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Random;
+import org.distillery.engine.kernels.FloatTensor;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * After JIT warm-up, {@link QuantizedLinear#forward} allocates nothing (vectors scalarised by C2, scratch
+ * buffers kept), for every format, at batch 1 (matrix-vector kernels) and batch 6 (dequantized tiles), on
+ * arrays and on FloatTensors. Measured like {@code AllocationFreeTest}, in a JVM of its own.
+ */
+@Tag("allocation")
+class PackedAllocationTest {
+
+    @Test
+    void forwardAllocatesNothingAfterWarmUp() {
+        Random rnd = new Random(11);
+        int out = 13, in = 256;
+        float[] w = QuantizedLinearTest.gaussian(rnd, out * in, 0.1);
+        Map<String, Runnable> steps = new LinkedHashMap<>();
+        for (PackedFormat f : PackedFormat.values()) {
+            QuantizedLinear lin = new QuantizedLinear(PackedWeights.quantize(w, out, in, f, f.isBlockFormat() ? 32 : 64),
+                    QuantizedLinearTest.gaussian(rnd, out, 0.1));
+            for (int n : new int[] {1, 6}) {
+                float[] x = QuantizedLinearTest.gaussian(rnd, n * in, 1), y = new float[n * out];
+                steps.put(f.id() + " n" + n, () -> lin.forward(x, n, y));
+            }
+            FloatTensor xt = FloatTensor.zeros(1, in).fill(0.5f), yt = FloatTensor.zeros(1, out);
+            steps.put(f.id() + " FloatTensor n1", () -> lin.forward(xt, yt));
+        }
+        Map<String, Long> allocating = new LinkedHashMap<>();
+        for (Map.Entry<String, Runnable> e : steps.entrySet()) {
+            Runnable step = e.getValue();
+            long perRound = -1;
+            for (int round = 0; round < 40 && perRound != 0; round++) {
+                for (int i = 0; i < 2000; i++) step.run();
+                long overhead = overhead();
+                long before = allocated();
+                for (int i = 0; i < 100; i++) step.run();
+                perRound = allocated() - before - overhead;
+            }
+            System.out.println(e.getKey() + ": " + perRound + " bytes per 100 calls after warm-up");
+            if (perRound != 0) allocating.put(e.getKey(), perRound);
+        }
+        assertEquals(Map.of(), allocating, "packed forward calls that allocate (bytes per 100 calls) after warm-up");
+    }
+}
