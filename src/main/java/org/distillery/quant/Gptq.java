@@ -6,6 +6,7 @@ import jdk.incubator.vector.VectorSpecies;
 import org.distillery.engine.kernels.FloatTensor;
 import org.distillery.formats.FloatFormat;
 import org.distillery.formats.IntFormat;
+import org.distillery.model.Gpt;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -13,7 +14,11 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Comparator;
 import java.util.stream.IntStream;
 
@@ -310,6 +315,128 @@ public final class Gptq {
             FloatVector.fromArray(F, y, yo + i).sub(FloatVector.fromArray(F, d, i)).intoArray(y, yo + i);
         }
         for (; i < d.length; i++) y[yo + i] -= d[i];
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // a whole model
+
+    /**
+     * Quantizes every linear layer of a GPT with GPTQ, block by block in order, as the reference code's
+     * sequential driver does: the calibration inputs of a layer are captured by forwards of the model whose
+     * preceding layers are already quantized ({@link Gpt#linearInput}), so each layer corrects for the error
+     * its inputs already carry. With {@code trueSequential} (the reference code's {@code --true-sequential})
+     * the four linear layers of a block are quantized one after the other (c_attn; attn.c_proj; mlp.c_fc;
+     * mlp.c_proj), each with inputs from the partly quantized block; without it, all four Hessians of a block
+     * are collected in one pass over the calibration set before any of them is quantized. Each pass is a full
+     * forward over the calibration windows (simple rather than fast: 4L or L passes of the whole model).
+     * Embeddings (the tied head) and LayerNorms stay in fp32. The model's weights are replaced in place.
+     *
+     * @param model          the model (dropout must be off); its mode is restored afterwards
+     * @param windows        calibration windows of token ids, all of one length T &lt;= the model's maxT
+     *                       (see {@link #calibrationWindows})
+     * @param options        GPTQ's options for every layer
+     * @param trueSequential quantize the layers of a block one after the other (see above)
+     * @return one report row per layer, in order
+     */
+    public static List<LayerReport> quantize(Gpt model, List<int[]> windows, Options options, boolean trueSequential) {
+        if (model == null) throw new IllegalArgumentException("model: must not be null");
+        if (options == null) throw new IllegalArgumentException("options: must not be null");
+        if (windows == null || windows.isEmpty()) {
+            throw new IllegalArgumentException("windows: the calibration set is empty; need at least one window of tokens");
+        }
+        int t = windows.get(0).length;
+        for (int i = 0; i < windows.size(); i++) {
+            int[] w = windows.get(i);
+            if (w == null || w.length != t || t < 1) {
+                throw new IllegalArgumentException("windows: window " + i + " has " + (w == null ? "no" : w.length)
+                        + " tokens; every window needs the same length >= 1 (" + t + ")");
+            }
+        }
+        if (t > model.maxSequenceLength()) {
+            throw new IllegalArgumentException("windows: length " + t + " exceeds the model's maxT = " + model.maxSequenceLength());
+        }
+        if (model.dropoutProbability() > 0) {
+            throw new IllegalArgumentException("model: dropout is on (p = " + model.dropoutProbability() + "); switch it off"
+                    + " (setDropout(0, seed)) for calibration");
+        }
+        int layers = model.config().nLayer();
+        String[] kinds = {"attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight"};
+        List<LayerReport> report = new ArrayList<>();
+        boolean wasTraining = model.isTraining();
+        model.train();                                            // keeps every layer's activations
+        try {
+            for (int l = 0; l < layers; l++) {
+                List<List<String>> stages = new ArrayList<>();
+                if (trueSequential) {
+                    for (String k : kinds) stages.add(List.of("h." + l + "." + k));
+                } else {
+                    List<String> all = new ArrayList<>();
+                    for (String k : kinds) all.add("h." + l + "." + k);
+                    stages.add(all);
+                }
+                for (List<String> stage : stages) {
+                    Map<String, GptqHessian> hs = new LinkedHashMap<>();
+                    for (String name : stage) hs.put(name, new GptqHessian(model.parameters().get(name).dim(1)));
+                    int maxB = model.maxBatch();
+                    for (int first = 0; first < windows.size(); first += maxB) {
+                        int b = Math.min(maxB, windows.size() - first);
+                        int[] ids = new int[b * t];                                   // [b, T]
+                        for (int i = 0; i < b; i++) System.arraycopy(windows.get(first + i), 0, ids, i * t, t);
+                        model.forward(ids, null, b, t);
+                        for (Map.Entry<String, GptqHessian> e : hs.entrySet()) e.getValue().add(model.linearInput(e.getKey()));
+                    }
+                    for (Map.Entry<String, GptqHessian> e : hs.entrySet()) {
+                        report.add(quantizeParameter(model.parameters().get(e.getKey()), e.getKey(), e.getValue(), options));
+                    }
+                }
+            }
+        } finally {
+            if (!wasTraining) model.eval();
+        }
+        return report;
+    }
+
+    /** Quantizes one weight [out, in] in place with GPTQ and reports (weight errors, relative output error). */
+    static LayerReport quantizeParameter(FloatTensor param, String name, GptqHessian hessian, Options options) {
+        long t0 = System.nanoTime();
+        float[] w = param.toFloatArray();
+        int rows = param.dim(0), cols = param.dim(1);
+        double[] h = hessian.hessian();
+        LayerResult r;
+        try {
+            r = quantizeLayer(w, rows, cols, h, options);
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            throw e instanceof IllegalStateException ? new IllegalStateException(name + ": " + e.getMessage(), e)
+                    : new IllegalArgumentException(name + ": " + e.getMessage(), e);
+        }
+        float[] q = r.quantized().dequantize();
+        param.copyFrom(q);
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        double[] err = LayerReport.errors(w, q);
+        return new LayerReport(name, rows, cols, options.name(), err[0], err[1], relativeOutputError(w, q, rows, cols, h), seconds);
+    }
+
+    /**
+     * GPTQ's calibration set: {@code count} windows of {@code length} tokens at uniformly random offsets of
+     * {@code tokens} (the reference code draws 128 windows of 2048 tokens from the training text, seed 0).
+     *
+     * @throws IllegalArgumentException when {@code tokens} is shorter than one window
+     */
+    public static List<int[]> calibrationWindows(int[] tokens, int count, int length, long seed) {
+        if (tokens == null) throw new IllegalArgumentException("tokens: must not be null");
+        if (count < 1) throw new IllegalArgumentException("count = " + count + ": the calibration set needs at least one window");
+        if (length < 1) throw new IllegalArgumentException("length = " + length + " must be >= 1");
+        if (tokens.length < length) {
+            throw new IllegalArgumentException("tokens: the calibration text has " + tokens.length + " tokens, shorter than"
+                    + " the window length " + length + "; use more text or a shorter context");
+        }
+        java.util.Random rnd = new java.util.Random(seed);
+        List<int[]> out = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            int start = rnd.nextInt(tokens.length - length + 1);
+            out.add(Arrays.copyOfRange(tokens, start, start + length));
+        }
+        return out;
     }
 
     // ------------------------------------------------------------------------------------------------
