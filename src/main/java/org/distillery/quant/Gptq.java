@@ -152,25 +152,35 @@ public final class Gptq {
 
         // 1. dead columns
         int dead = 0;
+        float[] w0 = w;                                                  // W with dead columns zeroed [out, in]
         for (int i = 0; i < n; i++) {
             if (h[i * n + i] == 0) {
                 h[i * n + i] = 1;
                 Arrays.fill(wt, i * m, (i + 1) * m, 0f);
+                if (w0 == w) w0 = w.clone();
+                for (int r = 0; r < m; r++) w0[r * n + i] = 0f;
                 dead++;
             }
         }
 
-        // 2. parameters fitted up front on W: [groups][out] (one group for per-tensor/per-channel)
+        // 2. parameters fitted up front on W [out, in] (rows contiguous): [out, groups], one group for
+        //    per-tensor/per-channel
         int groups = n / g;
         float[] scales = new float[m * groups];                          // [out, groups]
         int[] zeros = new int[m * groups];                               // [out, groups]
         if (fmt != null && !dynamic) {
             if (quantizer.granularity() == Quantizer.Granularity.PER_TENSOR) {
-                IntFormat.Params p = quantizer.fitBlock(wt, 0, m, 1, n, m);
+                IntFormat.Params p = quantizer.fitBlock(w0, 0, n, 1, m, n);
                 Arrays.fill(scales, p.scale());
                 Arrays.fill(zeros, p.zeroPoint());
             } else {
-                for (int k = 0; k < groups; k++) fitGroup(quantizer, wt, m, k * g, g, k, groups, scales, zeros);
+                for (int r = 0; r < m; r++) {
+                    for (int k = 0; k < groups; k++) {
+                        IntFormat.Params p = quantizer.fitBlock(w0, r * n + k * g, 0, 1, 1, g);
+                        scales[r * groups + k] = p.scale();
+                        zeros[r * groups + k] = p.zeroPoint();
+                    }
+                }
             }
         }
 

@@ -97,8 +97,8 @@ class GptqTest {
     /** Production within 1 % of the reference, and at least {@code factor} times below RTN. */
     private static void check(Gptq.Options o, double factor) {
         double prod = gptqError(o), ref = referenceError(o), rtn = rtnError(o.quantizer());
-        System.out.printf("%-40s output error: GPTQ %.6f, reference %.6f (%+.4f %%), RTN %.5f (RTN / GPTQ %.2fx)%n",
-                o.name(), prod, ref, 100 * (prod / ref - 1), rtn, rtn / prod);
+        System.out.printf("%-40s output error: GPTQ %.6f, reference %.6f (rel. diff %+.2e), RTN %.5f (RTN / GPTQ %.2fx)%n",
+                o.name(), prod, ref, prod / ref - 1, rtn, rtn / prod);
         assertEquals(ref, prod, 0.01 * ref, "production vs reference GPTQ");
         assertTrue(rtn > factor * prod, "RTN " + rtn + " should be > " + factor + "x GPTQ " + prod);
     }
