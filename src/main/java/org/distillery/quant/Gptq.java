@@ -12,6 +12,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
+import java.lang.ref.Reference;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
@@ -273,6 +274,7 @@ public final class Gptq {
                 FloatBuffer cb = c.data().asNio().order(ByteOrder.nativeOrder()).asFloatBuffer();
                 float[] upd = new float[(n - i2) * m];
                 cb.get(upd);
+                Reference.reachabilityFence(c);      // the NIO view does not keep c's native memory alive
                 sub(wt, i2 * m, upd);
             }
         }

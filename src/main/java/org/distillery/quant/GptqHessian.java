@@ -5,6 +5,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
+import java.lang.ref.Reference;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 
@@ -77,6 +78,7 @@ public final class GptqHessian {
             }
             h[i] = f * v;
         }
+        Reference.reachabilityFence(sum);            // the NIO view does not keep the native memory alive
         return h;
     }
 

@@ -5,6 +5,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
+import java.lang.ref.Reference;
 import java.nio.ByteOrder;
 import java.nio.DoubleBuffer;
 
@@ -85,6 +86,7 @@ final class InverseCholesky {
             Nd4j.gemm(p, p, s, false, true, 1.0, 0.0);                       // [m, m]
             if (scratch == null || scratch.length < m * m) scratch = new double[m * m];
             buffer(s).get(scratch, 0, m * m);
+            Reference.reachabilityFence(s);          // NIO views do not keep an INDArray's native memory alive
             for (int i = 0; i < m; i++) {
                 int row = (k1 + i) * n + k1;
                 for (int j = 0; j <= i; j++) a[row + j] -= scratch[i * m + j];
@@ -126,10 +128,12 @@ final class InverseCholesky {
                 Nd4j.gemm(xiiN, t, off, false, false, -1.0, 0.0);                                     // -X_II (...)
                 double[] o = new double[b * i0];
                 buffer(off).get(o);
+                Reference.reachabilityFence(off);
                 for (int r = 0; r < b; r++) System.arraycopy(o, r * i0, x, (i0 + r) * n, i0);
             }
             xb.position(i0 * n);
             xb.put(x, i0 * n, b * n);
+            Reference.reachabilityFence(xn);
         }
         return x;
     }
