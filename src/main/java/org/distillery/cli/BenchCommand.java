@@ -16,6 +16,7 @@ import java.util.concurrent.Callable;
 import org.distillery.bench.BenchConfig;
 import org.distillery.bench.GemmCeiling;
 import org.distillery.bench.GptBenchmark;
+import org.distillery.bench.GptqBenchmark;
 import org.distillery.report.LabException;
 import org.distillery.report.Provenance;
 import org.distillery.util.ProjectPaths;
@@ -27,17 +28,37 @@ import picocli.CommandLine.Parameters;
  * {@code ./lab bench train|eval --config FILE}: the engine side by side with the same model in PyTorch
  * on this machine, alternating runs, each run its own process; prints tokens/s of both, their ratio,
  * achieved GFLOP/s against the measured GEMM ceiling, and peak memory.
+ *
+ * <p>{@code ./lab bench gptq [--out 3072 --in 768 --sequences 128 --tokens 512 --bits 4]}: GPTQ on one
+ * layer ({@link GptqBenchmark}) against a PyTorch GPTQ ({@code src/bench/python/torch_gptq_bench.py}) on the
+ * same W and calibration data, alternating runs; prints the seconds of both (Hessian, quantization, total),
+ * the ratio of the median totals and both output errors.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = {"Times GPT training steps (train) or forward passes (eval) in Distillery and, side by "
                 + "side, the same model in PyTorch (Debian's python3-torch, 2 threads), alternating runs. "
-                + "Configs: src/bench/configs/A.json, B.json."})
+                + "Configs: src/bench/configs/A.json, B.json. 'gptq' times GPTQ on one layer against a PyTorch GPTQ."})
 final class BenchCommand implements Callable<Integer> {
-    @Parameters(index = "0", paramLabel = "train|eval", description = "what to time")
-    GptBenchmark.Mode mode;
+    @Parameters(index = "0", paramLabel = "train|eval|gptq", description = "what to time")
+    String what;
 
-    @Option(names = "--config", required = true, paramLabel = "FILE", description = "benchmark config (JSON)")
+    @Option(names = "--config", paramLabel = "FILE", description = "benchmark config (JSON), for train and eval")
     Path config;
+
+    @Option(names = "--out", defaultValue = "3072", description = "gptq: output rows of the layer (default: ${DEFAULT-VALUE})")
+    int out;
+
+    @Option(names = "--in", defaultValue = "768", description = "gptq: input columns of the layer (default: ${DEFAULT-VALUE})")
+    int in;
+
+    @Option(names = "--sequences", defaultValue = "128", description = "gptq: calibration sequences (default: ${DEFAULT-VALUE})")
+    int sequences;
+
+    @Option(names = "--tokens", defaultValue = "512", description = "gptq: tokens per sequence (default: ${DEFAULT-VALUE})")
+    int tokens;
+
+    @Option(names = "--bits", defaultValue = "4", description = "gptq: bits, 2 to 8 (default: ${DEFAULT-VALUE})")
+    int bits;
 
     @Option(names = "--runs", defaultValue = "3", description = "runs per engine, alternating (default: ${DEFAULT-VALUE})")
     int runs;
@@ -52,6 +73,18 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (runs < 1) {
             throw new IllegalArgumentException("--runs " + runs + " is not accepted: use 1 or more");
+        }
+        if (what.equals("gptq")) {
+            return gptq();
+        }
+        GptBenchmark.Mode mode;
+        try {
+            mode = GptBenchmark.Mode.valueOf(what.toUpperCase());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("'" + what + "' is not a benchmark: choose train, eval or gptq");
+        }
+        if (config == null) {
+            throw new IllegalArgumentException("--config FILE is required for " + what);
         }
         if (!Files.isRegularFile(config)) {
             throw new IllegalArgumentException("--config " + config + ": no such file");
@@ -97,6 +130,91 @@ final class BenchCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** {@code bench gptq}: alternating runs of GptqBenchmark and torch_gptq_bench.py on the same data. */
+    private int gptq() throws Exception {
+        if (out < 1 || in < 1 || sequences < 1 || tokens < 1) {
+            throw new IllegalArgumentException("--out, --in, --sequences, --tokens must be >= 1");
+        }
+        if (bits < 2 || bits > 8) {
+            throw new IllegalArgumentException("--bits " + bits + " is out of range: accepted 2 to 8");
+        }
+        Path root = ProjectPaths.root();
+        Path torchScript = root.resolve("src/bench/python/torch_gptq_bench.py");
+        if (!noTorch && run(List.of("/usr/bin/python3", "-c", "import torch")) == null) {
+            throw LabException.failure("PyTorch is not installed: 'apt-get install python3-torch' "
+                    + "(Debian's package), or use --no-torch");
+        }
+        Path data = Files.createTempDirectory("gptq-bench");
+        List<JsonNode> ours = new ArrayList<>();
+        List<JsonNode> theirs = new ArrayList<>();
+        String[] shape = {Integer.toString(out), Integer.toString(in), Integer.toString(sequences), Integer.toString(tokens)};
+        try {
+            for (int r = 0; r < runs; r++) {
+                List<String> java = new ArrayList<>(jvm());
+                java.add(GptqBenchmark.class.getName());
+                java.addAll(List.of(shape));
+                java.add(Integer.toString(bits));
+                if (r == 0) java.add(data.toString());                        // the first run writes W and X
+                ours.add(require(run(java), "Distillery"));
+                if (!noTorch) {
+                    List<String> py = new ArrayList<>(List.of("/usr/bin/python3", torchScript.toString()));
+                    py.addAll(List.of(shape));
+                    py.addAll(List.of("--bits", Integer.toString(bits), "--threads", "2", "--data", data.toString()));
+                    theirs.add(require(run(py), "PyTorch"));
+                }
+                if (!json) {
+                    System.err.printf("run %d/%d done%n", r + 1, runs);
+                }
+            }
+        } finally {
+            try (var files = Files.list(data)) {
+                for (Path f : files.toList()) Files.deleteIfExists(f);
+            }
+            Files.deleteIfExists(data);
+        }
+        Map<String, Object> result = new LinkedHashMap<>();
+        result.put("benchmark", "gptq");
+        result.put("layer", List.of(out, in));
+        result.put("calibration_tokens", (long) sequences * tokens);
+        result.put("bits", bits);
+        result.put("distillery", gptqSummary(ours));
+        if (!noTorch) {
+            result.put("pytorch", gptqSummary(theirs));
+            result.put("ratio_total_s", median(ours, "total_s") / median(theirs, "total_s"));
+        }
+        result.put("provenance", Provenance.capture(root).asMap());
+        if (json) {
+            System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(result));
+        } else {
+            System.out.printf("GPTQ %d-bit per-channel, layer [out %d, in %d], %d x %d calibration tokens; median of %d runs%n",
+                    bits, out, in, sequences, tokens, runs);
+            System.out.printf("%-11s %11s %12s %9s %14s %14s%n", "engine", "Hessian (s)", "quantize (s)", "total (s)",
+                    "output error", "peak RSS (MB)");
+            for (String engine : new String[] {"distillery", "pytorch"}) {
+                @SuppressWarnings("unchecked")
+                Map<String, Object> s = (Map<String, Object>) result.get(engine);
+                if (s != null) {
+                    System.out.printf("%-11s %11.3f %12.3f %9.3f %14.5f %14.0f%n", engine, (Double) s.get("hessian_s"),
+                            (Double) s.get("quantize_s"), (Double) s.get("total_s"), (Double) s.get("relative_output_error"),
+                            (Double) s.get("peak_rss_mb"));
+                }
+            }
+            if (result.containsKey("ratio_total_s")) {
+                System.out.printf("Distillery / PyTorch time: %.2fx%n", (Double) result.get("ratio_total_s"));
+            }
+        }
+        return 0;
+    }
+
+    private static Map<String, Object> gptqSummary(List<JsonNode> runs) {
+        Map<String, Object> s = new LinkedHashMap<>();
+        for (String f : new String[] {"hessian_s", "quantize_s", "total_s", "relative_output_error"}) s.put(f, median(runs, f));
+        s.put("total_s_runs", runs.stream().map(j -> j.get("total_s").asDouble()).toList());
+        s.put("peak_rss_mb", max(runs, "peak_rss_mb"));
+        s.put("version", runs.get(0).get("version").asText());
+        return s;
+    }
+
     private static Map<String, Object> summary(List<JsonNode> runs, double flops, BenchConfig cfg, double ceiling) {
         double tps = median(runs, "tokens_per_s");
         double gflops = flops / ((double) cfg.batch() * cfg.context() / tps) / 1e9;
@@ -139,13 +257,19 @@ final class BenchCommand implements Callable<Integer> {
         return runs.stream().mapToDouble(j -> j.get(field).asDouble()).max().orElse(Double.NaN);
     }
 
-    /** This JVM's java binary, flags and classpath, running GptBenchmark. */
-    private static List<String> javaCommand(String config, String mode) {
+    /** This JVM's java binary, flags and classpath. */
+    private static List<String> jvm() {
         List<String> cmd = new ArrayList<>();
         cmd.add(ProcessHandle.current().info().command().orElse("java"));
         cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
+        return cmd;
+    }
+
+    /** This JVM's java binary, flags and classpath, running GptBenchmark. */
+    private static List<String> javaCommand(String config, String mode) {
+        List<String> cmd = jvm();
         cmd.add(GptBenchmark.class.getName());
         cmd.add(config);
         cmd.add(mode);

@@ -93,6 +93,21 @@ public record IntFormat(int bits, boolean symmetric) implements NumericFormat {
             min = Math.min(min, v);
             max = Math.max(max, v);
         }
+        return params(min, max);
+    }
+
+    /**
+     * Parameters for the value range [{@code min}, {@code max}] (e.g. a shrunk range in a clipping search):
+     * the range is first widened to contain 0, then {@code scale = max(-min, max) / qmax} (symmetric) or
+     * {@code scale = (max - min) / qmax}, {@code zeroPoint = clamp(round(-min / scale), 0, qmax)}
+     * (asymmetric); an empty range [0, 0] is treated as in {@link #params(float[])}.
+     */
+    public Params params(float min, float max) {
+        if (!Float.isFinite(min) || !Float.isFinite(max) || min > max) {
+            throw new IllegalArgumentException("range [" + min + ", " + max + "] must be finite with min <= max");
+        }
+        min = Math.min(min, 0);
+        max = Math.max(max, 0);
         if (symmetric) {
             float absmax = Math.max(-min, max);
             return new Params(absmax == 0 ? 1f : absmax / qmax(), 0);
@@ -108,11 +123,24 @@ public record IntFormat(int bits, boolean symmetric) implements NumericFormat {
 
     /** The code of {@code w}: {@code clamp(rint(w / scale) + zeroPoint, qmin, qmax)}. */
     public int quantize(float w, Params p) {
+        return quantize(w, p.scale(), p.zeroPoint());
+    }
+
+    /**
+     * {@link #quantize(float, Params)} with the parameters unpacked, for loops over many (scale, zero point)
+     * pairs that should not allocate: {@code clamp(rint(w / scale) + zeroPoint, qmin, qmax)}.
+     */
+    public int quantize(float w, float scale, int zeroPoint) {
         if (Float.isNaN(w)) {
             throw new IllegalArgumentException("w = NaN cannot be quantized");
         }
-        double q = Math.rint((double) w / p.scale()) + p.zeroPoint();
+        double q = Math.rint((double) w / scale) + zeroPoint;
         return (int) Math.min(Math.max(q, qmin()), qmax());
+    }
+
+    /** The value a code represents with unpacked parameters: {@code scale · (q - zeroPoint)}. */
+    public float dequantize(int q, float scale, int zeroPoint) {
+        return scale * (q - zeroPoint);
     }
 
     /** Whether {@code w} lies outside the representable range, so that {@link #quantize} clamps it. */
@@ -123,7 +151,7 @@ public record IntFormat(int bits, boolean symmetric) implements NumericFormat {
 
     /** The value a code represents: {@code scale · (q - zeroPoint)}. */
     public float dequantize(int q, Params p) {
-        return p.scale() * (q - p.zeroPoint());
+        return dequantize(q, p.scale(), p.zeroPoint());
     }
 
     /** {@code dequantize(quantize(w, p), p)}. */

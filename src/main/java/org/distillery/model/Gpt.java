@@ -561,6 +561,46 @@ public final class Gpt implements TrainableModel {
         return acts.lnf;
     }
 
+    /**
+     * The input activations of a linear layer in the last forward, read-only use (e.g. GPTQ's calibration
+     * Hessians): a live buffer [B*T, in], overwritten by the next forward of that shape. By weight name:
+     * {@code h.N.attn.c_attn.weight} -> ln_1 output [N, E], {@code h.N.attn.c_proj.weight} -> attention
+     * output, heads merged [N, E], {@code h.N.mlp.c_fc.weight} -> ln_2 output [N, E],
+     * {@code h.N.mlp.c_proj.weight} -> GELU output [N, I]. The last forward must have run in training mode
+     * (evaluation mode shares one buffer set across layers); with dropout on, the attention output is the one
+     * computed with dropped attention probabilities.
+     */
+    public FloatTensor linearInput(String weightName) {
+        if (acts == null) throw new IllegalStateException("linearInput: no forward has run yet");
+        if (!acts.training) {
+            throw new IllegalStateException("linearInput: the last forward ran in evaluation mode, which keeps only the"
+                    + " last layer's buffers; call train() before the forward");
+        }
+        if (weightName != null && weightName.startsWith("h.") && isConv1dWeight(weightName)) {
+            int dot = weightName.indexOf('.', 2);
+            try {
+                int l = Integer.parseInt(weightName.substring(2, dot));
+                if (l >= 0 && l < nLayer) {
+                    switch (weightName.substring(dot + 1)) {
+                        case "attn.c_attn.weight": return acts.ln1[l];
+                        case "attn.c_proj.weight": return acts.atty[l];
+                        case "mlp.c_fc.weight": return acts.ln2[l];
+                        case "mlp.c_proj.weight": return acts.fchGelu[l];
+                        default: break;
+                    }
+                }
+            } catch (NumberFormatException e) {
+                // falls through to the error below
+            }
+        }
+        throw new IllegalArgumentException("weightName: " + weightName + " is not a linear weight of this model"
+                + " (h.N.attn.c_attn.weight, h.N.attn.c_proj.weight, h.N.mlp.c_fc.weight, h.N.mlp.c_proj.weight,"
+                + " N in [0, " + nLayer + "))");
+    }
+
+    /** The dropout probability set by {@link #setDropout} (0 = off). */
+    public double dropoutProbability() { return dropout; }
+
     /** The parameters by Hugging Face name (no {@code transformer.} prefix), kernels' layout ([out, in] weights). */
     public Map<String, FloatTensor> parameters() { return named.parameters(); }
 
