@@ -58,11 +58,14 @@ class GptAllocationTest {
         }, 2000, 100) : 0;
         // forward: 4 linears per layer + the tied head; backward: 4 per layer + head, each 2 GEMMs
         int linears = 4 * L + 1;
-        long gemmBound = linears * (fwd + bwd) + L * attn;
+        // 64 bytes of slack per GEMM call for ND4J's own per-call variation (as BertAllocationTest: one JDK 25 run
+        // allocated 149136 against an exact bound of 148560); far below one boxed vector per row (tens of KB)
+        int gemmCalls = 3 * linears + 6 * L;
+        long gemmBound = linears * (fwd + bwd) + L * attn + 64L * gemmCalls;
         System.out.printf("heap bytes: forward+backward %d; one Linear forward (1 GEMM) %d, backward (2 GEMMs) %d;"
-                + " attention forward+backward (6 matmuls) %d; GEMM bound %d x (%d + %d) + %d x %d = %d%n",
-                step, fwd, bwd, attn, linears, fwd, bwd, L, attn, gemmBound);
+                + " attention forward+backward (6 matmuls) %d; GEMM bound %d x (%d + %d) + %d x %d + 64 x %d = %d%n",
+                step, fwd, bwd, attn, linears, fwd, bwd, L, attn, gemmCalls, gemmBound);
         assertTrue(step <= gemmBound, "forward+backward allocate " + step + " bytes, more than the "
-                + gemmBound + " bytes of their " + 3 * linears + " GEMM calls");
+                + gemmBound + " bytes of their " + gemmCalls + " GEMM calls");
     }
 }
