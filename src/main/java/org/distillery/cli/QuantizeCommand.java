@@ -230,8 +230,8 @@ final class QuantizeCommand implements Callable<Integer> {
             try {
                 layers = Gptq.quantize(gpt, cal.windows(), options, trueSequential, tensors);
             } catch (IllegalStateException e) {      // Hessian not positive definite after dampening
-                throw new IllegalArgumentException(e.getMessage() + " (--damp " + damp + ", --calib windows: "
-                        + cal.windows().size() + ")", e);
+                throw new IllegalArgumentException(e.getMessage() + " (--damp " + damp + ", "
+                        + cal.windows().size() + " calibration windows of " + context + " tokens)", e);
             }
         } else {
             Rtn.Result r = Rtn.quantizeCopy(gpt, quantizer);
@@ -320,7 +320,13 @@ final class QuantizeCommand implements Callable<Integer> {
 
     private Calibration calibration(Tokenizer tokenizer, int context) throws IOException {
         if (calib != null) {
-            int[] ids = tokenizer.encode(Files.readString(calib, StandardCharsets.UTF_8));
+            String text;
+            try {
+                text = Files.readString(calib, StandardCharsets.UTF_8);
+            } catch (java.nio.charset.CharacterCodingException e) {
+                throw new IllegalArgumentException("--calib " + calib + ": not UTF-8 text", e);
+            }
+            int[] ids = tokenizer.encode(text);
             if (ids.length == 0) {
                 throw new IllegalArgumentException("--calib " + calib + ": the calibration set is empty (no tokens)");
             }

@@ -248,6 +248,13 @@ class QuantizeCommandTest {
         rejects("--act-order: only for --method gptq", "quantize", "--model", m, "--method", "rtn", "--bits", "4",
                 "--act-order", "--out", out);
 
+        Path one = Files.writeString(tmp.resolve("one.txt"), "sixteen bytes!!!");
+        rejects("h.0.attn.c_attn.weight: GPTQ: the Hessian [32, 32] is not positive definite after dampening (percDamp = 0.0",
+                "quantize", "--model", m, "--method", "gptq", "--bits", "4", "--damp", "0", "--calib", one.toString(),
+                "--out", out);
+        assertTrue(err.toString().contains("use more calibration data or a larger percDamp (--damp 0.0, 1 calibration"
+                + " windows of 16 tokens)"), err::toString);
+
         Gpt g = Gpt.load(src, 1, 16);
         g.parameters().get("h.1.mlp.c_fc.weight").set(5, Float.NaN);
         Path nan = tmp.resolve("nan");
