@@ -77,7 +77,7 @@ class QuantizeCommandTest {
         try (Stream<Path> s = Files.list(tmp)) {
             List<String> names = s.map(p -> p.getFileName().toString()).sorted().toList();
             for (String n : names) {
-                assertTrue(n.equals("src") || n.endsWith(".txt") || n.equals("exists") || n.equals("nan"),
+                assertTrue(n.equals("src") || n.equals("bpe") || n.endsWith(".txt") || n.equals("exists") || n.equals("nan"),
                         "left behind: " + n + " in " + names);
             }
         }
@@ -164,9 +164,13 @@ class QuantizeCommandTest {
 
     /** Every packed layer dequantizes to the weight Gpt.load reads from model.safetensors, and carries its bias. */
     private void assertExactPackedFile(Path out, PackedFormat format) {
+        assertExactPackedFile(out, format, 8);
+    }
+
+    private void assertExactPackedFile(Path out, PackedFormat format, int layers) {
         Gpt q = Gpt.load(out, 1, 16);
         Map<String, QuantizedLinear> packed = PackedSafetensors.load(out.resolve(QuantizeCommand.PACKED_FILE));
-        assertEquals(8, packed.size());
+        assertEquals(layers, packed.size());
         for (String name : LinearLayers.names(q)) {
             String layer = name.substring(0, name.length() - ".weight".length());
             QuantizedLinear l = packed.get(layer);
@@ -205,6 +209,31 @@ class QuantizeCommandTest {
         assertEquals(4, c.get("windows").asInt());
         assertEquals(3, c.get("seed").asLong());
         assertTrue(report(ao).get("act_order").asBoolean());
+    }
+
+    @Test
+    void aBpeModelKeepsItsTokenizerAndIsCalibratedWithIt() throws Exception {
+        org.distillery.tokenize.Gpt2Tokenizer bpe = org.distillery.tokenize.BpeTrainer.gpt2Style(300)
+                .train(Files.readString(calib).repeat(3));
+        Path bpeModel = tmp.resolve("bpe");
+        new Gpt(Gpt2Config.of(300, 16, 32, 1, 2), 4, 16, 5).save(bpeModel);
+        bpe.save(bpeModel);
+        Path out = tmp.resolve("bpe-q");
+        stdout("quantize", "--model", bpeModel.toString(), "--method", "gptq", "--bits", "8", "--sym", "--calib",
+                calib.toString(), "--out", out.toString());
+        for (String f : new String[] {"vocab.json", "merges.txt"}) {
+            assertEquals(-1L, Files.mismatch(bpeModel.resolve(f), out.resolve(f)), f + " copied");
+        }
+        int[] ids = bpe.encode(Files.readString(calib));
+        List<int[]> windows = new java.util.ArrayList<>();
+        for (int s = 0; s + 16 <= ids.length; s += 16) windows.add(java.util.Arrays.copyOfRange(ids, s, s + 16));
+        QuantizeCommand.Calibration expected = new QuantizeCommand.Calibration("x", windows, null);
+        JsonNode c = report(out).get("calibration");
+        assertEquals(windows.size(), c.get("windows").asInt());
+        assertEquals(expected.sha256(), c.get("token_ids_sha256").asText());
+        assertExactPackedFile(out, PackedFormat.INT8, 4);
+        String ev = stdout("eval", "--model", out.toString(), "--data", calib.toString());
+        assertTrue(ev.startsWith("perplexity "), ev);
     }
 
     private void rejects(String message, String... args) throws Exception {
