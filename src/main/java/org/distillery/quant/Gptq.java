@@ -351,6 +351,15 @@ public final class Gptq {
      * @return one report row per layer, in order
      */
     public static List<LayerReport> quantize(Gpt model, List<int[]> windows, Options options, boolean trueSequential) {
+        return quantize(model, windows, options, trueSequential, null);
+    }
+
+    /**
+     * As {@link #quantize(Gpt, List, Options, boolean)}, also putting each layer's codes and parameters into
+     * {@code tensors} (by parameter name, in order; e.g. for packing), when it is not null.
+     */
+    public static List<LayerReport> quantize(Gpt model, List<int[]> windows, Options options, boolean trueSequential,
+                                             Map<String, QuantizedTensor> tensors) {
         if (model == null) throw new IllegalArgumentException("model: must not be null");
         if (options == null) throw new IllegalArgumentException("options: must not be null");
         if (windows == null || windows.isEmpty()) {
@@ -398,7 +407,8 @@ public final class Gptq {
                         for (Map.Entry<String, GptqHessian> e : hs.entrySet()) e.getValue().add(model.linearInput(e.getKey()));
                     }
                     for (Map.Entry<String, GptqHessian> e : hs.entrySet()) {
-                        report.add(quantizeParameter(model.parameters().get(e.getKey()), e.getKey(), e.getValue(), options));
+                        report.add(quantizeParameter(model.parameters().get(e.getKey()), e.getKey(), e.getValue(), options,
+                                tensors));
                     }
                 }
             }
@@ -410,6 +420,11 @@ public final class Gptq {
 
     /** Quantizes one weight [out, in] in place with GPTQ and reports (weight errors, relative output error). */
     static LayerReport quantizeParameter(FloatTensor param, String name, GptqHessian hessian, Options options) {
+        return quantizeParameter(param, name, hessian, options, null);
+    }
+
+    private static LayerReport quantizeParameter(FloatTensor param, String name, GptqHessian hessian, Options options,
+                                                 Map<String, QuantizedTensor> tensors) {
         long t0 = System.nanoTime();
         float[] w = param.toFloatArray();
         int rows = param.dim(0), cols = param.dim(1);
@@ -423,6 +438,7 @@ public final class Gptq {
         }
         float[] q = r.quantized().dequantize();
         param.copyFrom(q);
+        if (tensors != null) tensors.put(name, r.quantized());
         double seconds = (System.nanoTime() - t0) / 1e9;
         double[] err = LayerReport.errors(w, q);
         return new LayerReport(name, rows, cols, options.name(), err[0], err[1], relativeOutputError(w, q, rows, cols, h), seconds);

@@ -3,6 +3,7 @@ package org.distillery.quant;
 import org.distillery.engine.kernels.FloatTensor;
 import org.distillery.formats.FloatFormat;
 import org.distillery.formats.IntFormat;
+import org.distillery.io.Dtype;
 
 /**
  * How a weight matrix W [rows = out, cols = in] is rounded: an integer grid ({@link IntFormat}'s
@@ -36,9 +37,15 @@ import org.distillery.formats.IntFormat;
  *                     divide the input width); 0 otherwise
  * @param clipSearch   MSE-optimal range by the shrink grid above, instead of plain min/max
  * @param floatFormat  null for the integer grid; a float format for element-wise rounding (pass-through)
+ * @param fp16Scales   round every fitted scale to the nearest fp16 value (the stored type of the packed
+ *                     formats, {@code quant.packed}), so that {@code scale * (q - zero)} is exactly what a
+ *                     packed file holds: the scale of the fitted range is rounded to fp16 (2^-24, the smallest
+ *                     fp16 subnormal, if it rounds to 0), and the asymmetric zero point is recomputed with the
+ *                     rounded scale, {@code zero = clamp(round(-min / scale), 0, qmax)}; the clipping search
+ *                     compares the candidates with their rounded scales. Integer grids only.
  */
 public record Quantizer(int bits, boolean symmetric, Granularity granularity, int groupSize, boolean clipSearch,
-                        FloatFormat floatFormat) {
+                        FloatFormat floatFormat, boolean fp16Scales) {
 
     /** Where one (scale, zero point) pair applies. */
     public enum Granularity {
@@ -53,8 +60,17 @@ public record Quantizer(int bits, boolean symmetric, Granularity granularity, in
     /** Number of shrink factors of the clipping search: p = 1 - k / CLIP_GRID for k = 0..CLIP_STEPS-1. */
     public static final int CLIP_GRID = 100, CLIP_STEPS = 80;
 
+    /** The spec with float32 scales (no fp16 rounding). */
+    public Quantizer(int bits, boolean symmetric, Granularity granularity, int groupSize, boolean clipSearch,
+                     FloatFormat floatFormat) {
+        this(bits, symmetric, granularity, groupSize, clipSearch, floatFormat, false);
+    }
+
     public Quantizer {
         if (granularity == null) throw new IllegalArgumentException("granularity: must not be null");
+        if (fp16Scales && floatFormat != null) {
+            throw new IllegalArgumentException("fp16Scales: a float format (" + floatFormat.name() + ") has no scales");
+        }
         if (floatFormat == null) {
             if (bits < 2 || bits > 8) {
                 throw new IllegalArgumentException("bits = " + bits + " is out of range: accepted 2 to 8 for integer"
@@ -99,7 +115,15 @@ public record Quantizer(int bits, boolean symmetric, Granularity granularity, in
         if (on && floatFormat != null) {
             throw new IllegalArgumentException("clipSearch: not available with a float format (" + floatFormat.name() + ")");
         }
-        return new Quantizer(bits, symmetric, granularity, groupSize, on, floatFormat);
+        return new Quantizer(bits, symmetric, granularity, groupSize, on, floatFormat, fp16Scales);
+    }
+
+    /** The same with the scales rounded to fp16 (exactly packable, see {@code fp16Scales}) or not. */
+    public Quantizer withFp16Scales(boolean on) {
+        if (on && floatFormat != null) {
+            throw new IllegalArgumentException("fp16Scales: not available with a float format (" + floatFormat.name() + ")");
+        }
+        return new Quantizer(bits, symmetric, granularity, groupSize, clipSearch, floatFormat, on);
     }
 
     /** Whether this is the float-format pass-through. */
@@ -120,7 +144,7 @@ public record Quantizer(int bits, boolean symmetric, Granularity granularity, in
             case PER_CHANNEL -> "per-channel";
             case GROUP -> "g" + groupSize;
         };
-        return intFormat().name() + " " + g + (clipSearch ? " clip" : "");
+        return intFormat().name() + " " + g + (clipSearch ? " clip" : "") + (fp16Scales ? " fp16-scales" : "");
     }
 
     /**
@@ -235,12 +259,12 @@ public record Quantizer(int bits, boolean symmetric, Granularity granularity, in
                 max = Math.max(max, v);
             }
         }
-        IntFormat.Params best = fmt.params(min, max);
+        IntFormat.Params best = params(fmt, min, max);
         if (!clipSearch) return best;
         double bestErr = blockError(fmt, best, x, off, strideI, strideJ, n, m);
         for (int k = 1; k < CLIP_STEPS; k++) {
             float p = 1f - (float) k / CLIP_GRID;
-            IntFormat.Params cand = fmt.params(p * min, p * max);
+            IntFormat.Params cand = params(fmt, p * min, p * max);
             double err = blockError(fmt, cand, x, off, strideI, strideJ, n, m);
             if (err < bestErr) {
                 bestErr = err;
@@ -248,6 +272,23 @@ public record Quantizer(int bits, boolean symmetric, Granularity granularity, in
             }
         }
         return best;
+    }
+
+    /** {@code fmt.params(min, max)}, with the scale rounded to fp16 and the zero point refitted when {@code fp16Scales}. */
+    private IntFormat.Params params(IntFormat fmt, float min, float max) {
+        IntFormat.Params p = fmt.params(min, max);
+        if (!fp16Scales) return p;
+        float s = Dtype.halfToFloat(Dtype.floatToHalf(p.scale()));
+        if (Float.isInfinite(s)) {
+            throw new IllegalArgumentException("scale " + p.scale() + " overflows fp16 (accepted: |scale| <= 65504):"
+                    + " the weights are too large for fp16 scales");
+        }
+        if (s == 0) s = Dtype.halfToFloat(1);                           // 2^-24, the smallest fp16 subnormal
+        if (symmetric) return new IntFormat.Params(s, 0);
+        float lo = Math.min(min, 0), hi = Math.max(max, 0);
+        if (lo == 0 && hi == 0) lo = -1;                                 // IntFormat's empty range [-1, 1]
+        int zero = (int) Math.rint(-lo / s);
+        return new IntFormat.Params(s, Math.min(Math.max(zero, 0), fmt.qmax()));
     }
 
     /** Sum of squared rounding errors of a strided block with the given parameters. */

@@ -209,4 +209,45 @@ class QuantizerTest {
                 () -> new Quantizer(4, false, Quantizer.Granularity.PER_CHANNEL, 32, false, null));
         assertTrue(e.getMessage().contains("only accepted with Granularity.GROUP"), e.getMessage());
     }
+
+    @Test
+    void fp16ScalesAreFp16ValuesWithTheZeroPointRefittedAndTheSameGrid() {
+        float[] w = gaussian(11, 8 * 64, 0.05);
+        for (Quantizer base : specs()) {
+            Quantizer q = base.withFp16Scales(true);
+            assertTrue(q.fp16Scales() && q.name().endsWith(" fp16-scales"), q.name());
+            assertEquals(base.clipSearch(), q.withClipSearch(q.clipSearch()).clipSearch());
+            assertTrue(q.withClipSearch(true).fp16Scales(), "withClipSearch keeps fp16Scales");
+            QuantizedTensor t = q.quantize(w, 8, 64);
+            IntFormat fmt = q.intFormat();
+            for (int r = 0; r < 8; r++) {
+                for (int k = 0; k < t.groups(); k++) {
+                    float s = t.scale(r, k);
+                    assertEquals(s, org.distillery.io.Dtype.halfToFloat(org.distillery.io.Dtype.floatToHalf(s)), 0f, q.name());
+                    if (!q.symmetric() && !q.clipSearch() && q.granularity() != Quantizer.Granularity.PER_TENSOR) {
+                        float min = 0;
+                        for (int c = k * t.groupWidth(); c < (k + 1) * t.groupWidth(); c++) min = Math.min(min, w[r * 64 + c]);
+                        int zero = (int) Math.min(Math.max(Math.rint(-min / s), 0), fmt.qmax());
+                        assertEquals(zero, t.zero(r, k), q.name() + " zero of row " + r + " group " + k);
+                    }
+                }
+            }
+            // the rounded scale is within fp16's relative precision of the float32 one
+            QuantizedTensor f = base.quantize(w, 8, 64);
+            if (!base.clipSearch()) {
+                for (int i = 0; i < f.scales().length; i++) {
+                    assertEquals(f.scales()[i], t.scales()[i], f.scales()[i] * 0x1p-11, q.name());
+                }
+            }
+            // and every value is exactly scale * (code - zero) in float, as a packed file stores it
+            float[] d = t.dequantize();
+            for (int i = 0; i < d.length; i++) {
+                int r = i / 64, k = t.groupOf(i % 64);
+                assertEquals((double) t.scale(r, k) * (t.codes()[i] - t.zero(r, k)), d[i], 0.0);
+            }
+        }
+        assertThrows(IllegalArgumentException.class, () -> Quantizer.floating(FloatFormat.FP16).withFp16Scales(true));
+        Quantizer tiny = Quantizer.perChannel(8, true).withFp16Scales(true);
+        assertEquals(0x1p-24f, tiny.quantize(new float[] {1e-12f, 0f}, 1, 2).scale(0, 0), 0f, "smallest fp16 subnormal");
+    }
 }
