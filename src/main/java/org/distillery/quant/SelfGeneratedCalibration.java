@@ -120,6 +120,18 @@ public record SelfGeneratedCalibration(int samples, int length, int greedyTokens
     }
 
     @Override
+    public boolean equals(Object o) {
+        return o instanceof SelfGeneratedCalibration c && samples == c.samples && length == c.length
+                && greedyTokens == c.greedyTokens && Double.compare(temperature, c.temperature) == 0 && topK == c.topK
+                && Arrays.equals(startTokens, c.startTokens) && seed == c.seed;
+    }
+
+    @Override
+    public int hashCode() {
+        return java.util.Objects.hash(samples, length, greedyTokens, temperature, topK, Arrays.hashCode(startTokens), seed);
+    }
+
+    @Override
     public String toString() {
         return "SelfGeneratedCalibration[samples=" + samples + ", length=" + length + ", greedyTokens=" + greedyTokens
                 + ", temperature=" + temperature + ", topK=" + topK + ", startTokens="
