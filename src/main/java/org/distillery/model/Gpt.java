@@ -52,6 +52,10 @@ import java.util.Set;
  * {@code embd_pdrop}, {@code resid_pdrop} and {@code attn_pdrop}, one p for all three) is off by default
  * and applies in training mode only; see {@link #setDropout}.
  *
+ * <p>Block-wise post-training methods (e.g. Norm Tweaking) run one transformer block alone with
+ * {@link #embed}, {@link #forwardBlock} and {@link #backwardBlock}, on the same buffers and kernels as
+ * {@link #forward} (chaining them reproduces its residual stream bit for bit).
+ *
  * <p>Not thread-safe: one forward/backward at a time.
  */
 public final class Gpt implements TrainableModel {

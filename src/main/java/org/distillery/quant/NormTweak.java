@@ -176,21 +176,22 @@ public final class NormTweak {
                 x.add(model.embed(batch, b, t).toFloatArray());
             }
             int nb = ids.size();
+            Runner runner = new Runner(model, t, e);
             List<BlockReport> reports = new ArrayList<>();
             for (int l = 0; l < layers; l++) {
                 final int block = l;
                 final List<float[]> inputs = x;
                 // float outputs on the quantized path's inputs
                 List<float[]> yf = new ArrayList<>();
-                for (int k = 0; k < nb; k++) yf.add(run(model, block, x.get(k), sizes.get(k), t, e).toFloatArray());
+                for (int k = 0; k < nb; k++) yf.add(runner.run(block, x.get(k), sizes.get(k)).toFloatArray());
                 // quantize the block's linear weights
                 List<LayerReport> rows = quantizer.quantizeBlock(model, block, afterForward -> {
                     for (int k = 0; k < nb; k++) {
-                        run(model, block, inputs.get(k), sizes.get(k), t, e);
+                        runner.run(block, inputs.get(k), sizes.get(k));
                         afterForward.run();
                     }
                 });
-                double[] before = evaluate(model, block, x, yf, sizes, t, e, options.loss(), null);
+                double[] before = evaluate(runner, block, x, yf, sizes, t, e, options.loss(), null);
                 // tweak the LayerNorms
                 double lr = options.lrOfBlock(l, layers);
                 int steps = 0;
@@ -207,7 +208,7 @@ public final class NormTweak {
                     for (int epoch = 0; epoch < options.epochs(); epoch++) {
                         for (int k = 0; k < nb; k++) {
                             for (FloatTensor g : grads.values()) g.fill(0f);
-                            FloatTensor y = run(model, block, x.get(k), sizes.get(k), t, e);
+                            FloatTensor y = runner.run(block, x.get(k), sizes.get(k));
                             int n = sizes.get(k) * t;
                             if (dy == null || dy.dim(0) != n) dy = FloatTensor.zeros(n, e);
                             lossAndGradient(options.loss(), y, yf.get(k), n, e, dy);
@@ -219,7 +220,7 @@ public final class NormTweak {
                 }
                 // after, and the next block's inputs
                 List<float[]> next = new ArrayList<>();
-                double[] after = evaluate(model, block, x, yf, sizes, t, e, options.loss(), next);
+                double[] after = evaluate(runner, block, x, yf, sizes, t, e, options.loss(), next);
                 x = next;
                 reports.add(new BlockReport(l, lr, steps, before[0], after[0], before[1], after[1], rows));
             }
@@ -230,17 +231,30 @@ public final class NormTweak {
         }
     }
 
-    /** forwardBlock of one batch's input held as an array. */
-    private static FloatTensor run(Gpt model, int block, float[] x, int b, int t, int e) {
-        return model.forwardBlock(block, FloatTensor.zeros(b * t, e).copyFrom(x), b, t);
+    /** Runs a block on batch inputs held as arrays, through one reused input tensor per batch size. */
+    private static final class Runner {
+        final Gpt model;
+        final int t, e;
+        final Map<Integer, FloatTensor> scratch = new java.util.HashMap<>();
+
+        Runner(Gpt model, int t, int e) {
+            this.model = model;
+            this.t = t;
+            this.e = e;
+        }
+
+        FloatTensor run(int block, float[] x, int b) {
+            FloatTensor in = scratch.computeIfAbsent(b, k -> FloatTensor.zeros(k * t, e));
+            return model.forwardBlock(block, in.copyFrom(x), b, t);
+        }
     }
 
     /** {chosen loss, L_dist}, each the mean over batches; the outputs are added to {@code outputs} if not null. */
-    private static double[] evaluate(Gpt model, int block, List<float[]> x, List<float[]> yf, List<Integer> sizes, int t,
+    private static double[] evaluate(Runner runner, int block, List<float[]> x, List<float[]> yf, List<Integer> sizes, int t,
                                      int e, Loss loss, List<float[]> outputs) {
         double sumLoss = 0, sumDist = 0;
         for (int k = 0; k < x.size(); k++) {
-            float[] y = run(model, block, x.get(k), sizes.get(k), t, e).toFloatArray();
+            float[] y = runner.run(block, x.get(k), sizes.get(k)).toFloatArray();
             int n = sizes.get(k) * t;
             double[] yd = toDouble(y), fd = toDouble(yf.get(k));
             double dist = distance(yd, fd, n, e, null);
