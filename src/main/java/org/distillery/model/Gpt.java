@@ -52,6 +52,10 @@ import java.util.Set;
  * {@code embd_pdrop}, {@code resid_pdrop} and {@code attn_pdrop}, one p for all three) is off by default
  * and applies in training mode only; see {@link #setDropout}.
  *
+ * <p>Block-wise post-training methods (e.g. Norm Tweaking) run one transformer block alone with
+ * {@link #embed}, {@link #forwardBlock} and {@link #backwardBlock}, on the same buffers and kernels as
+ * {@link #forward} (chaining them reproduces its residual stream bit for bit).
+ *
  * <p>Not thread-safe: one forward/backward at a time.
  */
 public final class Gpt implements TrainableModel {
@@ -71,6 +75,8 @@ public final class Gpt implements TrainableModel {
     private final Map<Long, Activations> byShape = new HashMap<>();
     private Activations acts;                                 // the buffers of the last forward (null before the first)
     private boolean hasLoss;
+    private int lastBlock = -1;                               // the block of the last forwardBlock, -1 otherwise
+    private boolean blockwise;                                // the last forward was embed or forwardBlock
     private boolean training = true;                          // see train() / eval()
 
     private double dropout;
@@ -318,29 +324,15 @@ public final class Gpt implements TrainableModel {
         if (acts == null || acts.b != b || acts.t != t || acts.training != training) acts = activations(b, t, training);
         Activations a = acts;
         System.arraycopy(ids, 0, a.ids, 0, a.n);
+        lastBlock = -1;
+        blockwise = false;
         boolean drop = training && dropout > 0;
         if (drop) stepSeed = Seeds.mix(dropoutSeed, ++forwardCount);
 
         EmbeddingKernel.forward(a.ids, t, wte, wpe, a.encoded);                     // [N, E]
         if (drop) DropoutKernel.forward(a.encoded, a.encoded, dropout, siteSeed(0));
         FloatTensor x = a.encoded;
-        for (int l = 0; l < nLayer; l++) {
-            Block w = blocks[l];
-            LayerNormKernel.forward(x, w.ln1W, w.ln1B, eps, a.ln1[l], a.ln1Mean[l], a.ln1Rstd[l]);
-            LinearKernel.forward(a.ln1[l], w.attnW, w.attnB, a.qkv[l]);              // [N, 3E]
-            if (drop) a.attention[l].forward(a.qkv[l], null, a.atty[l], dropout, siteSeed(attentionSite(l)));
-            else a.attention[l].forward(a.qkv[l], null, a.atty[l]);                   // [N, E]
-            LinearKernel.forward(a.atty[l], w.projW, w.projB, a.attproj[l]);        // [N, E]
-            if (drop) DropoutKernel.forward(a.attproj[l], a.attproj[l], dropout, siteSeed(2 * l + 1));
-            AddKernels.residualAdd(x, a.attproj[l], a.residual2[l]);
-            LayerNormKernel.forward(a.residual2[l], w.ln2W, w.ln2B, eps, a.ln2[l], a.ln2Mean[l], a.ln2Rstd[l]);
-            LinearKernel.forward(a.ln2[l], w.fcW, w.fcB, a.fch[l]);                  // [N, I]
-            GeluKernel.forward(a.fch[l], a.fchGelu[l]);                             // [N, I]
-            LinearKernel.forward(a.fchGelu[l], w.mlpProjW, w.mlpProjB, a.fcproj[l]); // [N, E]
-            if (drop) DropoutKernel.forward(a.fcproj[l], a.fcproj[l], dropout, siteSeed(2 * l + 2));
-            AddKernels.residualAdd(a.residual2[l], a.fcproj[l], a.residual3[l]);
-            x = a.residual3[l];
-        }
+        for (int l = 0; l < nLayer; l++) x = blockForward(a, l, x, drop);
         LayerNormKernel.forward(x, lnfW, lnfB, eps, a.lnf, a.lnfMean, a.lnfRstd);
         LinearKernel.forward(a.lnf, wte, null, a.logits);                           // [N, V] = h wte^T
         hasLoss = targets != null;
@@ -348,6 +340,28 @@ public final class Gpt implements TrainableModel {
         System.arraycopy(targets, 0, a.targets, 0, a.n);
         if (!a.training) return CrossEntropyKernel.loss(a.logits, a.targets, IGNORE_INDEX, a.ceScratch);
         return CrossEntropyKernel.forwardBackward(a.logits, a.targets, IGNORE_INDEX, a.dlogits);
+    }
+
+    /**
+     * Block l on its input {@code x} [N, E] (a.encoded or a.residual3[l - 1]), writing layer l's activation
+     * buffers; returns the output a.residual3[l].
+     */
+    private FloatTensor blockForward(Activations a, int l, FloatTensor x, boolean drop) {
+        Block w = blocks[l];
+        LayerNormKernel.forward(x, w.ln1W, w.ln1B, eps, a.ln1[l], a.ln1Mean[l], a.ln1Rstd[l]);
+        LinearKernel.forward(a.ln1[l], w.attnW, w.attnB, a.qkv[l]);              // [N, 3E]
+        if (drop) a.attention[l].forward(a.qkv[l], null, a.atty[l], dropout, siteSeed(attentionSite(l)));
+        else a.attention[l].forward(a.qkv[l], null, a.atty[l]);                   // [N, E]
+        LinearKernel.forward(a.atty[l], w.projW, w.projB, a.attproj[l]);        // [N, E]
+        if (drop) DropoutKernel.forward(a.attproj[l], a.attproj[l], dropout, siteSeed(2 * l + 1));
+        AddKernels.residualAdd(x, a.attproj[l], a.residual2[l]);
+        LayerNormKernel.forward(a.residual2[l], w.ln2W, w.ln2B, eps, a.ln2[l], a.ln2Mean[l], a.ln2Rstd[l]);
+        LinearKernel.forward(a.ln2[l], w.fcW, w.fcB, a.fch[l]);                  // [N, I]
+        GeluKernel.forward(a.fch[l], a.fchGelu[l]);                             // [N, I]
+        LinearKernel.forward(a.fchGelu[l], w.mlpProjW, w.mlpProjB, a.fcproj[l]); // [N, E]
+        if (drop) DropoutKernel.forward(a.fcproj[l], a.fcproj[l], dropout, siteSeed(2 * l + 2));
+        AddKernels.residualAdd(a.residual2[l], a.fcproj[l], a.residual3[l]);
+        return a.residual3[l];
     }
 
     /**
@@ -371,9 +385,107 @@ public final class Gpt implements TrainableModel {
      */
     public void backward(FloatTensor dlogits, FloatTensor dhidden) {
         requireTrainingForward("backward");
+        if (blockwise) {
+            throw new IllegalStateException("backward: the last forward was embed/forwardBlock, not a full forward;"
+                    + " use backwardBlock");
+        }
         int n = acts.n;
         ExternalGradients.check(dlogits, dhidden, n, vocab, embd, "n_embd");
         backpropagate(dlogits, dhidden);
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // one block at a time (block-wise post-training methods, e.g. Norm Tweaking)
+
+    /**
+     * The embedding output {@code x_0 = wte[ids] + wpe[pos]} [B*T, E] of a batch, the input of block 0,
+     * without running the blocks (a live buffer of shape (B, T) in the current mode, overwritten by the next
+     * forward of that shape). Dropout is not applied; in training mode it must be off.
+     */
+    public FloatTensor embed(int[] ids, int b, int t) {
+        checkBatch(ids, null, b, t);
+        requireNoDropout("embed");
+        if (acts == null || acts.b != b || acts.t != t || acts.training != training) acts = activations(b, t, training);
+        Activations a = acts;
+        System.arraycopy(ids, 0, a.ids, 0, a.n);
+        EmbeddingKernel.forward(a.ids, t, wte, wpe, a.encoded);
+        hasLoss = false;
+        lastBlock = -1;
+        blockwise = true;
+        return a.encoded;
+    }
+
+    /**
+     * Runs transformer block {@code l} alone on {@code x} [B*T, E], the block's input (the residual stream:
+     * the {@link #embed} output for block 0, block l-1's output otherwise), exactly as {@link #forward} runs
+     * it: chaining {@code embed} and {@code forwardBlock(0..L-1)} reproduces the residual stream of
+     * {@link #forward} bit for bit (ln_f and the head are not run). {@code x} is copied into the buffer that
+     * {@code forward} keeps as block l's input (unless it is that buffer already). In training mode the
+     * activations are kept for {@link #backwardBlock} and {@link #linearInput} of block l's layers; dropout
+     * must be off in training mode. After this call {@link #backward()} refuses to run (no loss) and
+     * {@link #logits()} is stale.
+     *
+     * @param l block index in [0, n_layer)
+     * @param x the block input [b*t, E], b sequences of t tokens (attention is causal within each)
+     * @return the block output [b*t, E], a live buffer (overwritten by the next forward of that shape)
+     */
+    public FloatTensor forwardBlock(int l, FloatTensor x, int b, int t) {
+        checkBlock(l, "forwardBlock");
+        if (b < 1 || b > maxB) throw new IllegalArgumentException("b: batch size " + b + " is outside [1, maxB = " + maxB + "]");
+        if (t < 1 || t > maxT) throw new IllegalArgumentException("t: sequence length " + t + " is outside [1, maxT = " + maxT + "]");
+        if (x == null || x.rank() != 2 || x.dim(0) != b * t || x.dim(1) != embd) {
+            throw new IllegalArgumentException("x: shape " + (x == null ? "null" : x.shapeString()) + " but the block input"
+                    + " needs [b*t, n_embd] = [" + b * t + ", " + embd + "]");
+        }
+        requireNoDropout("forwardBlock");
+        if (acts == null || acts.b != b || acts.t != t || acts.training != training) acts = activations(b, t, training);
+        Activations a = acts;
+        FloatTensor in = l == 0 ? a.encoded : a.residual3[l - 1];
+        if (x != in) in.copyFrom(x.toFloatArray());
+        FloatTensor y = blockForward(a, l, in, false);
+        hasLoss = false;
+        lastBlock = l;
+        blockwise = true;
+        return y;
+    }
+
+    /**
+     * Backward through the block of the last {@link #forwardBlock} (which must have run in training mode):
+     * accumulates d loss / d parameter into that block's gradients (its LayerNorms, linear weights and
+     * biases; nothing else changes) and returns d loss / d block input.
+     *
+     * @param l  the block of the last forwardBlock
+     * @param dy d loss / d block output [B*T, E]
+     * @return d loss / d block input [B*T, E], a live buffer (overwritten by the next backward)
+     */
+    public FloatTensor backwardBlock(int l, FloatTensor dy) {
+        checkBlock(l, "backwardBlock");
+        requireTrainingForward("backwardBlock");
+        if (lastBlock != l) {
+            throw new IllegalStateException("backwardBlock: the last forward was " + (lastBlock < 0 ? "not forwardBlock"
+                    : "forwardBlock(" + lastBlock + ", ...)") + "; call forwardBlock(" + l + ", ...) first");
+        }
+        Activations a = acts;
+        if (dy == null || dy.size() != a.n * embd) {
+            throw new IllegalArgumentException("dy: shape " + (dy == null ? "null" : dy.shapeString()) + " but the block"
+                    + " output is [" + a.n + ", " + embd + "]");
+        }
+        a.dresidual.copyFrom(dy.toFloatArray());
+        blockBackward(a, l, a.dresidual, false);
+        return a.dresidual;
+    }
+
+    private void checkBlock(int l, String what) {
+        if (l < 0 || l >= nLayer) {
+            throw new IllegalArgumentException(what + ": block " + l + " is outside [0, n_layer = " + nLayer + ")");
+        }
+    }
+
+    private void requireNoDropout(String what) {
+        if (training && dropout > 0) {
+            throw new IllegalStateException(what + ": dropout is on (p = " + dropout + "); the block-wise API runs without"
+                    + " dropout: setDropout(0, seed) or eval()");
+        }
     }
 
     private void requireTrainingForward(String what) {
@@ -394,34 +506,40 @@ public final class Gpt implements TrainableModel {
         else a.dln.fill(0f);
         if (dhidden != null) AddKernels.accumulate(a.dln, dhidden);
         LayerNormKernel.backward(a.dln, xLast, a.lnfMean, a.lnfRstd, lnfW, dres, dlnfW, dlnfB);
-        for (int l = nLayer - 1; l >= 0; l--) {
-            Block w = blocks[l];
-            FloatTensor xIn = l == 0 ? a.encoded : a.residual3[l - 1];
-            // MLP branch: residual3 = residual2 + drop(c_proj(gelu(c_fc(ln_2(residual2)))))
-            FloatTensor dy = dres;
-            if (drop) {
-                DropoutKernel.backward(dres, a.dbranch, dropout, siteSeed(2 * l + 2));
-                dy = a.dbranch;
-            }
-            LinearKernel.backward(dy, a.fchGelu[l], w.mlpProjW, a.dfchGelu, w.dmlpProjW, w.dmlpProjB);
-            GeluKernel.backward(a.dfchGelu, a.fch[l], a.dfch);
-            LinearKernel.backward(a.dfch, a.ln2[l], w.fcW, a.dln, w.dfcW, w.dfcB);
-            LayerNormKernel.backward(a.dln, a.residual2[l], a.ln2Mean[l], a.ln2Rstd[l], w.ln2W, a.dtmp, w.dln2W, w.dln2B);
-            AddKernels.accumulate(dres, a.dtmp);                                    // d residual2
-            // attention branch: residual2 = x + drop(c_proj(attn(c_attn(ln_1(x)))))
-            dy = dres;
-            if (drop) {
-                DropoutKernel.backward(dres, a.dbranch, dropout, siteSeed(2 * l + 1));
-                dy = a.dbranch;
-            }
-            LinearKernel.backward(dy, a.atty[l], w.projW, a.dtmp, w.dprojW, w.dprojB);  // d atty
-            a.attention[l].backward(a.dtmp, a.qkv[l], a.dqkv);
-            LinearKernel.backward(a.dqkv, a.ln1[l], w.attnW, a.dln, w.dattnW, w.dattnB);
-            LayerNormKernel.backward(a.dln, xIn, a.ln1Mean[l], a.ln1Rstd[l], w.ln1W, a.dtmp, w.dln1W, w.dln1B);
-            AddKernels.accumulate(dres, a.dtmp);                                    // d x
-        }
+        for (int l = nLayer - 1; l >= 0; l--) blockBackward(a, l, dres, drop);
         if (drop) DropoutKernel.backward(dres, dres, dropout, siteSeed(0));
         EmbeddingKernel.backward(dres, a.ids, a.t, dwte, dwpe);
+    }
+
+    /**
+     * Backward through block l: on entry {@code dres} holds d loss / d block output, on return d loss / d
+     * block input; accumulates into block l's parameter gradients.
+     */
+    private void blockBackward(Activations a, int l, FloatTensor dres, boolean drop) {
+        Block w = blocks[l];
+        FloatTensor xIn = l == 0 ? a.encoded : a.residual3[l - 1];
+        // MLP branch: residual3 = residual2 + drop(c_proj(gelu(c_fc(ln_2(residual2)))))
+        FloatTensor dy = dres;
+        if (drop) {
+            DropoutKernel.backward(dres, a.dbranch, dropout, siteSeed(2 * l + 2));
+            dy = a.dbranch;
+        }
+        LinearKernel.backward(dy, a.fchGelu[l], w.mlpProjW, a.dfchGelu, w.dmlpProjW, w.dmlpProjB);
+        GeluKernel.backward(a.dfchGelu, a.fch[l], a.dfch);
+        LinearKernel.backward(a.dfch, a.ln2[l], w.fcW, a.dln, w.dfcW, w.dfcB);
+        LayerNormKernel.backward(a.dln, a.residual2[l], a.ln2Mean[l], a.ln2Rstd[l], w.ln2W, a.dtmp, w.dln2W, w.dln2B);
+        AddKernels.accumulate(dres, a.dtmp);                                    // d residual2
+        // attention branch: residual2 = x + drop(c_proj(attn(c_attn(ln_1(x)))))
+        dy = dres;
+        if (drop) {
+            DropoutKernel.backward(dres, a.dbranch, dropout, siteSeed(2 * l + 1));
+            dy = a.dbranch;
+        }
+        LinearKernel.backward(dy, a.atty[l], w.projW, a.dtmp, w.dprojW, w.dprojB);  // d atty
+        a.attention[l].backward(a.dtmp, a.qkv[l], a.dqkv);
+        LinearKernel.backward(a.dqkv, a.ln1[l], w.attnW, a.dln, w.dattnW, w.dattnB);
+        LayerNormKernel.backward(a.dln, xIn, a.ln1Mean[l], a.ln1Rstd[l], w.ln1W, a.dtmp, w.dln1W, w.dln1B);
+        AddKernels.accumulate(dres, a.dtmp);                                    // d x
     }
 
     /** Sets every gradient to 0. */
