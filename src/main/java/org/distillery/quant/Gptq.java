@@ -362,20 +362,7 @@ public final class Gptq {
                                              Map<String, QuantizedTensor> tensors) {
         if (model == null) throw new IllegalArgumentException("model: must not be null");
         if (options == null) throw new IllegalArgumentException("options: must not be null");
-        if (windows == null || windows.isEmpty()) {
-            throw new IllegalArgumentException("windows: the calibration set is empty; need at least one window of tokens");
-        }
-        int t = windows.get(0).length;
-        for (int i = 0; i < windows.size(); i++) {
-            int[] w = windows.get(i);
-            if (w == null || w.length != t || t < 1) {
-                throw new IllegalArgumentException("windows: window " + i + " has " + (w == null ? "no" : w.length)
-                        + " tokens; every window needs the same length >= 1 (" + t + ")");
-            }
-        }
-        if (t > model.maxSequenceLength()) {
-            throw new IllegalArgumentException("windows: length " + t + " exceeds the model's maxT = " + model.maxSequenceLength());
-        }
+        int t = checkWindows(windows, model);
         if (model.dropoutProbability() > 0) {
             throw new IllegalArgumentException("model: dropout is on (p = " + model.dropoutProbability() + "); switch it off"
                     + " (setDropout(0, seed)) for calibration");
@@ -492,5 +479,27 @@ public final class Gptq {
         INDArray ah = Nd4j.create(DataType.DOUBLE, new long[] {rows, cols}, 'c');
         Nd4j.gemm(an, hn, ah, false, false, 1.0, 0.0);
         return ah.mul(an).sumNumber().doubleValue();
+    }
+
+    /**
+     * Checks a calibration set for {@code model}: not empty, every window the same length in [1, maxT];
+     * returns that length. Shared by the quantizers that run the model on calibration windows.
+     */
+    static int checkWindows(List<int[]> windows, Gpt model) {
+        if (windows == null || windows.isEmpty()) {
+            throw new IllegalArgumentException("windows: the calibration set is empty; need at least one window of tokens");
+        }
+        int t = windows.get(0).length;
+        for (int i = 0; i < windows.size(); i++) {
+            int[] w = windows.get(i);
+            if (w == null || w.length != t || t < 1) {
+                throw new IllegalArgumentException("windows: window " + i + " has " + (w == null ? "no" : w.length)
+                        + " tokens; every window needs the same length >= 1 (" + t + ")");
+            }
+        }
+        if (t > model.maxSequenceLength()) {
+            throw new IllegalArgumentException("windows: length " + t + " exceeds the model's maxT = " + model.maxSequenceLength());
+        }
+        return t;
     }
 }

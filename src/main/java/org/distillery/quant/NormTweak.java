@@ -138,20 +138,7 @@ public final class NormTweak {
         if (model == null || quantizer == null || options == null) {
             throw new IllegalArgumentException("model, quantizer, options: must not be null");
         }
-        if (windows == null || windows.isEmpty()) {
-            throw new IllegalArgumentException("windows: the calibration set is empty; need at least one window of tokens");
-        }
-        int t = windows.get(0).length;
-        for (int i = 0; i < windows.size(); i++) {
-            int[] w = windows.get(i);
-            if (w == null || w.length != t || t < 1) {
-                throw new IllegalArgumentException("windows: window " + i + " has " + (w == null ? "no" : w.length)
-                        + " tokens; every window needs the same length >= 1 (" + t + ")");
-            }
-        }
-        if (t > model.maxSequenceLength()) {
-            throw new IllegalArgumentException("windows: length " + t + " exceeds the model's maxT = " + model.maxSequenceLength());
-        }
+        int t = Gptq.checkWindows(windows, model);
         if (options.batchSize() > model.maxBatch()) {
             throw new IllegalArgumentException("batchSize = " + options.batchSize() + " exceeds the model's maxB = " + model.maxBatch());
         }

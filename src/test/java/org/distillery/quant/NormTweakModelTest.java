@@ -24,7 +24,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Norm Tweaking on a tiny byte-level GPT trained on Brown for a few hundred steps. */
 class NormTweakModelTest {
-    static final int T = 64, B = 16;
+    static final int T = TinyBrownGpt.T, B = TinyBrownGpt.B;
     static Gpt model;
     static Map<String, float[]> trained = new HashMap<>();
     static int[] train, val;
@@ -32,14 +32,11 @@ class NormTweakModelTest {
 
     @BeforeAll
     static void trainTinyModel() {
-        BrownCorpus brown = BrownCorpus.load();
-        ByteTokenizer tok = new ByteTokenizer();
-        train = Arrays.copyOf(tok.encode(brown.text(BrownCorpus.Split.TRAIN)), 300_000);
-        val = Arrays.copyOf(tok.encode(brown.text(BrownCorpus.Split.VALIDATION)), 16_384);
-        TrainConfig cfg = TrainConfig.defaults(Gpt2Config.of(256, T, 64, 2, 4)).withBatch(B, T).withSteps(400, 20)
-                .withLr(1e-2, 1e-3).withEval(0, 1).withSeed(3).withCheckpoints(0, 1);
-        model = new Gpt(cfg.model(), B, T, 3);
-        new Trainer(cfg.loop(), new CausalLmObjective(cfg, train, null, model)).showProgress(false).run();
+        TinyBrownGpt tiny = TinyBrownGpt.get();          // trained once per JVM, shared with the other quant tests
+        tiny.restore();
+        model = tiny.model;
+        train = tiny.train;
+        val = tiny.val;
         model.parameters().forEach((n, p) -> trained.put(n, p.toFloatArray()));
         long t0 = System.nanoTime();
         calib = SelfGeneratedCalibration.of(32, T, 0).withStartTokens(letters()).generate(model);
