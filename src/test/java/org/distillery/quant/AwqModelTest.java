@@ -52,7 +52,6 @@ class AwqModelTest {
         boolean scaled = false;
         for (Awq.LayerScale s : r.scales()) scaled |= s.alpha() > 0;
         assertTrue(scaled, "some alpha > 0 expected: " + r.scales());
-        assertTrue(!Arrays.equals(tiny.val, tiny.val) || true);
         float[] after = logits(ids);
         double maxRel = 0, maxAbs = 0;
         for (float v : before) maxAbs = Math.max(maxAbs, Math.abs(v));
@@ -89,23 +88,37 @@ class AwqModelTest {
     }
 
     @Test
-    void awqBeatsRtn() {
-        for (int bits : new int[] {3, 4}) {
-            for (Quantizer q : List.of(Quantizer.perChannel(bits, true), Quantizer.grouped(bits, false, 32))) {
-                tiny.restore();
-                double fp = tiny.perplexity();
-                Rtn.quantize(model, q);
-                double rtn = tiny.perplexity();
-                tiny.restore();
-                Awq.Result r = Awq.apply(model, calib, q, Awq.Options.defaults(B));
-                double awq = tiny.perplexity();
-                System.out.printf("%s: fp32 %.3f, RTN %.3f, AWQ %.3f%n", q.name(), fp, rtn, awq);
-                for (Awq.LayerScale s : r.scales()) {
-                    System.out.printf("  %-24s alpha %.2f, output MSE %.4g -> %.4g (relative %.4f -> %.4f)%n", s.name(), s.alpha(),
-                            s.mseRtn(), s.mseAwq(), s.mseRtn() / s.meanSquare(), s.mseAwq() / s.meanSquare());
-                }
-            }
+    void awqBeatsRtnAt3BitsPerChannel() {
+        // INT3-asym per-channel: RTN costs +0.057 perplexity here. AWQ measured (calibration seeds 0, 1, 2):
+        // 13.752, 13.760, 13.754 vs RTN 13.768 (fp32 13.711); INT3-sym per-channel 13.827 vs 13.840.
+        // With groups (g32, g16) RTN's loss is already tiny and AWQ does not lower the perplexity (README).
+        Quantizer q = Quantizer.perChannel(3, false);
+        tiny.restore();
+        double fp = tiny.perplexity();
+        Rtn.quantize(model, q);
+        double rtn = tiny.perplexity();
+        tiny.restore();
+        model.eval();
+        Awq.Result r = Awq.apply(model, calib, q, Awq.Options.defaults(B));
+        assertTrue(!model.isTraining(), "mode restored");
+        model.train();
+        double awq = tiny.perplexity();
+        System.out.printf("tiny GPT, validation perplexity, %s: fp32 %.3f, RTN %.3f, AWQ %.3f%n", q.name(), fp, rtn, awq);
+        double sumRtn = 0, sumAwq = 0;
+        for (Awq.LayerScale s : r.scales()) {
+            System.out.printf("  %-24s alpha %.2f, output MSE %.4g -> %.4g (relative %.4f -> %.4f)%n", s.name(), s.alpha(),
+                    s.mseRtn(), s.mseAwq(), s.mseRtn() / s.meanSquare(), s.mseAwq() / s.meanSquare());
+            assertTrue(s.mseAwq() <= s.mseRtn(), s.toString());
+            assertTrue(s.alpha() >= 0 && s.alpha() <= 0.95, s.toString());
+            sumRtn += s.mseRtn() / s.meanSquare();
+            sumAwq += s.mseAwq() / s.meanSquare();
         }
+        assertEquals(List.of("h.0.attn.c_attn.weight", "h.0.mlp.c_fc.weight", "h.0.attn.c_proj.weight"),
+                r.scales().subList(0, 3).stream().map(Awq.LayerScale::name).toList());
+        assertEquals(8, r.layers().size());
+        assertTrue(sumAwq < 0.95 * sumRtn, "AWQ should lower the summed relative output MSE by > 5 %: " + sumRtn + " -> " + sumAwq);
+        assertTrue(awq < rtn, "AWQ " + awq + " should beat RTN " + rtn);
+        assertTrue(awq > fp - 0.05, "AWQ " + awq + " vs fp32 " + fp);
     }
 
     @Test
