@@ -126,43 +126,15 @@ public final class Awq {
             Map<Integer, FloatTensor> scratch = new HashMap<>();
             List<LayerScale> scales = new ArrayList<>();
             List<LayerReport> rows = new ArrayList<>();
-            Map<String, FloatTensor> p = model.parameters();
             for (int l = 0; l < layers; l++) {
-                List<String> names = scaledNames(l);
-                int[] widths = new int[names.size()];
-                double[][] absSum = new double[names.size()][], h = new double[names.size()][];
-                for (int g = 0; g < names.size(); g++) {
-                    widths[g] = p.get(names.get(g)).dim(1);
-                    absSum[g] = new double[widths[g]];
-                    h[g] = new double[widths[g] * widths[g]];
-                }
-                long n = 0;
-                for (int k = 0; k < x.size(); k++) {
-                    run(model, scratch, l, x.get(k), sizes.get(k), t, e);
-                    for (int g = 0; g < names.size(); g++) accumulate(model.linearInput(names.get(g)).toFloatArray(), widths[g], absSum[g], h[g]);
-                    n += (long) sizes.get(k) * t;
-                }
-                // search every group on the float block, then apply all
-                double[][] s = new double[names.size()][];
-                for (int g = 0; g < names.size(); g++) {
-                    double[] mean = new double[widths[g]];
-                    for (int j = 0; j < widths[g]; j++) mean[j] = absSum[g][j] / n;
-                    FloatTensor w = p.get(names.get(g));
-                    Search r = search(w.toFloatArray(), w.dim(0), widths[g], mean, h[g], n, quantizer, options.grid());
-                    s[g] = r.s;
-                    scales.add(new LayerScale(names.get(g), r.alpha, r.mseRtn, r.mseBest, r.meanSquare));
-                }
-                String pre = "h." + l + ".";
-                scaleColumns(p.get(names.get(0)), s[0]);
-                divide(p.get(pre + "ln_1.weight"), s[0], 0);
-                divide(p.get(pre + "ln_1.bias"), s[0], 0);
-                scaleColumns(p.get(names.get(1)), s[1]);
-                divide(p.get(pre + "ln_2.weight"), s[1], 0);
-                divide(p.get(pre + "ln_2.bias"), s[1], 0);
-                scaleColumns(p.get(names.get(2)), s[2]);
-                divideRows(p.get(pre + "attn.c_attn.weight"), s[2], 2 * e);
-                divide(p.get(pre + "attn.c_attn.bias"), s[2], 2 * e);
-                if (options.quantize()) rows.addAll(BlockQuantizer.rtn(quantizer).quantizeBlock(model, l, pass -> {}));
+                final int block = l;
+                final List<float[]> inputs = x;
+                rows.addAll(searchAndQuantize(model, block, afterForward -> {
+                    for (int k = 0; k < inputs.size(); k++) {
+                        run(model, scratch, block, inputs.get(k), sizes.get(k), t, e);
+                        afterForward.run();
+                    }
+                }, quantizer, options.grid(), options.quantize(), scales));
                 List<float[]> next = new ArrayList<>();
                 for (int k = 0; k < x.size(); k++) next.add(run(model, scratch, l, x.get(k), sizes.get(k), t, e).toFloatArray());
                 x = next;
@@ -171,6 +143,67 @@ public final class Awq {
         } finally {
             if (!wasTraining) model.eval();
         }
+    }
+
+    /**
+     * AWQ as a {@link BlockQuantizer} for block-wise drivers ({@link NormTweak}: AWQ + Norm Tweaking): each call
+     * searches, folds and RTN-quantizes one block on the inputs the driver's pass supplies; the chosen scales
+     * are appended to {@code scales} (if not null).
+     */
+    public static BlockQuantizer blockQuantizer(Quantizer quantizer, int grid, List<LayerScale> scales) {
+        if (quantizer == null) throw new IllegalArgumentException("quantizer: must not be null");
+        if (grid < 1) throw new IllegalArgumentException("grid = " + grid + " must be >= 1");
+        return (model, block, pass) -> {
+            int e = model.config().nEmbd();
+            quantizer.groupWidth(e);
+            quantizer.groupWidth(model.parameters().get("h.0.mlp.c_proj.weight").dim(1));
+            return searchAndQuantize(model, block, pass, quantizer, grid, true, scales == null ? new ArrayList<>() : scales);
+        };
+    }
+
+    /** One block: collect input statistics through {@code pass}, search, fold, and RTN if {@code quantize}. */
+    static List<LayerReport> searchAndQuantize(Gpt model, int l, BlockQuantizer.CalibrationPass pass, Quantizer quantizer,
+                                               int grid, boolean quantize, List<LayerScale> scales) {
+        Map<String, FloatTensor> p = model.parameters();
+        int e = model.config().nEmbd();
+        List<String> names = scaledNames(l);
+        int[] widths = new int[names.size()];
+        double[][] absSum = new double[names.size()][], h = new double[names.size()][];
+        for (int g = 0; g < names.size(); g++) {
+            widths[g] = p.get(names.get(g)).dim(1);
+            absSum[g] = new double[widths[g]];
+            h[g] = new double[widths[g] * widths[g]];
+        }
+        long[] n = {0};
+        pass.forEachBatch(() -> {
+            for (int g = 0; g < names.size(); g++) {
+                float[] in = model.linearInput(names.get(g)).toFloatArray();
+                accumulate(in, widths[g], absSum[g], h[g]);
+                if (g == 0) n[0] += in.length / widths[g];
+            }
+        });
+        if (n[0] == 0) throw new IllegalStateException("Awq: the calibration pass ran no batch for block " + l);
+        // search every group on the float block, then apply all
+        double[][] s = new double[names.size()][];
+        for (int g = 0; g < names.size(); g++) {
+            double[] mean = new double[widths[g]];
+            for (int j = 0; j < widths[g]; j++) mean[j] = absSum[g][j] / n[0];
+            FloatTensor w = p.get(names.get(g));
+            Search r = search(w.toFloatArray(), w.dim(0), widths[g], mean, h[g], n[0], quantizer, grid);
+            s[g] = r.s;
+            scales.add(new LayerScale(names.get(g), r.alpha, r.mseRtn, r.mseBest, r.meanSquare));
+        }
+        String pre = "h." + l + ".";
+        scaleColumns(p.get(names.get(0)), s[0]);
+        divide(p.get(pre + "ln_1.weight"), s[0], 0);
+        divide(p.get(pre + "ln_1.bias"), s[0], 0);
+        scaleColumns(p.get(names.get(1)), s[1]);
+        divide(p.get(pre + "ln_2.weight"), s[1], 0);
+        divide(p.get(pre + "ln_2.bias"), s[1], 0);
+        scaleColumns(p.get(names.get(2)), s[2]);
+        divideRows(p.get(pre + "attn.c_attn.weight"), s[2], 2 * e);
+        divide(p.get(pre + "attn.c_attn.bias"), s[2], 2 * e);
+        return quantize ? BlockQuantizer.rtn(quantizer).quantizeBlock(model, l, unused -> {}) : List.of();
     }
 
     private static FloatTensor run(Gpt model, Map<Integer, FloatTensor> scratch, int block, float[] x, int b, int t, int e) {

@@ -122,6 +122,22 @@ class AwqModelTest {
     }
 
     @Test
+    void asBlockQuantizerUnderNormTweakWithoutTweakingEqualsApply() {
+        Quantizer q = Quantizer.perChannel(3, false);
+        List<int[]> few = calib.subList(0, 16);
+        tiny.restore();
+        Awq.Result direct = Awq.apply(model, few, q, Awq.Options.defaults(8));
+        Map<String, float[]> a = snapshot();
+        tiny.restore();
+        List<Awq.LayerScale> scales = new java.util.ArrayList<>();
+        NormTweak.Result nt = NormTweak.apply(model, few, Awq.blockQuantizer(q, 20, scales), NormTweak.Options.of(0, 0, 1, 8));
+        assertEquals(8, nt.layers().size());
+        assertEquals(direct.scales(), scales);
+        Map<String, float[]> b = snapshot();
+        for (String n : a.keySet()) assertArrayEquals(a.get(n), b.get(n), n);
+    }
+
+    @Test
     void badInput() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> Awq.apply(model, List.of(), Quantizer.perChannel(4, false), Awq.Options.defaults(B)));
