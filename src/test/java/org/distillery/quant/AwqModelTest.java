@@ -1,0 +1,151 @@
+package org.distillery.quant;
+
+import org.distillery.model.Gpt;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** AWQ on the tiny Brown-trained GPT shared by the quantization tests. */
+class AwqModelTest {
+    static final int T = TinyBrownGpt.T, B = TinyBrownGpt.B;
+    static TinyBrownGpt tiny;
+    static Gpt model;
+    static List<int[]> calib;
+
+    @BeforeAll
+    static void setUp() {
+        tiny = TinyBrownGpt.get();
+        tiny.restore();
+        model = tiny.model;
+        calib = Gptq.calibrationWindows(tiny.train, 64, T, 0);
+    }
+
+    static float[] logits(int[] ids) {
+        model.forward(ids, ids, 1, T);
+        return model.logits().toFloatArray();
+    }
+
+    static Map<String, float[]> snapshot() {
+        Map<String, float[]> m = new HashMap<>();
+        model.parameters().forEach((n, p) -> m.put(n, p.toFloatArray()));
+        return m;
+    }
+
+    @Test
+    void foldingLeavesTheLogitsUnchanged() {
+        tiny.restore();
+        model.train();
+        int[] ids = Arrays.copyOfRange(tiny.val, 100, 100 + T);
+        float[] before = logits(ids);
+        Awq.Result r = Awq.apply(model, calib, Quantizer.perChannel(3, true), Awq.Options.defaults(B).withQuantize(false));
+        assertEquals(6, r.scales().size());
+        assertTrue(r.layers().isEmpty());
+        boolean scaled = false;
+        for (Awq.LayerScale s : r.scales()) scaled |= s.alpha() > 0;
+        assertTrue(scaled, "some alpha > 0 expected: " + r.scales());
+        float[] after = logits(ids);
+        double maxRel = 0, maxAbs = 0;
+        for (float v : before) maxAbs = Math.max(maxAbs, Math.abs(v));
+        for (int i = 0; i < before.length; i++) maxRel = Math.max(maxRel, Math.abs(after[i] - before[i]) / maxAbs);
+        System.out.printf("AWQ folding without quantization: max |dlogit| / max |logit| = %.3g%n", maxRel);
+        assertTrue(maxRel < 1e-5, "max relative logit change " + maxRel);
+        // the weights did change (the scales are really folded)
+        assertTrue(!Arrays.equals(tiny.model.parameters().get("h.0.ln_1.weight").toFloatArray(), snapshotTrained("h.0.ln_1.weight")));
+    }
+
+    static float[] snapshotTrained(String name) {
+        Map<String, float[]> now = snapshot();
+        tiny.restore();
+        float[] t = model.parameters().get(name).toFloatArray();
+        now.forEach((n, v) -> model.parameters().get(n).copyFrom(v));
+        return t;
+    }
+
+    @Test
+    void alphaZeroIsRtnBitForBit() {
+        Quantizer q = Quantizer.perChannel(3, true);
+        tiny.restore();
+        Rtn.quantize(model, q);
+        Map<String, float[]> rtn = snapshot();
+        tiny.restore();
+        Awq.Result r = Awq.apply(model, calib.subList(0, 8), q, Awq.Options.defaults(B).withGrid(1));
+        assertEquals(8, r.layers().size());
+        for (Awq.LayerScale s : r.scales()) {
+            assertEquals(0.0, s.alpha());
+            assertEquals(s.mseRtn(), s.mseAwq());
+        }
+        Map<String, float[]> awq = snapshot();
+        for (String n : rtn.keySet()) assertArrayEquals(rtn.get(n), awq.get(n), n);
+    }
+
+    @Test
+    void awqBeatsRtnAt3BitsPerChannel() {
+        // INT3-asym per-channel: RTN costs +0.057 perplexity here. AWQ measured (calibration seeds 0, 1, 2):
+        // 13.752, 13.760, 13.754 vs RTN 13.768 (fp32 13.711); INT3-sym per-channel 13.827 vs 13.840.
+        // With groups (g32, g16) RTN's loss is already tiny and AWQ does not lower the perplexity (README).
+        Quantizer q = Quantizer.perChannel(3, false);
+        tiny.restore();
+        double fp = tiny.perplexity();
+        Rtn.quantize(model, q);
+        double rtn = tiny.perplexity();
+        tiny.restore();
+        model.eval();
+        Awq.Result r = Awq.apply(model, calib, q, Awq.Options.defaults(B));
+        assertTrue(!model.isTraining(), "mode restored");
+        model.train();
+        double awq = tiny.perplexity();
+        System.out.printf("tiny GPT, validation perplexity, %s: fp32 %.3f, RTN %.3f, AWQ %.3f%n", q.name(), fp, rtn, awq);
+        double sumRtn = 0, sumAwq = 0;
+        for (Awq.LayerScale s : r.scales()) {
+            System.out.printf("  %-24s alpha %.2f, output MSE %.4g -> %.4g (relative %.4f -> %.4f)%n", s.name(), s.alpha(),
+                    s.mseRtn(), s.mseAwq(), s.mseRtn() / s.meanSquare(), s.mseAwq() / s.meanSquare());
+            assertTrue(s.mseAwq() <= s.mseRtn(), s.toString());
+            assertTrue(s.alpha() >= 0 && s.alpha() <= 0.95, s.toString());
+            sumRtn += s.mseRtn() / s.meanSquare();
+            sumAwq += s.mseAwq() / s.meanSquare();
+        }
+        assertEquals(List.of("h.0.attn.c_attn.weight", "h.0.mlp.c_fc.weight", "h.0.attn.c_proj.weight"),
+                r.scales().subList(0, 3).stream().map(Awq.LayerScale::name).toList());
+        assertEquals(8, r.layers().size());
+        assertTrue(sumAwq < 0.95 * sumRtn, "AWQ should lower the summed relative output MSE by > 5 %: " + sumRtn + " -> " + sumAwq);
+        assertTrue(awq < rtn, "AWQ " + awq + " should beat RTN " + rtn);
+        assertTrue(awq > fp - 0.05, "AWQ " + awq + " vs fp32 " + fp);
+    }
+
+    @Test
+    void asBlockQuantizerUnderNormTweakWithoutTweakingEqualsApply() {
+        Quantizer q = Quantizer.perChannel(3, false);
+        List<int[]> few = calib.subList(0, 16);
+        tiny.restore();
+        Awq.Result direct = Awq.apply(model, few, q, Awq.Options.defaults(8));
+        Map<String, float[]> a = snapshot();
+        tiny.restore();
+        List<Awq.LayerScale> scales = new java.util.ArrayList<>();
+        NormTweak.Result nt = NormTweak.apply(model, few, Awq.blockQuantizer(q, 20, scales), NormTweak.Options.of(0, 0, 1, 8));
+        assertEquals(8, nt.layers().size());
+        assertEquals(direct.scales(), scales);
+        Map<String, float[]> b = snapshot();
+        for (String n : a.keySet()) assertArrayEquals(a.get(n), b.get(n), n);
+    }
+
+    @Test
+    void badInput() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Awq.apply(model, List.of(), Quantizer.perChannel(4, false), Awq.Options.defaults(B)));
+        assertEquals("windows: the calibration set is empty; need at least one window of tokens", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> Awq.apply(model, calib, Quantizer.grouped(4, false, 48), Awq.Options.defaults(B)));
+        assertEquals("groupSize = 48 does not divide the input width 64; use a divisor of 64 (e.g. 32)", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> Awq.Options.defaults(B).withGrid(0));
+        assertEquals("grid = 0 must be >= 1", e.getMessage());
+    }
+}
