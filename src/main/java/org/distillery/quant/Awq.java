@@ -116,10 +116,8 @@ public final class Awq {
         try {
             List<Integer> sizes = new ArrayList<>();
             List<float[]> x = new ArrayList<>();
-            for (int first = 0; first < windows.size(); first += options.batchSize()) {
-                int b = Math.min(options.batchSize(), windows.size() - first);
-                int[] batch = new int[b * t];
-                for (int i = 0; i < b; i++) System.arraycopy(windows.get(first + i), 0, batch, i * t, t);
+            for (int[] batch : Gptq.batches(windows, options.batchSize(), t)) {
+                int b = batch.length / t;
                 sizes.add(b);
                 x.add(model.embed(batch, b, t).toFloatArray());
             }

@@ -502,4 +502,16 @@ public final class Gptq {
         }
         return t;
     }
+
+    /** The windows (each of length t) in consecutive batches of up to {@code batchSize}, each flattened [b*t]. */
+    static List<int[]> batches(List<int[]> windows, int batchSize, int t) {
+        List<int[]> out = new ArrayList<>();
+        for (int first = 0; first < windows.size(); first += batchSize) {
+            int b = Math.min(batchSize, windows.size() - first);
+            int[] batch = new int[b * t];
+            for (int i = 0; i < b; i++) System.arraycopy(windows.get(first + i), 0, batch, i * t, t);
+            out.add(batch);
+        }
+        return out;
+    }
 }

@@ -151,14 +151,11 @@ public final class NormTweak {
         model.train();
         try {
             // the batches and their block inputs X_0 = embeddings
-            List<int[]> ids = new ArrayList<>();
+            List<int[]> ids = Gptq.batches(windows, options.batchSize(), t);
             List<Integer> sizes = new ArrayList<>();
             List<float[]> x = new ArrayList<>();
-            for (int first = 0; first < windows.size(); first += options.batchSize()) {
-                int b = Math.min(options.batchSize(), windows.size() - first);
-                int[] batch = new int[b * t];
-                for (int i = 0; i < b; i++) System.arraycopy(windows.get(first + i), 0, batch, i * t, t);
-                ids.add(batch);
+            for (int[] batch : ids) {
+                int b = batch.length / t;
                 sizes.add(b);
                 x.add(model.embed(batch, b, t).toFloatArray());
             }
