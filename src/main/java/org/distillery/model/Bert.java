@@ -691,22 +691,11 @@ public final class Bert implements TrainableModel {
             String file = name.startsWith("bert.") ? ck.prefix() + name.substring("bert.".length()) : name;
             e.getValue().copyFrom(ck.tensor(file).data());
         }
-        requireEqual(dir, ck, "cls.predictions.decoder.weight", m.wordEmb, "bert.embeddings.word_embeddings.weight");
-        requireEqual(dir, ck, "cls.predictions.decoder.bias", m.decBias, "cls.predictions.bias");
+        TiedWeights.requireEqual(dir, ck.tensors().get("cls.predictions.decoder.weight"), m.wordEmb,
+                "bert.embeddings.word_embeddings.weight", "only a tied decoder is supported");
+        TiedWeights.requireEqual(dir, ck.tensors().get("cls.predictions.decoder.bias"), m.decBias, "cls.predictions.bias",
+                "only a tied decoder is supported");
         return m;
-    }
-
-    private static void requireEqual(Path dir, HfCheckpoint ck, String name, FloatTensor ours, String oursName) {
-        NamedTensor t = ck.tensors().get(name);
-        if (t == null) return;
-        float[] d = t.data();
-        for (int i = 0; i < d.length; i++) {
-            if (Float.floatToRawIntBits(d[i]) != Float.floatToRawIntBits(ours.get(i))) {
-                throw new CheckpointFormatException(dir.resolve(HfCheckpoint.WEIGHTS_FILE) + ": " + name
-                        + " differs from " + oursName + " at element " + i + " (" + d[i] + " vs " + ours.get(i)
-                        + "); only a tied decoder is supported");
-            }
-        }
     }
 
     /**

@@ -223,19 +223,8 @@ public final class DistilBert {
             params.get(e.getKey()).copyFrom(ck.tensor(file).data());
         }
         params.get(TOKEN_TYPES).fill(0f);                                            // [1, D]
-        NamedTensor tied = ck.tensors().get(TIED_DECODER);
-        if (tied != null) {
-            FloatTensor word = params.get(WORD);                                     // [V, D]
-            float[] d = tied.data();
-            for (int i = 0; i < d.length; i++) {
-                if (Float.floatToRawIntBits(d[i]) != Float.floatToRawIntBits(word.get(i))) {
-                    throw new CheckpointFormatException(dir.resolve(HfCheckpoint.WEIGHTS_FILE) + ": " + TIED_DECODER
-                            + " differs from " + fileName(PREFIX + "embeddings.word_embeddings.weight", ck.prefix())
-                            + " at element " + i + " (" + d[i] + " vs " + word.get(i)
-                            + "); only a tied decoder is supported");
-                }
-            }
-        }
+        TiedWeights.requireEqual(dir, ck.tensors().get(TIED_DECODER), params.get(WORD),            // [V, D]
+                fileName(PREFIX + "embeddings.word_embeddings.weight", ck.prefix()), "only a tied decoder is supported");
         return m;
     }
 

@@ -769,17 +769,8 @@ public final class Gpt implements TrainableModel {
                 dst.copyFrom(d);
             }
         }
-        NamedTensor head = ck.tensors().get("lm_head.weight");
-        if (head != null) {
-            float[] h = head.data();
-            for (int i = 0; i < h.length; i++) {
-                if (Float.floatToRawIntBits(h[i]) != Float.floatToRawIntBits(g.wte.get(i))) {
-                    throw new CheckpointFormatException(dir.resolve(HfCheckpoint.WEIGHTS_FILE) + ": lm_head.weight"
-                            + " differs from wte.weight at element " + i + " (" + h[i] + " vs " + g.wte.get(i)
-                            + "); only tied heads are supported");
-                }
-            }
-        }
+        TiedWeights.requireEqual(dir, ck.tensors().get("lm_head.weight"), g.wte, "wte.weight",
+                "only tied heads are supported");
         return g;
     }
 
