@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,19 +13,17 @@ import org.distillery.io.Gpt2Config;
 import org.distillery.model.Gpt;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /** ./lab distill end to end on a tiny teacher and student, and its bad-input errors. */
 class DistillCommandTest {
     @TempDir
     Path tmp;
 
-    private final StringWriter err = new StringWriter();
+    private final LabRun runner = new LabRun();
+    private final StringWriter err = runner.err;
 
     private int lab(String... args) {
-        CommandLine cl = Lab.commandLine();
-        cl.setErr(new PrintWriter(err, true));
-        return cl.execute(args);
+        return runner.run(args);
     }
 
     private Path studentRun() throws Exception {

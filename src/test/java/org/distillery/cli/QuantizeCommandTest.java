@@ -7,11 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -30,14 +26,14 @@ import org.distillery.quant.packed.QuantizedLinear;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /** ./lab quantize end to end on a tiny random GPT (byte vocabulary, context 16, width 32), and its bad input. */
 class QuantizeCommandTest {
     @TempDir
     Path tmp;
 
-    private final StringWriter err = new StringWriter();
+    private final LabRun runner = new LabRun();
+    private final StringWriter err = runner.err;
     private Path src;
     private Path calib;
 
@@ -51,21 +47,11 @@ class QuantizeCommandTest {
     }
 
     private int lab(String... args) {
-        CommandLine cl = Lab.commandLine();
-        cl.setErr(new PrintWriter(err, true));
-        return cl.execute(args);
+        return runner.run(args);
     }
 
     private String stdout(String... args) {
-        PrintStream old = System.out;
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(bytes, true, StandardCharsets.UTF_8));
-        try {
-            assertEquals(0, lab(args), err::toString);
-        } finally {
-            System.setOut(old);
-        }
-        return bytes.toString(StandardCharsets.UTF_8);
+        return runner.stdout(args);
     }
 
     private JsonNode report(Path out) throws Exception {

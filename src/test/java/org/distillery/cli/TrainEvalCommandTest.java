@@ -6,44 +6,30 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.distillery.eval.Perplexity;
 import org.distillery.model.Gpt;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /** ./lab train and ./lab eval end to end on a tiny model, and their bad-input errors. */
 class TrainEvalCommandTest {
     @TempDir
     Path tmp;
 
-    private final StringWriter err = new StringWriter();
+    private final LabRun runner = new LabRun();
+    private final StringWriter err = runner.err;
 
     private int lab(String... args) {
-        CommandLine cl = Lab.commandLine();
-        cl.setErr(new PrintWriter(err, true));
-        return cl.execute(args);
+        return runner.run(args);
     }
 
     private String stdout(String... args) {
-        PrintStream old = System.out;
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(bytes, true, StandardCharsets.UTF_8));
-        try {
-            assertEquals(0, lab(args), err::toString);
-        } finally {
-            System.setOut(old);
-        }
-        return bytes.toString(StandardCharsets.UTF_8);
+        return runner.stdout(args);
     }
 
     private Path runFile() throws Exception {
