@@ -50,7 +50,7 @@ public final class BertClassifier implements TrainableModel {
     private final Map<Integer, Buffers> byBatch = new HashMap<>();
     private final Map<Integer, FloatTensor> dhiddenByRows = new HashMap<>();
     private Buffers buf;
-    private int lastB, lastT;
+    private int lastT;                                         // T of the last forward (B is buf.b)
     private boolean training = true, hasLoss;
     private double dropout;
     private long encoderSeed, dropoutSeed, forwardCount, stepSeed;
@@ -131,7 +131,6 @@ public final class BertClassifier implements TrainableModel {
         }
         bert.forwardEncoder(ids, null, lengths, b, t);
         buf = byBatch.computeIfAbsent(b, k -> new Buffers(k, hidden, classes));
-        lastB = b;
         lastT = t;
         FloatTensor h = bert.lastHiddenState();                                     // [B*T, H]
         for (int r = 0; r < b; r++) {
@@ -159,9 +158,9 @@ public final class BertClassifier implements TrainableModel {
         if (drop) DropoutKernel.backward(buf.dpooled, buf.dpooled, dropout, stepSeed);
         TanhKernel.backward(buf.dpooled, buf.pooled, buf.dpre);
         LinearKernel.backward(buf.dpre, buf.cls, poolW, buf.dcls, dpoolW, dpoolB);
-        int n = lastB * lastT;
+        int n = buf.b * lastT;
         FloatTensor dh = dhiddenByRows.computeIfAbsent(n, k -> FloatTensor.zeros(k, hidden));   // [B*T, H], 0 but [CLS]
-        for (int r = 0; r < lastB; r++) {
+        for (int r = 0; r < buf.b; r++) {
             for (int j = 0; j < hidden; j++) dh.set(r * lastT * hidden + j, buf.dcls.get(r * hidden + j));
         }
         bert.backward(null, dh);
