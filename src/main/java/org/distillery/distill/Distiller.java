@@ -412,12 +412,10 @@ public final class Distiller implements TrainingObjective {
         }
     }
 
-    /** A 64-bit hash (hex) of a token batch: its shape, ids and lengths. */
+    /** The shape and 64-bit hashes ({@link Seeds#hash}) of a token batch's ids and lengths. */
     private static String fingerprint(int[] ids, int[] lengths, int b, int t) {
-        long h = Seeds.mix(b, t);
-        for (int v : ids) h = Seeds.mix(h, v);
-        if (lengths != null) for (int v : lengths) h = Seeds.mix(h, v);
-        return Long.toHexString(h);
+        return b + "x" + t + ":" + Long.toHexString(Seeds.hash(ids))
+                + (lengths == null ? "" : ":" + Long.toHexString(Seeds.hash(lengths)));
     }
 
     private static void checkCapacity(int maxB, int maxT, int b, int t) {
@@ -455,12 +453,7 @@ public final class Distiller implements TrainingObjective {
         public int teacherWidth() { return -1; }
         public void prepare(MicroBatch batch) { task.prepare(batch); }
 
-        public String inputFingerprint() {
-            float[] x = task.inputs();
-            long h = b;
-            for (float v : x) h = Seeds.mix(h, Float.floatToRawIntBits(v));
-            return Long.toHexString(h);
-        }
+        public String inputFingerprint() { return b + ":" + Long.toHexString(Seeds.hash(task.inputs())); }
 
         public FloatTensor forwardStudent() {
             student.forward(task.inputs(), null, b);

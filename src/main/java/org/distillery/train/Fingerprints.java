@@ -14,22 +14,17 @@ import java.nio.file.Path;
  */
 final class Fingerprints {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final long START = 0x243F6A8885A308D3L;
 
     private Fingerprints() {}
 
     /** The fingerprint of a token stream (the hash of format-1 GPT checkpoints). */
     static ObjectNode of(int[] values) {
-        long h = START;
-        for (int x : values) h = Seeds.mix(h, x);
-        return node(values.length, h);
+        return node(values.length, Seeds.hash(values));
     }
 
     /** The fingerprint of float data, by raw bits. */
     static ObjectNode of(float[] values) {
-        long h = START;
-        for (float x : values) h = Seeds.mix(h, Float.floatToRawIntBits(x));
-        return node(values.length, h);
+        return node(values.length, Seeds.hash(values));
     }
 
     private static ObjectNode node(int length, long h) {
