@@ -70,22 +70,12 @@ public final class ClassificationAccuracy {
                 FloatTensor logits = model.logits();
                 for (int r = 0; r < b; r++) {
                     if (Mlp.argmax(logits, r) == labels[s + r]) correct++;
-                    nll += nll(logits, r, labels[s + r]);
+                    nll += LogitRows.nll(logits, r, labels[s + r]);
                 }
             }
         } finally {
             if (wasTraining) model.train();
         }
         return new Result(n, correct, nll / n);
-    }
-
-    /** {@code logsumexp(logits[row]) - logits[row, label]} in double. */
-    static double nll(FloatTensor logits, int row, int label) {
-        int c = logits.cols(), o = row * c;
-        double max = Double.NEGATIVE_INFINITY;
-        for (int j = 0; j < c; j++) max = Math.max(max, logits.get(o + j));
-        double sum = 0;
-        for (int j = 0; j < c; j++) sum += Math.exp(logits.get(o + j) - max);
-        return max + Math.log(sum) - logits.get(o + label);
     }
 }

@@ -2,6 +2,7 @@ package org.distillery.eval;
 
 import org.distillery.engine.kernels.FloatTensor;
 import org.distillery.model.Bert;
+import org.distillery.model.Mlp;
 import org.distillery.train.MaskedLmBatches;
 
 import java.util.Locale;
@@ -77,23 +78,11 @@ public final class MaskedLmEval {
             }
             model.forward(bi, null, bl, null, b, seqLen);
             FloatTensor logits = model.logits();             // [b*T, V]
-            int v = logits.cols();
             for (int i = 0; i < b * seqLen; i++) {
                 int y = labels[i];
                 if (y == Bert.IGNORE_INDEX) continue;
-                int o = i * v, best = 0;
-                double max = Double.NEGATIVE_INFINITY;
-                for (int j = 0; j < v; j++) {
-                    float z = logits.get(o + j);
-                    if (z > max) {
-                        max = z;
-                        best = j;
-                    }
-                }
-                double sum = 0;
-                for (int j = 0; j < v; j++) sum += Math.exp(logits.get(o + j) - max);
-                nll += max + Math.log(sum) - logits.get(o + y);
-                if (best == y) correct++;
+                nll += LogitRows.nll(logits, i, y);
+                if (Mlp.argmax(logits, i) == y) correct++;
                 masked++;
             }
         }

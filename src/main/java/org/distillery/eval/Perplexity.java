@@ -79,7 +79,6 @@ public final class Perplexity {
 
     /** The windows' summed NLL, batched by equal length; the model is in evaluation mode. */
     private static Result scan(Gpt model, int[] tokens, List<Window> windows, int batchSize) {
-        int vocab = model.config().vocabSize();
         long t0 = System.nanoTime();
         double totalNll = 0;
         long predicted = 0, seen = 0;
@@ -95,7 +94,7 @@ public final class Perplexity {
             for (int r = 0; r < b; r++) {
                 Window w = windows.get(i + r);
                 for (int p = w.firstScored(); p < t; p++) {
-                    totalNll += nll(logits, (r * t + p - 1) * vocab, vocab, tokens[w.start() + p]);
+                    totalNll += LogitRows.nll(logits, r * t + p - 1, tokens[w.start() + p]);
                 }
                 predicted += w.scored();
             }
@@ -105,15 +104,6 @@ public final class Perplexity {
         double seconds = (System.nanoTime() - t0) / 1e9;
         double mean = totalNll / predicted;
         return new Result(Math.exp(mean), mean, predicted, seconds, seen / Math.max(seconds, 1e-9));
-    }
-
-    /** -log softmax(logits[off .. off+V))[target], in double. */
-    private static double nll(FloatTensor logits, int off, int vocab, int target) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (int v = 0; v < vocab; v++) max = Math.max(max, logits.get(off + v));
-        double sum = 0;
-        for (int v = 0; v < vocab; v++) sum += Math.exp(logits.get(off + v) - max);
-        return Math.log(sum) + max - logits.get(off + target);
     }
 
     /** Number of tokens the non-overlapping protocol predicts on N tokens with context T. */

@@ -6,7 +6,10 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.Arrays;
 import java.util.List;
 import org.distillery.model.Bert;
+import org.distillery.eval.ClassificationAccuracy;
+import org.distillery.eval.LogitRows;
 import org.distillery.model.BertClassifier;
+import org.distillery.model.Mlp;
 import org.distillery.util.Seeds;
 
 /**
@@ -35,9 +38,6 @@ public final class SequenceClassificationObjective implements TrainingObjective 
             if (!(dropout >= 0 && dropout < 1)) throw new IllegalArgumentException("dropout: must be in [0, 1) but was " + dropout);
         }
     }
-
-    /** Accuracy and mean NLL over a labelled set. */
-    public record Accuracy(double accuracy, double meanNll, int examples, int correct) {}
 
     private final BertClassifier model;
     private final List<int[]> trainX, valX;
@@ -134,15 +134,15 @@ public final class SequenceClassificationObjective implements TrainingObjective 
     }
 
     /** Accuracy and mean NLL on the validation examples (evaluation mode; training mode restored after). */
-    public Accuracy validationAccuracy() {
+    public ClassificationAccuracy.Result validationAccuracy() {
         if (valX == null) throw new IllegalStateException("validation: this objective has no validation examples");
         return accuracy(valX, valY);
     }
 
     /** Accuracy and mean NLL of the model on any labelled sequences, in batches of B, evaluation mode. */
-    public Accuracy accuracy(List<int[]> xs, int[] ys) {
+    public ClassificationAccuracy.Result accuracy(List<int[]> xs, int[] ys) {
         check("eval", xs, ys, vocab.size(), model.classes());
-        int b = options.batchSize(), t = options.seqLen(), c = model.classes();
+        int b = options.batchSize(), t = options.seqLen();
         int[] vi = new int[b * t], vl = new int[b];
         double nll = 0;
         int correct = 0;
@@ -152,26 +152,16 @@ public final class SequenceClassificationObjective implements TrainingObjective 
                 int m = Math.min(b, ys.length - s);
                 for (int r = 0; r < m; r++) row(xs.get(s + r), r, vi, vl);
                 model.forward(Arrays.copyOf(vi, m * t), Arrays.copyOf(vl, m), null, m, t);
-                var z = model.logits();
+                var z = model.logits();                                           // [m, C]
                 for (int r = 0; r < m; r++) {
-                    int best = 0;
-                    double max = Double.NEGATIVE_INFINITY, sum = 0;
-                    for (int k = 0; k < c; k++) {
-                        double v = z.get(r * c + k);
-                        if (v > max) {
-                            max = v;
-                            best = k;
-                        }
-                    }
-                    for (int k = 0; k < c; k++) sum += Math.exp(z.get(r * c + k) - max);
-                    nll += Math.log(sum) + max - z.get(r * c + ys[s + r]);
-                    if (best == ys[s + r]) correct++;
+                    nll += LogitRows.nll(z, r, ys[s + r]);
+                    if (Mlp.argmax(z, r) == ys[s + r]) correct++;
                 }
             }
         } finally {
             model.train();
         }
-        return new Accuracy(correct / (double) ys.length, nll / ys.length, ys.length, correct);
+        return new ClassificationAccuracy.Result(ys.length, correct, nll / ys.length);
     }
 
     @Override

@@ -49,7 +49,7 @@ class SequenceClassificationObjectiveTest {
         double before = obj.validationAccuracy().accuracy();
         new Trainer(LoopConfig.defaults().withSteps(300, 30).withLr(3e-3, 1e-4).withWeightDecay(0.01).withEvalInterval(0), obj)
                 .showProgress(false).run();
-        SequenceClassificationObjective.Accuracy after = obj.validationAccuracy();
+        org.distillery.eval.ClassificationAccuracy.Result after = obj.validationAccuracy();
         System.out.printf("validation accuracy %.3f -> %.3f (mean NLL %.3f)%n", before, after.accuracy(), after.meanNll());
         assertTrue(after.accuracy() > 0.9, "accuracy " + after.accuracy());
     }
