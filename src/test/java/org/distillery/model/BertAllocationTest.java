@@ -1,6 +1,6 @@
 package org.distillery.model;
 
-import static org.distillery.testing.AllocationMeter.allocated;
+import org.distillery.testing.AllocationMeter;
 
 import org.distillery.engine.kernels.AttentionKernel;
 import org.distillery.engine.kernels.FloatTensor;
@@ -51,18 +51,6 @@ import static org.junit.jupiter.api.Assertions.*;
 @Tag("allocation") // measured in a JVM of its own: see the surefire executions in pom.xml
 class BertAllocationTest {
 
-    /** Steady-state heap bytes per run of {@code r} (the minimum over rounds after warm-up). */
-    private static long bytesPerRun(Runnable r, int warm, int measured) {
-        long best = Long.MAX_VALUE;
-        for (int round = 0; round < 8; round++) {
-            for (int i = 0; i < warm; i++) r.run();
-            long before = allocated();
-            for (int i = 0; i < measured; i++) r.run();
-            best = Math.min(best, (allocated() - before) / measured);
-        }
-        return best;
-    }
-
     @Test
     void onlyTheGemmCallsAllocateAfterWarmUp() {
         // wider and longer than tinyConfig, so that one boxed vector per GELU or attention row (about 100 bytes
@@ -71,20 +59,20 @@ class BertAllocationTest {
         Bert m = new Bert(new BertConfig(V, h, L, NH, 128, "gelu", t, TT, 1e-12, java.util.Map.of()), B, t, 1);
         int[] lengths = {t, t - 14};
         int[] ids = randomIds(1, B * t, 0, V), types = segments(B, t), labels = labels(2, lengths, t);
-        long step = bytesPerRun(() -> {
+        long step = AllocationMeter.bytesPerRun(() -> {
             m.forward(ids, types, lengths, labels, B, t);
             m.backward();
         }, 500, 50);
 
         FloatTensor x = FloatTensor.zeros(B * t, h), w = FloatTensor.zeros(3 * h, h), y = FloatTensor.zeros(B * t, 3 * h);
         FloatTensor dx = FloatTensor.zeros(B * t, h), dw = FloatTensor.zeros(3 * h, h);
-        long fwd = bytesPerRun(() -> LinearKernel.forward(x, w, null, y), 2000, 100);        // 1 GEMM
-        long bwd = bytesPerRun(() -> LinearKernel.backward(y, x, w, dx, dw, null), 2000, 100); // 2 GEMMs
+        long fwd = AllocationMeter.bytesPerRun(() -> LinearKernel.forward(x, w, null, y), 2000, 100);        // 1 GEMM
+        long bwd = AllocationMeter.bytesPerRun(() -> LinearKernel.backward(y, x, w, dx, dw, null), 2000, 100); // 2 GEMMs
         // attention's batched Nd4j.matmul calls (2 forward, 4 backward per layer on the GEMM path), measured on
         // an attention kernel of the model's shape (its Java row work is allocation-free: AllocationFreeTest)
         FloatTensor qkv = FloatTensor.zeros(B * t, 3 * h), ya = FloatTensor.zeros(B * t, h), dqkv = FloatTensor.zeros(B * t, 3 * h);
         AttentionKernel att = new AttentionKernel(B, t, h, NH, false);
-        long attn = att.usesGemm() ? bytesPerRun(() -> {
+        long attn = att.usesGemm() ? AllocationMeter.bytesPerRun(() -> {
             att.forward(qkv, lengths, ya);
             att.backward(ya, qkv, dqkv);
         }, 2000, 100) : 0;

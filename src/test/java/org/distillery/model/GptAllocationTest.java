@@ -1,6 +1,6 @@
 package org.distillery.model;
 
-import static org.distillery.testing.AllocationMeter.allocated;
+import org.distillery.testing.AllocationMeter;
 
 import org.distillery.engine.kernels.AttentionKernel;
 import org.distillery.engine.kernels.FloatTensor;
@@ -23,36 +23,24 @@ import static org.junit.jupiter.api.Assertions.*;
 class GptAllocationTest {
 
 
-    /** Steady-state heap bytes per run of {@code r} (the minimum over rounds after warm-up). */
-    private static long bytesPerRun(Runnable r, int warm, int measured) {
-        long best = Long.MAX_VALUE;
-        for (int round = 0; round < 8; round++) {
-            for (int i = 0; i < warm; i++) r.run();
-            long before = allocated();
-            for (int i = 0; i < measured; i++) r.run();
-            best = Math.min(best, (allocated() - before) / measured);
-        }
-        return best;
-    }
-
     @Test
     void onlyTheGemmCallsAllocateAfterWarmUp() {
         Gpt g = new Gpt(tinyConfig(), B, T, 1);
         int[] ids = randomIds(1, B * T, V), targets = randomIds(2, B * T, V);
-        long step = bytesPerRun(() -> {
+        long step = AllocationMeter.bytesPerRun(() -> {
             g.forward(ids, targets, B, T);
             g.backward();
         }, 500, 50);
 
         FloatTensor x = FloatTensor.zeros(B * T, C), w = FloatTensor.zeros(3 * C, C), y = FloatTensor.zeros(B * T, 3 * C);
         FloatTensor dx = FloatTensor.zeros(B * T, C), dw = FloatTensor.zeros(3 * C, C);
-        long fwd = bytesPerRun(() -> LinearKernel.forward(x, w, null, y), 2000, 100);        // 1 GEMM
-        long bwd = bytesPerRun(() -> LinearKernel.backward(y, x, w, dx, dw, null), 2000, 100); // 2 GEMMs
+        long fwd = AllocationMeter.bytesPerRun(() -> LinearKernel.forward(x, w, null, y), 2000, 100);        // 1 GEMM
+        long bwd = AllocationMeter.bytesPerRun(() -> LinearKernel.backward(y, x, w, dx, dw, null), 2000, 100); // 2 GEMMs
         // attention's batched Nd4j.matmul calls (2 forward, 4 backward per layer on the GEMM path), measured
         // with the Java row work on the loop path subtracted out: it is checked allocation-free in AllocationFreeTest
         FloatTensor qkv = FloatTensor.zeros(B * T, 3 * C), ya = FloatTensor.zeros(B * T, C), dqkv = FloatTensor.zeros(B * T, 3 * C);
         AttentionKernel att = new AttentionKernel(B, T, C, NH, true);
-        long attn = att.usesGemm() ? bytesPerRun(() -> {
+        long attn = att.usesGemm() ? AllocationMeter.bytesPerRun(() -> {
             att.forward(qkv, null, ya);
             att.backward(ya, qkv, dqkv);
         }, 2000, 100) : 0;

@@ -1,7 +1,6 @@
 package org.distillery.quant.packed;
 
-import static org.distillery.testing.AllocationMeter.allocated;
-import static org.distillery.testing.AllocationMeter.overhead;
+import org.distillery.testing.AllocationMeter;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.util.LinkedHashMap;
@@ -37,15 +36,7 @@ class PackedAllocationTest {
         }
         Map<String, Long> allocating = new LinkedHashMap<>();
         for (Map.Entry<String, Runnable> e : steps.entrySet()) {
-            Runnable step = e.getValue();
-            long perRound = -1;
-            for (int round = 0; round < 40 && perRound != 0; round++) {
-                for (int i = 0; i < 2000; i++) step.run();
-                long overhead = overhead();
-                long before = allocated();
-                for (int i = 0; i < 100; i++) step.run();
-                perRound = allocated() - before - overhead;
-            }
+            long perRound = AllocationMeter.bytesPer100AfterWarmUp(e.getValue());
             System.out.println(e.getKey() + ": " + perRound + " bytes per 100 calls after warm-up");
             if (perRound != 0) allocating.put(e.getKey(), perRound);
         }
