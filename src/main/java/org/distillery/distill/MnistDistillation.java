@@ -2,7 +2,6 @@ package org.distillery.distill;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
@@ -20,14 +19,11 @@ import org.distillery.engine.kernels.FloatTensor;
 import org.distillery.io.NamedTensor;
 import org.distillery.io.Safetensors;
 import org.distillery.model.Mlp;
-import org.distillery.report.Provenance;
 import org.distillery.train.ClassificationObjective;
 import org.distillery.train.LoopConfig;
 import org.distillery.train.Trainer;
 import org.distillery.train.TrainingObjective;
 import org.distillery.util.ArtifactCache;
-import org.distillery.util.AtomicFiles;
-import org.distillery.util.FileTrees;
 import org.distillery.util.ProjectPaths;
 
 /**
@@ -54,7 +50,7 @@ public final class MnistDistillation {
     /** Value of {@code excludedDigit} meaning "keep every digit". */
     public static final int NONE = -1;
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final String SUMMARY = "summary.json", LOGITS = "logits.safetensors", MODEL = "model";
+    private static final String SUMMARY = ArtifactCache.SUMMARY, LOGITS = "logits.safetensors", MODEL = "model";
 
     /**
      * The transfer set (training split less the validation examples), the validation split and the test
@@ -240,7 +236,7 @@ public final class MnistDistillation {
                     config.seed());
             double seconds = train(config, new ClassificationObjective(m, data.trainX(), data.trainY(), null, null,
                     options(config)), showProgress).seconds;
-            writeArtifact(dir, tmp -> {
+            ArtifactCache.write(dir, tmp -> {
                 m.save(tmp.resolve(MODEL));
                 ObjectNode s = key.deepCopy();
                 s.put("train_seconds", seconds);
@@ -288,7 +284,7 @@ public final class MnistDistillation {
                     : Distiller.of(teacher.model(), task, options, teacherOutputs(teacher, config, excludedDigit));
             Run r = train(config, objective, false);
             float[] valLogits = logits(m, data.valX()), testLogits = logits(m, data.testX());
-            writeArtifact(dir, tmp -> {
+            ArtifactCache.write(dir, tmp -> {
                 Safetensors.write(tmp.resolve(LOGITS), List.of(
                         NamedTensor.f32("validation", new int[] {data.valY().length, CLASSES}, valLogits),
                         NamedTensor.f32("test", new int[] {data.testY().length, CLASSES}, testLogits)));
@@ -509,27 +505,6 @@ public final class MnistDistillation {
     private Path folder(String name, ObjectNode key) {
         if (dataSums == null) dataSums = DatasetFiles.verifyAll(ProjectPaths.datasets());
         return cacheRoot.resolve(ArtifactCache.folder(name, key.toString(), dataSums).getFileName());
-    }
-
-    private interface Writer {
-        ObjectNode write(Path tmp) throws IOException;
-    }
-
-    /** Writes an artifact folder under a temporary name (files, then summary.json with provenance) and renames it. */
-    private static void writeArtifact(Path dir, Writer w) {
-        Path tmp = dir.resolveSibling("." + dir.getFileName() + ".partial");
-        try {
-            FileTrees.delete(tmp);
-            Files.createDirectories(tmp);
-            ObjectNode summary = w.write(tmp);
-            summary.set("provenance", JSON.valueToTree(Provenance.capture(ProjectPaths.root()).asMap()));
-            AtomicFiles.writeString(tmp.resolve(SUMMARY),
-                    JSON.copy().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(summary) + "\n");
-            FileTrees.delete(dir);
-            Files.move(tmp, dir);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + dir + ": " + e.getMessage(), e);
-        }
     }
 
     private static JsonNode readJson(Path f) {

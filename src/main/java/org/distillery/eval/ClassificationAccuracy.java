@@ -29,6 +29,17 @@ public final class ClassificationAccuracy {
         /** Misclassified examples. */
         public long errors() { return examples - correct; }
 
+        /**
+         * The Wilson score interval for the accuracy at 95 % ({@code {low, high}}), z = 1.959964:
+         * (p + z^2/2n -+ z sqrt(p(1-p)/n + z^2/4n^2)) / (1 + z^2/n). It treats the examples as independent
+         * draws; examples that share a source (passages of one document) make the real interval wider.
+         */
+        public double[] wilson95() {
+            double n = examples, p = accuracy(), z = 1.959963984540054, z2 = z * z;
+            double centre = p + z2 / (2 * n), half = z * Math.sqrt(p * (1 - p) / n + z2 / (4 * n * n));
+            return new double[] {(centre - half) / (1 + z2 / n), (centre + half) / (1 + z2 / n)};
+        }
+
         @Override
         public String toString() {
             return String.format(Locale.ROOT, "accuracy %.4f (%d of %d; %d errors), mean NLL %.4f nats",

@@ -4,10 +4,11 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import org.distillery.model.Bert;
 import org.distillery.model.Gpt;
 
 /**
- * Evaluation speed of GPT models, measured side by side: forward passes (logits only, evaluation mode) over
+ * Evaluation speed of GPT models (and BERT encoders, {@link #measureEncoders}), measured side by side: forward passes (logits only, evaluation mode) over
  * the same B x T token batches for every model. The models take turns within each repeat (model 1, model 2,
  * ..., then the next repeat), so that a slow period of a shared machine falls on all of them rather than on
  * one; each model's figure is the median over the repeats, with the min and max beside it. One untimed
@@ -41,27 +42,58 @@ public final class EvalThroughput {
      */
     public static List<Result> measure(List<Gpt> models, int batchSize, int seqLen, int batches, int repeats, long seed) {
         if (models == null || models.isEmpty()) throw new IllegalArgumentException("models: need at least one model");
-        if (batches < 1) throw new IllegalArgumentException("batches: must be >= 1 but was " + batches);
-        if (repeats < 1) throw new IllegalArgumentException("repeats: must be >= 1 but was " + repeats);
+        List<Forward> forwards = new ArrayList<>();
         int vocab = models.get(0).config().vocabSize();
         for (Gpt m : models) {
-            if (m.maxBatch() < batchSize || m.maxSequenceLength() < seqLen) {
-                throw new IllegalArgumentException("models: a model built for " + m.maxBatch() + " x " + m.maxSequenceLength()
-                        + " cannot run batches of " + batchSize + " x " + seqLen);
-            }
+            checkCapacity(m.maxBatch(), m.maxSequenceLength(), batchSize, seqLen);
             vocab = Math.min(vocab, m.config().vocabSize());
+            forwards.add(ids -> m.inEvalMode(() -> pass(ids, x -> m.forward(x, null, batchSize, seqLen))));
         }
+        return measureForwards(forwards, vocab, batchSize, seqLen, batches, repeats, seed);
+    }
+
+    /**
+     * Measures BERT encoders (embeddings and layers, no MLM head: what a classifier or any task head runs on)
+     * on the same batches of full-length rows; dropout must be off (a freshly loaded model has none).
+     */
+    public static List<Result> measureEncoders(List<Bert> models, int batchSize, int seqLen, int batches, int repeats,
+                                               long seed) {
+        if (models == null || models.isEmpty()) throw new IllegalArgumentException("models: need at least one model");
+        List<Forward> forwards = new ArrayList<>();
+        int vocab = models.get(0).config().vocabSize();
+        for (Bert m : models) {
+            checkCapacity(m.maxBatch(), m.maxSequenceLength(), batchSize, seqLen);
+            vocab = Math.min(vocab, m.config().vocabSize());
+            forwards.add(ids -> pass(ids, x -> m.forwardEncoder(x, null, null, batchSize, seqLen)));
+        }
+        return measureForwards(forwards, vocab, batchSize, seqLen, batches, repeats, seed);
+    }
+
+    /** One model's timed pass over every batch of token ids ([batches][B*T]); returns seconds. */
+    private interface Forward {
+        double time(int[][] ids);
+    }
+
+    private static void checkCapacity(int maxB, int maxT, int batchSize, int seqLen) {
+        if (maxB < batchSize || maxT < seqLen) {
+            throw new IllegalArgumentException("models: a model built for " + maxB + " x " + maxT
+                    + " cannot run batches of " + batchSize + " x " + seqLen);
+        }
+    }
+
+    private static List<Result> measureForwards(List<Forward> models, int vocab, int batchSize, int seqLen, int batches,
+                                                int repeats, long seed) {
+        if (batches < 1) throw new IllegalArgumentException("batches: must be >= 1 but was " + batches);
+        if (repeats < 1) throw new IllegalArgumentException("repeats: must be >= 1 but was " + repeats);
         Random r = new Random(seed);
         int[][] ids = new int[batches][batchSize * seqLen];                   // [batches][B*T]
         for (int[] b : ids) for (int i = 0; i < b.length; i++) b[i] = r.nextInt(vocab);
         long tokens = (long) batches * batchSize * seqLen;
         double[][] rates = new double[models.size()][repeats];
-        for (Gpt m : models) m.inEvalMode(() -> pass(m, ids, batchSize, seqLen));     // warm-up
+        for (Forward m : models) m.time(ids);                                  // warm-up
         for (int k = 0; k < repeats; k++) {
             for (int i = 0; i < models.size(); i++) {
-                Gpt m = models.get(i);
-                double seconds = m.inEvalMode(() -> pass(m, ids, batchSize, seqLen));
-                rates[i][k] = tokens / Math.max(seconds, 1e-9);
+                rates[i][k] = tokens / Math.max(models.get(i).time(ids), 1e-9);
             }
         }
         List<Result> out = new ArrayList<>();
@@ -75,9 +107,9 @@ public final class EvalThroughput {
     }
 
     /** Seconds for one forward over every batch. */
-    private static double pass(Gpt m, int[][] ids, int b, int t) {
+    private static double pass(int[][] ids, java.util.function.Consumer<int[]> forward) {
         long t0 = System.nanoTime();
-        for (int[] batch : ids) m.forward(batch, null, b, t);
+        for (int[] batch : ids) forward.accept(batch);
         return (System.nanoTime() - t0) / 1e9;
     }
 }

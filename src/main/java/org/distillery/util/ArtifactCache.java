@@ -1,5 +1,8 @@
 package org.distillery.util;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -14,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Stream;
+import org.distillery.report.Provenance;
 
 /**
  * Where trained artifacts (model directories) are kept between runs, so a notebook re-run does not
@@ -37,10 +41,47 @@ public final class ArtifactCache {
 
     /** {@code root()/<name>-<first 16 hex digits of the key>}; {@code name} is for people reading the folder. */
     public static Path folder(String name, String config, Map<String, String> dataSums) {
+        return folder(root(), name, config, dataSums);
+    }
+
+    /** As {@link #folder(String, String, Map)} under another root (tests use a temporary folder). */
+    public static Path folder(Path root, String name, String config, Map<String, String> dataSums) {
+        if (root == null) throw new IllegalArgumentException("root: must not be null");
         if (!name.matches("[A-Za-z0-9][A-Za-z0-9._-]*")) {
             throw new IllegalArgumentException("artifact name '" + name + "' is not accepted: use letters, digits, '.', '_', '-'");
         }
-        return root().resolve(name + "-" + key(config, dataSums).substring(0, 16));
+        return root.resolve(name + "-" + key(config, dataSums).substring(0, 16));
+    }
+
+    /** The summary file every artifact folder written by {@link #write} ends with. */
+    public static final String SUMMARY = "summary.json";
+
+    /** Writes the files of an artifact into a new folder and returns its summary. */
+    public interface Writer {
+        ObjectNode write(Path folder) throws IOException;
+    }
+
+    /**
+     * Writes an artifact folder under a temporary name ({@code .<name>.partial}, removed first if an interrupted
+     * run left it): the writer's files, then {@value #SUMMARY} (the writer's summary plus the run's
+     * provenance); then renames it to {@code dir}. A folder holding {@value #SUMMARY} is therefore always
+     * complete.
+     */
+    public static void write(Path dir, Writer w) {
+        Path tmp = dir.resolveSibling("." + dir.getFileName() + ".partial");
+        ObjectMapper json = new ObjectMapper();
+        try {
+            FileTrees.delete(tmp);
+            Files.createDirectories(tmp);
+            ObjectNode summary = w.write(tmp);
+            summary.set("provenance", json.valueToTree(Provenance.capture(ProjectPaths.root()).asMap()));
+            AtomicFiles.writeString(tmp.resolve(SUMMARY),
+                    json.enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(summary) + "\n");
+            FileTrees.delete(dir);
+            Files.move(tmp, dir);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + dir + ": " + e.getMessage(), e);
+        }
     }
 
     /** sha256 over the configuration text, the data sums (sorted by name) and {@link #codeHash()}. */

@@ -36,4 +36,18 @@ class ClassificationAccuracyTest {
         e = assertThrows(IllegalArgumentException.class, () -> ClassificationAccuracy.evaluate(m, new float[7], y));
         assertTrue(e.getMessage().contains("inputs: length must be labels.length * inputWidth = 8 but was 7"), e.getMessage());
     }
+
+    /** Wilson's interval against values worked by hand from the formula (and tabulated: 50/100 -> 0.4038-0.5962, 0/10 -> 0-0.2775). */
+    @Test
+    void wilsonIntervalMatchesTheClosedForm() {
+        double[] half = new ClassificationAccuracy.Result(100, 50, 0).wilson95();
+        assertEquals(0.403832, half[0], 1e-6);
+        assertEquals(0.596168, half[1], 1e-6);
+        double[] none = new ClassificationAccuracy.Result(10, 0, 0).wilson95();
+        assertEquals(0.0, none[0], 1e-15);
+        assertEquals(0.277532, none[1], 1e-6);
+        double[] a = new ClassificationAccuracy.Result(37, 9, 0).wilson95(), b = new ClassificationAccuracy.Result(37, 28, 0).wilson95();
+        assertEquals(a[0], 1 - b[1], 1e-12, "k of n and n - k of n mirror each other");
+        assertEquals(a[1], 1 - b[0], 1e-12);
+    }
 }

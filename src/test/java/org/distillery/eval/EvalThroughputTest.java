@@ -24,4 +24,25 @@ class EvalThroughputTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> EvalThroughput.measure(List.of(a), 8, 16, 1, 1, 0));
         assertEquals("models: a model built for 4 x 16 cannot run batches of 8 x 16", e.getMessage());
     }
+
+    @Test
+    void measuresBertEncodersTheSameWay() {
+        var cfg = new org.distillery.io.BertConfig(30, 16, 2, 2, 32, "gelu", 16, 2, 1e-12, java.util.Map.of("pad_token_id", 0));
+        var small = new org.distillery.io.BertConfig(30, 16, 1, 2, 32, "gelu", 16, 2, 1e-12, java.util.Map.of("pad_token_id", 0));
+        var a = new org.distillery.model.Bert(cfg, 4, 16, 1);
+        var b = new org.distillery.model.Bert(small, 4, 16, 2);
+        var r = EvalThroughput.measureEncoders(List.of(a, b), 4, 12, 3, 2, 7);
+        assertEquals(2, r.size());
+        for (var x : r) {
+            assertEquals(3L * 4 * 12, x.tokensPerRepeat());
+            assertEquals(2, x.repeats());
+            assertTrue(x.minTokensPerSecond() <= x.medianTokensPerSecond() && x.medianTokensPerSecond() <= x.maxTokensPerSecond());
+            assertTrue(x.minTokensPerSecond() > 0);
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> EvalThroughput.measureEncoders(List.of(a), 4, 32, 1, 1, 0));
+        assertEquals("models: a model built for 4 x 16 cannot run batches of 4 x 32", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> EvalThroughput.measureEncoders(List.of(a), 4, 16, 0, 1, 0));
+        assertEquals("batches: must be >= 1 but was 0", e.getMessage());
+    }
 }
