@@ -57,31 +57,60 @@ public final class Perplexity {
      */
     public static Result evaluate(Gpt model, int[] tokens, int contextLength, int stride, int batchSize) {
         if (model == null) throw new IllegalArgumentException("model: must not be null");
-        if (tokens == null) throw new IllegalArgumentException("tokens: must not be null");
-        if (batchSize < 1 || batchSize > model.maxBatch()) {
-            throw new IllegalArgumentException("batchSize: must be in [1, model max batch = " + model.maxBatch()
-                    + "] but was " + batchSize);
-        }
-        if (contextLength < 2 || contextLength > model.maxSequenceLength()) {
-            throw new IllegalArgumentException("contextLength: must be in [2, model max sequence length = "
-                    + model.maxSequenceLength() + "] but was " + contextLength);
-        }
-        List<Window> windows = windows(tokens.length, contextLength, stride);
-        int vocab = model.config().vocabSize();
-        for (int i = 0; i < tokens.length; i++) {
-            if (tokens[i] < 0 || tokens[i] >= vocab) {
-                throw new IllegalArgumentException("tokens: id " + tokens[i] + " at position " + i
-                        + " is outside [0, vocab_size = " + vocab + ")");
-            }
-        }
+        List<Window> windows = checkedWindows(model.maxBatch(), model.maxSequenceLength(), model.config().vocabSize(), tokens,
+                contextLength, stride, batchSize);
         return model.inEvalMode(() -> scan(model, tokens, windows, batchSize));
+    }
+
+    /**
+     * A model against a reference on the same scored positions (e.g. a quantized model against its float
+     * original): both perplexities and the mean KL(p_reference || p_model) of the next-token distributions,
+     * in nats per scored token, computed in double from the logits.
+     */
+    public record Comparison(Result reference, Result model, double meanKl) {}
+
+    /**
+     * Scores {@code model} and {@code reference} on the same windows of the non-overlapping protocol (context T,
+     * B windows per forward; both models are run on each batch in turn).
+     *
+     * @throws IllegalArgumentException if the vocabularies differ, or as {@link #evaluate(Gpt, int[], int, int)}
+     */
+    public static Comparison compare(Gpt reference, Gpt model, int[] tokens, int contextLength, int batchSize) {
+        if (reference == null) throw new IllegalArgumentException("reference: must not be null");
+        if (model == null) throw new IllegalArgumentException("model: must not be null");
+        if (reference.config().vocabSize() != model.config().vocabSize()) {
+            throw new IllegalArgumentException("reference, model: vocab_size " + reference.config().vocabSize() + " vs "
+                    + model.config().vocabSize() + "; the next-token distributions must be over the same vocabulary");
+        }
+        int maxB = Math.min(reference.maxBatch(), model.maxBatch()), maxT = Math.min(reference.maxSequenceLength(),
+                model.maxSequenceLength());
+        List<Window> windows = checkedWindows(maxB, maxT, model.config().vocabSize(), tokens, contextLength,
+                contextLength, batchSize);
+        Scan s = reference.inEvalMode(() -> model.inEvalMode(() -> scan(model, reference, tokens, windows, batchSize)));
+        return new Comparison(s.result(s.referenceNll), s.result(s.nll), s.kl / s.predicted);
+    }
+
+    /** Sums over the scored positions of a scan. */
+    private static final class Scan {
+        double nll, referenceNll, kl, seconds;
+        long predicted, seen;
+
+        Result result(double totalNll) {
+            double mean = totalNll / predicted;
+            return new Result(Math.exp(mean), mean, predicted, seconds, seen / Math.max(seconds, 1e-9));
+        }
     }
 
     /** The windows' summed NLL, batched by equal length; the model is in evaluation mode. */
     private static Result scan(Gpt model, int[] tokens, List<Window> windows, int batchSize) {
+        Scan s = scan(model, null, tokens, windows, batchSize);
+        return s.result(s.nll);
+    }
+
+    /** As above, with the reference's NLL and the KL to it when a reference is given (both in evaluation mode). */
+    private static Scan scan(Gpt model, Gpt reference, int[] tokens, List<Window> windows, int batchSize) {
         long t0 = System.nanoTime();
-        double totalNll = 0;
-        long predicted = 0, seen = 0;
+        Scan s = new Scan();
         int i = 0;
         while (i < windows.size()) {
             int t = windows.get(i).length();
@@ -91,19 +120,49 @@ public final class Perplexity {
             for (int r = 0; r < b; r++) System.arraycopy(tokens, windows.get(i + r).start(), ids, r * t, t);
             model.forward(ids, null, b, t);
             FloatTensor logits = model.logits();                                   // [b*t, V]
+            FloatTensor ref = null;
+            if (reference != null) {
+                reference.forward(ids, null, b, t);
+                ref = reference.logits();                                          // [b*t, V]
+            }
             for (int r = 0; r < b; r++) {
                 Window w = windows.get(i + r);
                 for (int p = w.firstScored(); p < t; p++) {
-                    totalNll += LogitRows.nll(logits, r * t + p - 1, tokens[w.start() + p]);
+                    int row = r * t + p - 1, target = tokens[w.start() + p];
+                    s.nll += LogitRows.nll(logits, row, target);
+                    if (ref != null) {
+                        s.referenceNll += LogitRows.nll(ref, row, target);
+                        s.kl += LogitRows.kl(ref, logits, row);
+                    }
                 }
-                predicted += w.scored();
+                s.predicted += w.scored();
             }
-            seen += (long) b * t;
+            s.seen += (long) b * t;
             i += b;
         }
-        double seconds = (System.nanoTime() - t0) / 1e9;
-        double mean = totalNll / predicted;
-        return new Result(Math.exp(mean), mean, predicted, seconds, seen / Math.max(seconds, 1e-9));
+        s.seconds = (System.nanoTime() - t0) / 1e9;
+        return s;
+    }
+
+    /** The arguments checked against a model of capacity maxB x maxT and {@code vocab}; the protocol's windows. */
+    private static List<Window> checkedWindows(int maxB, int maxT, int vocab, int[] tokens, int contextLength, int stride,
+                                               int batchSize) {
+        if (tokens == null) throw new IllegalArgumentException("tokens: must not be null");
+        if (batchSize < 1 || batchSize > maxB) {
+            throw new IllegalArgumentException("batchSize: must be in [1, model max batch = " + maxB + "] but was " + batchSize);
+        }
+        if (contextLength < 2 || contextLength > maxT) {
+            throw new IllegalArgumentException("contextLength: must be in [2, model max sequence length = " + maxT
+                    + "] but was " + contextLength);
+        }
+        List<Window> windows = windows(tokens.length, contextLength, stride);
+        for (int i = 0; i < tokens.length; i++) {
+            if (tokens[i] < 0 || tokens[i] >= vocab) {
+                throw new IllegalArgumentException("tokens: id " + tokens[i] + " at position " + i
+                        + " is outside [0, vocab_size = " + vocab + ")");
+            }
+        }
+        return windows;
     }
 
     /** Number of tokens the non-overlapping protocol predicts on N tokens with context T. */

@@ -136,4 +136,67 @@ class PerplexityTest {
                 trainer.history().get(149).loss());
         assertTrue(r.perplexity() < 0.8 * unigramPpl, "trained ppl " + r.perplexity() + " vs unigram " + unigramPpl);
     }
+
+    /** KL of one row against the definition with explicit probabilities: p = (1/4, 1/2, 1/4), q uniform. */
+    @Test
+    void klOfARowIsTheDefinition() {
+        float ln2 = (float) Math.log(2);
+        FloatTensor p = FloatTensor.of(new double[] {0, ln2, 0, 5, 5, 5}, 2, 3), q = FloatTensor.of(new double[] {1, 1, 1, 0, 0, 0}, 2, 3);
+        double expected = 0.25 * Math.log(0.25 * 3) + 0.5 * Math.log(0.5 * 3) + 0.25 * Math.log(0.25 * 3);
+        assertEquals(expected, LogitRows.kl(p, q, 0), 1e-7);
+        assertEquals(0.0, LogitRows.kl(p, q, 1), 1e-12, "equal distributions (shifted logits)");
+        assertEquals(0.0, LogitRows.kl(p, p, 0), 0.0, "the same logits: exactly 0");
+    }
+
+    /**
+     * compare(): the model's perplexity is evaluate()'s, the reference's too, and the mean KL is a naive double
+     * computation over the same scored positions; a model against itself has KL exactly 0.
+     */
+    @Test
+    void compareScoresBothModelsAndTheirKlOnTheSamePositions() {
+        Gpt2Config cfg = Gpt2Config.of(11, 8, 8, 1, 2);
+        Gpt a = new Gpt(cfg, 3, 8, 1), b = new Gpt(cfg, 3, 8, 2);
+        int[] tokens = randomTokens(5, 30, 11);
+        Perplexity.Comparison c = Perplexity.compare(a, b, tokens, 8, 3);
+        assertEquals(Perplexity.evaluate(b, tokens, 8, 3).perplexity(), c.model().perplexity(), 1e-12);
+        assertEquals(Perplexity.evaluate(a, tokens, 8, 3).perplexity(), c.reference().perplexity(), 1e-12);
+        assertEquals(Perplexity.predictedTokens(30, 8), c.model().tokensPredicted());
+        // naive: one window at a time, softmax in double
+        double kl = 0;
+        long n = 0;
+        for (int s = 0; s < 30; s += 8) {
+            int t = Math.min(8, 30 - s);
+            int[] w = Arrays.copyOfRange(tokens, s, s + t);
+            a.forward(w, null, 1, t);
+            double[] la = toDouble(a.logits());
+            b.forward(w, null, 1, t);
+            double[] lb = toDouble(b.logits());
+            for (int pos = 0; pos < t - 1; pos++) {
+                double[] pa = softmax(la, pos * 11, 11), pb = softmax(lb, pos * 11, 11);
+                for (int j = 0; j < 11; j++) kl += pa[j] * Math.log(pa[j] / pb[j]);
+                n++;
+            }
+        }
+        assertEquals(kl / n, c.meanKl(), 1e-6 * (kl / n));
+        assertTrue(c.meanKl() > 0);
+        assertEquals(0.0, Perplexity.compare(a, a, tokens, 8, 3).meanKl(), 0.0);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Perplexity.compare(a, new Gpt(Gpt2Config.of(12, 8, 8, 1, 2), 3, 8, 1), tokens, 8, 3));
+        assertEquals("reference, model: vocab_size 11 vs 12; the next-token distributions must be over the same vocabulary", e.getMessage());
+    }
+
+    private static double[] toDouble(FloatTensor t) {
+        double[] d = new double[t.size()];
+        for (int i = 0; i < d.length; i++) d[i] = t.get(i);
+        return d;
+    }
+
+    private static double[] softmax(double[] x, int o, int c) {
+        double max = Double.NEGATIVE_INFINITY, sum = 0;
+        for (int j = 0; j < c; j++) max = Math.max(max, x[o + j]);
+        double[] p = new double[c];
+        for (int j = 0; j < c; j++) sum += p[j] = Math.exp(x[o + j] - max);
+        for (int j = 0; j < c; j++) p[j] /= sum;
+        return p;
+    }
 }
