@@ -196,6 +196,21 @@ public final class Qat implements TrainingObjective {
         return Collections.unmodifiableMap(new LinkedHashMap<>(current));
     }
 
+    /**
+     * One report row per linear layer for the last fake quantization (e.g. after {@link #finish()}): the weight
+     * errors of the quantized weights against the latent ones.
+     */
+    public List<LayerReport> layers() {
+        List<LayerReport> rows = new java.util.ArrayList<>();
+        for (String n : names) {
+            QuantizedTensor q = current.get(n);
+            double[] err = LayerReport.errors(latent.get(n).toFloatArray(), q.dequantize());
+            rows.add(new LayerReport(n, q.rows(), q.cols(), "QAT " + quantizer.name() + " (" + ranges.name().toLowerCase(java.util.Locale.ROOT)
+                    + " ranges)", err[0], err[1], Double.NaN, 0));
+        }
+        return rows;
+    }
+
     /** The latent float weights by name (live tensors, [out, in]). */
     public Map<String, FloatTensor> latentWeights() {
         return Collections.unmodifiableMap(latent);
