@@ -729,7 +729,7 @@ public final class Gpt implements TrainableModel {
      * output, heads merged [N, E], {@code h.N.mlp.c_fc.weight} -> ln_2 output [N, E],
      * {@code h.N.mlp.c_proj.weight} -> GELU output [N, I]. The last forward must have run in training mode
      * (evaluation mode shares one buffer set across layers); with dropout on, the attention output is the one
-     * computed with dropped attention probabilities.
+     * computed with dropped attention probabilities; with a {@link LinearInputHook} set, the input as the hook left it.
      */
     public FloatTensor linearInput(String weightName) {
         if (acts == null) throw new IllegalStateException("linearInput: no forward has run yet");
