@@ -16,16 +16,24 @@ import org.distillery.data.DatasetFiles;
 import org.distillery.eval.Perplexity;
 import org.distillery.model.Gpt;
 import org.distillery.model.ModelTokenizer;
+import org.distillery.quant.ActivationQuantizer;
 import org.distillery.report.Provenance;
 import org.distillery.util.ProjectPaths;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code ./lab eval --model DIR --data FILE}: perplexity of a GPT model directory on a text. */
+/**
+ * {@code ./lab eval --model DIR --data FILE}: perplexity of a GPT model directory on a text. A directory written by
+ * {@code ./lab quantize} whose {@code quantization.json} records an activation quantization (SmoothQuant's W8A8) is
+ * evaluated with it: the activation quantizer is installed on the loaded model
+ * ({@link QuantizeCommand#activationQuantizer}).
+ */
 @Command(name = "eval", mixinStandardHelpOptions = true,
         description = {"Perplexity of a GPT model directory on a text file (tokenized with the model's "
                 + "tokenizer) or a nanoGPT-style .bin of uint16 token ids: non-overlapping windows of the "
-                + "model context, every token after a window's first predicted; --stride for sliding windows."})
+                + "model context, every token after a window's first predicted; --stride for sliding windows. "
+                + "A W8A8 directory of ./lab quantize (activation_quantization in its quantization.json) is "
+                + "evaluated with its activations quantized."})
 final class EvalCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "DIR", description = "model directory (config.json + model.safetensors)")
     Path model;
@@ -65,6 +73,8 @@ final class EvalCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--context " + t + " is not accepted: use 2 to the model's n_positions " + n);
         }
         Gpt gpt = Gpt.load(model, batch, t);
+        ActivationQuantizer activations = QuantizeCommand.activationQuantizer(model, gpt.config().nLayer());
+        if (activations != null) activations.install(gpt);
         int vocab = gpt.config().vocabSize();
         int[] tokens = data.toString().endsWith(".bin") ? readBin(data, vocab)
                 : ModelTokenizer.of(model, vocab).encode(Files.readString(data, StandardCharsets.UTF_8));
@@ -78,6 +88,7 @@ final class EvalCommand implements Callable<Integer> {
         out.put("seconds", r.seconds());
         out.put("context", t);
         out.put("stride", stride);
+        out.put("activation_quantization", activations == null ? null : activations.name());
         out.put("model", model.toAbsolutePath().toString());
         out.put("data", data.toAbsolutePath().toString());
         out.put("data_sha256", DatasetFiles.sha256(data));
@@ -86,7 +97,8 @@ final class EvalCommand implements Callable<Integer> {
             System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(out));
         } else {
             System.out.printf(Locale.ROOT, "perplexity %.4f (nll %.4f nats/token) over %,d predicted tokens; "
-                    + "%,.0f tokens/s, %.1f s%n", r.perplexity(), r.nll(), r.tokensPredicted(), r.tokensPerSecond(), r.seconds());
+                    + "%,.0f tokens/s, %.1f s%s%n", r.perplexity(), r.nll(), r.tokensPredicted(), r.tokensPerSecond(), r.seconds(),
+                    activations == null ? "" : "; activations quantized " + activations.name() + " (" + QuantizeCommand.REPORT_FILE + ")");
         }
         return 0;
     }

@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import com.fasterxml.jackson.databind.JsonNode;
 import org.distillery.data.BrownCorpus;
 import org.distillery.engine.kernels.FloatTensor;
 import org.distillery.eval.Perplexity;
@@ -26,12 +27,19 @@ import org.distillery.io.Gpt2Config;
 import org.distillery.io.HfConfig;
 import org.distillery.model.Gpt;
 import org.distillery.model.ModelTokenizer;
+import org.distillery.quant.ActivationQuantizer;
+import org.distillery.quant.Awq;
+import org.distillery.quant.BlockQuantizer;
 import org.distillery.quant.Gptq;
 import org.distillery.quant.LayerReport;
 import org.distillery.quant.LinearLayers;
+import org.distillery.quant.NormTweak;
+import org.distillery.quant.Qat;
 import org.distillery.quant.QuantizedTensor;
 import org.distillery.quant.Quantizer;
 import org.distillery.quant.Rtn;
+import org.distillery.quant.SelfGeneratedCalibration;
+import org.distillery.quant.SmoothQuant;
 import org.distillery.quant.packed.PackedFormat;
 import org.distillery.quant.packed.PackedSafetensors;
 import org.distillery.quant.packed.PackedWeights;
@@ -39,37 +47,50 @@ import org.distillery.quant.packed.QuantizedCodes;
 import org.distillery.quant.packed.QuantizedLinear;
 import org.distillery.report.Provenance;
 import org.distillery.tokenize.Tokenizer;
+import org.distillery.train.CausalLmObjective;
+import org.distillery.train.TrainConfig;
+import org.distillery.train.Trainer;
 import org.distillery.util.FileTrees;
 import org.distillery.util.ProjectPaths;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code ./lab quantize --model DIR --method rtn|gptq --bits B [--group G] [--sym] [--act-order] [--clip]
- * [--calib FILE | --calib-brown N] [--seed S] --out DIR}: quantizes every linear layer of a GPT model
- * directory and writes a new model directory (under a temporary name, renamed when complete; removed on
+ * {@code ./lab quantize --model DIR --method M --bits B [--group G] [--sym|--no-sym] [--act-order] [--clip]
+ * [--calib FILE | --calib-brown N | --self-generated N] [--seed S] [--alpha A] [--act per-token|per-tensor]
+ * [--act-bits A] [--nt-lr LR] [--nt-epochs E] [--qat-steps N] --out DIR}: quantizes every linear layer of a GPT
+ * model directory and writes a new model directory (under a temporary name, renamed when complete; removed on
  * any error):
  * <ul>
- *   <li>{@code config.json} + {@code model.safetensors}: the dequantized weights, exactly the values the
- *   quantized model computes with (so {@code Gpt.load} and {@code ./lab eval} work on it), and the source's
- *   tokenizer files;</li>
+ *   <li>{@code config.json} + {@code model.safetensors}: the dequantized weights (and the LayerNorms as the method
+ *   left them: smoothed, tweaked), exactly the values the quantized model computes with (so {@code Gpt.load} and
+ *   {@code ./lab eval} work on it), and the source's tokenizer files;</li>
  *   <li>{@code quantized.safetensors}: the packed weights ({@code quant.packed} layout) when every layer can be
  *   packed exactly: 8 or 4 bits, contiguous groups (act-order with groups cannot: its groups follow the
  *   permuted order), an even group for 4 bits. Scales are always rounded to fp16 ({@link
  *   Quantizer#fp16Scales()}), the packed files' type, so that the packed values equal the dequantized ones
  *   bit for bit;</li>
- *   <li>{@code quantization.json}: options, calibration, per-layer errors, sizes, provenance.</li>
+ *   <li>{@code quantization.json}: options, calibration, per-layer errors, sizes, provenance, and
+ *   {@code activation_quantization} (null, or for SmoothQuant's W8A8 the activation quantizer: bits, per-token or
+ *   per-tensor with its calibrated ranges), which {@code ./lab eval} applies ({@link #activationQuantizer}).</li>
  * </ul>
+ * Methods: {@code rtn} (optionally followed by {@code --qat-steps} of quantization-aware training on the Brown
+ * training split, {@link Qat}), {@code gptq}, {@code smoothquant} (smoothing at alpha, weights by RTN, symmetric by
+ * default, activations fake-quantized), {@code awq}, and {@code normtweak+rtn|+gptq|+smoothquant|+awq} (Norm
+ * Tweaking on top of that block quantizer; {@code normtweak} alone is {@code normtweak+gptq}, the paper's main
+ * setting).
  */
 @Command(name = "quantize", mixinStandardHelpOptions = true,
-        description = {"Quantizes every linear layer of a GPT model directory (RTN, or GPTQ on calibration windows) "
-                + "and writes a new model directory: model.safetensors with the dequantized weights (./lab eval "
-                + "works on it), the tokenizer files, quantized.safetensors with the packed int8/int4 weights when "
-                + "the layout packs exactly (8 or 4 bits, no act-order with groups), and quantization.json. "
+        description = {"Quantizes every linear layer of a GPT model directory (RTN [+ QAT], GPTQ, SmoothQuant W8A8, AWQ, "
+                + "or Norm Tweaking on top of one of them) and writes a new model directory: model.safetensors with "
+                + "the dequantized weights (./lab eval works on it), the tokenizer files, quantized.safetensors with "
+                + "the packed int8/int4 weights when the layout packs exactly (8 or 4 bits, no act-order with groups), "
+                + "and quantization.json (with SmoothQuant's activation quantization, which ./lab eval applies). "
                 + "Scales are rounded to fp16. DIR must not exist."})
 final class QuantizeCommand implements Callable<Integer> {
-    /** The methods this command runs (others of issue 5 come later). */
-    static final List<String> METHODS = List.of("rtn", "gptq");
+    /** The methods this command runs ({@code normtweak} alone means {@code normtweak+gptq}). */
+    static final List<String> METHODS = List.of("rtn", "gptq", "smoothquant", "awq", "normtweak", "normtweak+rtn",
+            "normtweak+gptq", "normtweak+smoothquant", "normtweak+awq");
     /** The tokenizer files copied from the source directory when present. */
     static final List<String> TOKENIZER_FILES = List.of("vocab.json", "merges.txt", "tokenizer.json",
             "tokenizer_config.json", "special_tokens_map.json");
@@ -77,42 +98,73 @@ final class QuantizeCommand implements Callable<Integer> {
     static final String PACKED_FILE = "quantized.safetensors";
     /** The report file in the output directory. */
     static final String REPORT_FILE = "quantization.json";
+    /** The key of the activation quantization in {@link #REPORT_FILE} (null: weights only). */
+    static final String ACTIVATION_KEY = "activation_quantization";
 
     @Option(names = "--model", required = true, paramLabel = "DIR", description = "GPT model directory (config.json + model.safetensors)")
     Path model;
 
-    @Option(names = "--method", required = true, paramLabel = "M", description = "rtn or gptq")
+    @Option(names = "--method", required = true, paramLabel = "M", description = "rtn, gptq, smoothquant, awq, normtweak "
+            + "(= normtweak+gptq), normtweak+rtn, normtweak+gptq, normtweak+smoothquant or normtweak+awq")
     String method;
 
-    @Option(names = "--bits", required = true, paramLabel = "B", description = "bits of the integer grid, 2 to 8")
+    @Option(names = "--bits", required = true, paramLabel = "B", description = "bits of the weights' integer grid, 2 to 8")
     int bits;
 
     @Option(names = "--group", paramLabel = "G", description = "group size along the input dimension (default: one group per output channel)")
     Integer group;
 
-    @Option(names = "--sym", description = "symmetric codes (zero point 0); default asymmetric with a zero point per group")
-    boolean sym;
+    @Option(names = "--sym", negatable = true, description = "symmetric weight codes (zero point 0); default: symmetric for"
+            + " smoothquant, asymmetric with a zero point per group otherwise")
+    Boolean sym;
 
-    @Option(names = "--act-order", description = "gptq: process columns by descending Hessian diagonal")
+    @Option(names = "--act-order", description = "gptq, normtweak+gptq: process columns by descending Hessian diagonal")
     boolean actOrder;
 
-    @Option(names = "--true-sequential", description = "gptq: quantize the four linear layers of a block one after the other")
+    @Option(names = "--true-sequential", description = "gptq, normtweak+gptq: quantize the four linear layers of a block one after the other")
     boolean trueSequential;
 
-    @Option(names = "--damp", defaultValue = "0.01", paramLabel = "P", description = "gptq: dampening, fraction of mean(diag H) (default: ${DEFAULT-VALUE})")
+    @Option(names = "--damp", defaultValue = "0.01", paramLabel = "P", description = "gptq, normtweak+gptq: dampening, fraction of mean(diag H) (default: ${DEFAULT-VALUE})")
     double damp;
 
     @Option(names = "--clip", description = "MSE-optimal clipping search for the ranges")
     boolean clip;
 
-    @Option(names = "--calib", paramLabel = "FILE", description = "gptq: calibration text, tokenized with the model's tokenizer, cut into consecutive windows of the context")
+    @Option(names = "--calib", paramLabel = "FILE", description = "calibration text, tokenized with the model's tokenizer, cut into consecutive windows of the context")
     Path calib;
 
-    @Option(names = "--calib-brown", paramLabel = "N", description = "gptq: N random windows of the context from the Brown training split (default 128 when no --calib)")
+    @Option(names = "--calib-brown", paramLabel = "N", description = "N random windows of the context from the Brown training split (the default, N = 128)")
     Integer calibBrown;
 
-    @Option(names = "--seed", defaultValue = "0", paramLabel = "S", description = "seed of the --calib-brown window offsets (default: ${DEFAULT-VALUE})")
+    @Option(names = "--self-generated", paramLabel = "N", description = "N windows of the context generated by the float model itself (a random start token, 3 greedy tokens, then sampling at temperature 1; seed S)")
+    Integer selfGenerated;
+
+    @Option(names = "--seed", defaultValue = "0", paramLabel = "S", description = "seed of the --calib-brown window offsets, the --self-generated text and the --qat-steps batches (default: ${DEFAULT-VALUE})")
     long seed;
+
+    @Option(names = "--alpha", paramLabel = "A", description = "smoothquant: migration strength in [0, 1] (default 0.5); awq: a fixed alpha in [0, 1] instead of the grid search")
+    Double alpha;
+
+    @Option(names = "--act", paramLabel = "G", description = "smoothquant: activation quantization per-token (dynamic, the default) or per-tensor (static, max|X| over the calibration set)")
+    String act;
+
+    @Option(names = "--act-bits", paramLabel = "A", description = "smoothquant: activation bits, 2 to 8 (default 8)")
+    Integer actBits;
+
+    @Option(names = "--nt-lr", paramLabel = "LR", description = "normtweak: learning rate of block 0 (default 1e-2)")
+    Double ntLr;
+
+    @Option(names = "--nt-lr-scale", paramLabel = "S", description = "normtweak: lr_l = lr (1 + S l / L) (default 1.0)")
+    Double ntLrScale;
+
+    @Option(names = "--nt-epochs", paramLabel = "E", description = "normtweak: passes over the calibration windows per block (default 1)")
+    Integer ntEpochs;
+
+    @Option(names = "--qat-steps", paramLabel = "N", description = "rtn: then N steps of quantization-aware training on the Brown training split (batch --batch, the model's context, AdamW)")
+    Integer qatSteps;
+
+    @Option(names = "--qat-lr", paramLabel = "LR", description = "rtn --qat-steps: peak learning rate, cosine to a tenth (default 1e-3)")
+    Double qatLr;
 
     @Option(names = "--eval", paramLabel = "N", description = "also report validation perplexity before/after on the first N Brown validation tokens")
     Integer eval;
@@ -141,15 +193,27 @@ final class QuantizeCommand implements Callable<Integer> {
         }
     }
 
+    /** What {@link #call} ran: the parsed method and the options that apply to it. */
+    record Plan(String method, String base, boolean normTweak, boolean gptq, boolean smooth, boolean awq, boolean calibrated) {
+        /** The method string parsed: {@code normtweak} alone is {@code normtweak+gptq}. */
+        static Plan of(String method) {
+            String m = method.toLowerCase(Locale.ROOT);
+            if (!METHODS.contains(m)) {
+                throw new IllegalArgumentException("--method " + method + " is not accepted: use " + String.join(", ",
+                        METHODS.subList(0, METHODS.size() - 1)) + " or " + METHODS.get(METHODS.size() - 1));
+            }
+            if (m.equals("normtweak")) m = "normtweak+gptq";
+            boolean nt = m.startsWith("normtweak+");
+            String base = nt ? m.substring("normtweak+".length()) : m;
+            return new Plan(m, base, nt, base.equals("gptq"), base.equals("smoothquant"), base.equals("awq"),
+                    !base.equals("rtn") || nt);
+        }
+    }
+
     @Override
     public Integer call() throws IOException {
         // ---- arguments that need no files
-        String m = method.toLowerCase(Locale.ROOT);
-        if (!METHODS.contains(m)) {
-            throw new IllegalArgumentException("--method " + method + " is not accepted: use " + String.join(" or ", METHODS)
-                    + " (smoothquant, awq and normtweak are not implemented yet)");
-        }
-        boolean gptq = m.equals("gptq");
+        Plan plan = Plan.of(method);
         if (bits < 2 || bits > 8) {
             throw new IllegalArgumentException("--bits " + bits + " is out of range: accepted 2 to 8");
         }
@@ -161,22 +225,73 @@ final class QuantizeCommand implements Callable<Integer> {
         if (eval != null && eval < 2) {
             throw new IllegalArgumentException("--eval " + eval + " is not accepted: use 2 or more validation tokens");
         }
-        if (!gptq) {
-            if (actOrder) throw new IllegalArgumentException("--act-order: only for --method gptq (rtn has no column order)");
-            if (trueSequential) throw new IllegalArgumentException("--true-sequential: only for --method gptq");
-            if (calib != null || calibBrown != null) {
-                throw new IllegalArgumentException("--calib/--calib-brown: rtn uses no calibration data; use --method gptq");
-            }
+        if (!plan.gptq()) {
+            if (actOrder) throw new IllegalArgumentException("--act-order: only for --method gptq or normtweak+gptq (" + plan.method() + " has no column order)");
+            if (trueSequential) throw new IllegalArgumentException("--true-sequential: only for --method gptq or normtweak+gptq");
+        }
+        if (!plan.calibrated() && (calib != null || calibBrown != null || selfGenerated != null)) {
+            throw new IllegalArgumentException("--calib/--calib-brown/--self-generated: rtn uses no calibration data; use"
+                    + " --method gptq, smoothquant, awq or normtweak");
         }
         if (calib != null && calibBrown != null) {
             throw new IllegalArgumentException("--calib " + calib + " and --calib-brown " + calibBrown + ": choose one");
         }
+        if (selfGenerated != null && (calib != null || calibBrown != null)) {
+            throw new IllegalArgumentException("--self-generated " + selfGenerated + " and " + (calib != null ? "--calib " + calib
+                    : "--calib-brown " + calibBrown) + ": choose one calibration source");
+        }
         if (calibBrown != null && calibBrown < 1) {
             throw new IllegalArgumentException("--calib-brown " + calibBrown + ": the calibration set is empty; use 1 or more windows");
+        }
+        if (selfGenerated != null && selfGenerated < 1) {
+            throw new IllegalArgumentException("--self-generated " + selfGenerated + " is not accepted: use 1 or more windows");
         }
         if (!(damp >= 0) || Double.isInfinite(damp)) {
             throw new IllegalArgumentException("--damp " + damp + " is not accepted: use a finite number >= 0 (default 0.01)");
         }
+        if (alpha != null) {
+            if (!plan.smooth() && !plan.awq()) {
+                throw new IllegalArgumentException("--alpha: only for --method smoothquant, awq, normtweak+smoothquant or normtweak+awq");
+            }
+            if (!(alpha >= 0 && alpha <= 1)) {
+                throw new IllegalArgumentException("--alpha " + alpha + " is out of range: accepted 0 to 1");
+            }
+        }
+        if (!plan.smooth() && (act != null || actBits != null)) {
+            throw new IllegalArgumentException("--act/--act-bits: only for --method smoothquant or normtweak+smoothquant"
+                    + " (the others quantize weights only)");
+        }
+        ActivationQuantizer.Granularity actGranularity = ActivationQuantizer.Granularity.PER_TOKEN;
+        if (act != null) {
+            try {
+                actGranularity = ActivationQuantizer.Granularity.ofLabel(act.toLowerCase(Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--act " + act + " is not accepted: use per-token or per-tensor", e);
+            }
+        }
+        int aBits = actBits == null ? 8 : actBits;
+        if (aBits < 2 || aBits > 8) throw new IllegalArgumentException("--act-bits " + aBits + " is out of range: accepted 2 to 8");
+        if (!plan.normTweak() && (ntLr != null || ntLrScale != null || ntEpochs != null)) {
+            throw new IllegalArgumentException("--nt-lr/--nt-lr-scale/--nt-epochs: only for --method normtweak[+rtn|+gptq|+smoothquant|+awq]");
+        }
+        double lr0 = ntLr == null ? 1e-2 : ntLr, lrScale = ntLrScale == null ? 1.0 : ntLrScale;
+        int epochs = ntEpochs == null ? 1 : ntEpochs;
+        if (!(lr0 >= 0) || Double.isInfinite(lr0)) throw new IllegalArgumentException("--nt-lr " + lr0 + " is not accepted: use a finite number >= 0");
+        if (!(lrScale >= 0) || Double.isInfinite(lrScale)) {
+            throw new IllegalArgumentException("--nt-lr-scale " + lrScale + " is not accepted: use a finite number >= 0");
+        }
+        if (epochs < 0) throw new IllegalArgumentException("--nt-epochs " + epochs + " is not accepted: use 0 or more");
+        if ((qatSteps != null || qatLr != null) && !plan.method().equals("rtn")) {
+            throw new IllegalArgumentException("--qat-steps/--qat-lr: only for --method rtn (QAT fine-tunes on RTN's grid)");
+        }
+        if (qatSteps != null && qatSteps < 1) {
+            throw new IllegalArgumentException("--qat-steps " + qatSteps + " is not accepted: use 1 or more steps");
+        }
+        double qatPeak = qatLr == null ? 1e-3 : qatLr;
+        if (!(qatPeak > 0) || Double.isInfinite(qatPeak)) {
+            throw new IllegalArgumentException("--qat-lr " + qatPeak + " is not accepted: use a finite number > 0");
+        }
+        boolean symmetric = sym != null ? sym : plan.smooth();
         // ---- files
         if (!Files.isRegularFile(model.resolve("config.json"))) {
             throw new IllegalArgumentException("--model " + model + ": no config.json there");
@@ -207,9 +322,10 @@ final class QuantizeCommand implements Callable<Integer> {
                 }
             }
         }
-        Quantizer quantizer = quantizer(bits, sym, group, clip);
-        Tokenizer tokenizer = (gptq || eval != null) ? ModelTokenizer.of(model, cfg.vocabSize()) : null;
-        Calibration cal = gptq ? calibration(tokenizer, context) : null;
+        Quantizer quantizer = quantizer(bits, symmetric, group, clip);
+        Tokenizer tokenizer = ((plan.calibrated() && selfGenerated == null) || eval != null || qatSteps != null)
+                ? ModelTokenizer.of(model, cfg.vocabSize()) : null;
+        Calibration cal = plan.calibrated() ? calibration(tokenizer, context, gpt) : null;
         int[] validation = null;
         Perplexity.Result before = null;
         if (eval != null) {
@@ -224,23 +340,60 @@ final class QuantizeCommand implements Callable<Integer> {
 
         // ---- quantize (the model's weights become the dequantized values)
         Map<String, QuantizedTensor> tensors = new LinkedHashMap<>();
+        Map<String, Object> details = new LinkedHashMap<>();              // the method's own section of the report
         List<LayerReport> layers;
-        if (gptq) {
-            Gptq.Options options = Gptq.Options.defaults(quantizer).withActOrder(actOrder).withPercDamp(damp);
-            try {
-                layers = Gptq.quantize(gpt, cal.windows(), options, trueSequential, tensors);
-            } catch (IllegalStateException e) {      // Hessian not positive definite after dampening
-                throw new IllegalArgumentException(e.getMessage() + " (--damp " + damp + ", "
-                        + cal.windows().size() + " calibration windows of " + context + " tokens)", e);
+        Gptq.Options gptqOptions = Gptq.Options.defaults(quantizer).withActOrder(actOrder).withPercDamp(damp);
+        SmoothQuant.Options sqOptions = new SmoothQuant.Options(alpha == null ? 0.5 : alpha, true, quantizer, actGranularity,
+                aBits, batch);
+        double awqAlpha = alpha == null ? Double.NaN : alpha;
+        try {
+            if (plan.normTweak()) {
+                BlockQuantizer bq;
+                List<Awq.LayerScale> awqScales = new ArrayList<>();
+                if (plan.gptq()) {
+                    bq = BlockQuantizer.gptq(gptqOptions, trueSequential, tensors);
+                } else if (plan.awq()) {
+                    bq = Awq.blockQuantizer(quantizer, 20, awqAlpha, awqScales, tensors);
+                } else if (plan.smooth()) {
+                    List<SmoothQuant.LayerSmoothing> smoothing = SmoothQuant.smooth(gpt, cal.windows(), sqOptions.alpha(), batch);
+                    ActivationQuantizer aq = SmoothQuant.activationQuantizer(gpt, cal.windows(), sqOptions).setAllActive(false).install(gpt);
+                    bq = SmoothQuant.blockQuantizer(quantizer, aq, tensors);
+                    details.put("smoothquant", smoothReport(sqOptions.alpha(), smoothing));
+                } else {
+                    bq = BlockQuantizer.rtn(quantizer, tensors);
+                }
+                NormTweak.Options nt = NormTweak.Options.of(lr0, lrScale, epochs, batch);
+                NormTweak.Result r = NormTweak.apply(gpt, cal.windows(), bq, nt);
+                layers = r.layers();
+                if (plan.awq()) details.put("awq", awqReport(awqAlpha, awqScales));
+                details.put("norm_tweak", normTweakReport(nt, r));
+            } else if (plan.gptq()) {
+                layers = Gptq.quantize(gpt, cal.windows(), gptqOptions, trueSequential, tensors);
+            } else if (plan.smooth()) {
+                SmoothQuant.Result r = SmoothQuant.apply(gpt, cal.windows(), sqOptions);
+                tensors.putAll(r.tensors());
+                layers = r.layers();
+                details.put("smoothquant", smoothReport(sqOptions.alpha(), r.smoothing()));
+            } else if (plan.awq()) {
+                Awq.Result r = Awq.apply(gpt, cal.windows(), quantizer, Awq.Options.defaults(batch).withAlpha(awqAlpha), tensors);
+                layers = r.layers();
+                details.put("awq", awqReport(awqAlpha, r.scales()));
+            } else if (qatSteps != null) {
+                layers = qat(gpt, tokenizer, context, quantizer, qatPeak, tensors, details);
+            } else {
+                Rtn.Result r = Rtn.quantizeCopy(gpt, quantizer);
+                for (Map.Entry<String, QuantizedTensor> e : r.tensors().entrySet()) {
+                    e.getValue().dequantizeInto(gpt.parameters().get(e.getKey()));
+                }
+                tensors.putAll(r.tensors());
+                layers = r.layers();
             }
-        } else {
-            Rtn.Result r = Rtn.quantizeCopy(gpt, quantizer);
-            for (Map.Entry<String, QuantizedTensor> e : r.tensors().entrySet()) {
-                e.getValue().dequantizeInto(gpt.parameters().get(e.getKey()));
-            }
-            tensors.putAll(r.tensors());
-            layers = r.layers();
+        } catch (IllegalStateException e) {      // GPTQ: Hessian not positive definite after dampening
+            if (!plan.gptq()) throw e;
+            throw new IllegalArgumentException(e.getMessage() + " (--damp " + damp + ", "
+                    + cal.windows().size() + " calibration windows of " + context + " tokens)", e);
         }
+        ActivationQuantizer activations = gpt.linearInputHook() instanceof ActivationQuantizer a ? a : null;
         Perplexity.Result after = eval == null ? null
                 : Perplexity.evaluate(gpt, validation, Math.min(context, validation.length), batch);
         String notPacked = packReason(tensors);
@@ -272,15 +425,17 @@ final class QuantizeCommand implements Callable<Integer> {
                 FloatTensor b = gpt.parameters().get(n.substring(0, n.length() - ".weight".length()) + ".bias");
                 if (b != null) otherParams -= b.size();
             }
-            Map<String, Object> report = report(quantizer, cal, layers, floatBytes, packedBytes, notPacked, bitsPerWeight,
-                    before, after, validation, gpt, linearElements);
+            Map<String, Object> report = report(plan, quantizer, cal, layers, floatBytes, packedBytes, notPacked, bitsPerWeight,
+                    before, after, validation, gpt, linearElements, details, activations);
             Files.writeString(tmp.resolve(REPORT_FILE),
                     new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(report));
             Files.move(tmp, out);
+            String what = plan.method().toUpperCase(Locale.ROOT) + " " + quantizer.name() + (actOrder ? " act-order" : "")
+                    + (activations != null ? " + " + activations.name() : "")
+                    + (qatSteps != null ? " + " + qatSteps + " QAT steps" : "");
             StringBuilder line = new StringBuilder(String.format(Locale.ROOT,
                     "quantized %s: %d linear layers, %s, %.3f bits/weight%s; float32 %,d bytes, ",
-                    out, layers.size(), m.toUpperCase(Locale.ROOT) + " " + quantizer.name() + (actOrder ? " act-order" : ""),
-                    bitsPerWeight, notPacked == null ? "" : " (nominal)", floatBytes));
+                    out, layers.size(), what, bitsPerWeight, notPacked == null ? "" : " (nominal)", floatBytes));
             if (packedBytes != null) {
                 line.append(String.format(Locale.ROOT, "packed %,d bytes (+ %,d bytes of float32 embeddings/norms)",
                         packedBytes, 4L * otherParams));
@@ -296,6 +451,139 @@ final class QuantizeCommand implements Callable<Integer> {
         } catch (IOException | RuntimeException | Error e) {
             FileTrees.delete(tmp);
             throw e;
+        }
+    }
+
+    /** RTN's grid, then {@code --qat-steps} of QAT (refitted ranges) on the Brown training split. */
+    private List<LayerReport> qat(Gpt gpt, Tokenizer tokenizer, int context, Quantizer quantizer, double lr,
+                                  Map<String, QuantizedTensor> tensors, Map<String, Object> details) {
+        int[] train = tokenizer.encode(BrownCorpus.load().text(BrownCorpus.Split.TRAIN));
+        if (train.length < context + 1) {
+            throw new IllegalArgumentException("--qat-steps " + qatSteps + ": the Brown training split has " + train.length
+                    + " tokens, fewer than one window of the context + 1 (" + (context + 1) + ")");
+        }
+        TrainConfig tc = TrainConfig.defaults(gpt.config()).withBatch(batch, context).withSteps(qatSteps, 0)
+                .withLr(lr, lr / 10).withEval(0, 1).withSeed(seed).withCheckpoints(0, 1);
+        Qat qat = new Qat(new CausalLmObjective(tc, train, null, gpt), quantizer, Qat.Ranges.REFIT);
+        List<Trainer.StepRecord> steps = new Trainer(tc.loop(), qat).showProgress(false).run();
+        tensors.putAll(qat.finish());
+        Map<String, Object> q = new LinkedHashMap<>();
+        q.put("steps", qatSteps);
+        q.put("ranges", "refit every forward (min-max)");
+        q.put("lr_max", lr);
+        q.put("lr_min", lr / 10);
+        q.put("batch", batch);
+        q.put("seq_len", context);
+        q.put("seed", seed);
+        q.put("data", "brown train");
+        q.put("weight_decay", tc.weightDecay());
+        q.put("grad_clip", tc.gradClip());
+        q.put("train_loss_first", steps.get(0).loss());
+        q.put("train_loss_last", steps.get(steps.size() - 1).loss());
+        details.put("qat", q);
+        return qat.layers();
+    }
+
+    private static Map<String, Object> smoothReport(double alpha, List<SmoothQuant.LayerSmoothing> rows) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("alpha", alpha);
+        List<Map<String, Object>> layers = new ArrayList<>();
+        for (SmoothQuant.LayerSmoothing s : rows) {
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("name", s.name());
+            row.put("outlier_ratio_before", s.outlierBefore());
+            row.put("outlier_ratio_after", s.outlierAfter());
+            layers.add(row);
+        }
+        m.put("smoothed_layers", layers);
+        return m;
+    }
+
+    private static Map<String, Object> awqReport(double alpha, List<Awq.LayerScale> scales) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("alpha", Double.isNaN(alpha) ? "grid search, 20 points" : alpha);
+        List<Map<String, Object>> layers = new ArrayList<>();
+        for (Awq.LayerScale s : scales) {
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("name", s.name());
+            row.put("alpha", s.alpha());
+            row.put("relative_output_mse_rtn", s.mseRtn() / s.meanSquare());
+            row.put("relative_output_mse_awq", s.mseAwq() / s.meanSquare());
+            layers.add(row);
+        }
+        m.put("scaled_layers", layers);
+        return m;
+    }
+
+    private static Map<String, Object> normTweakReport(NormTweak.Options o, NormTweak.Result r) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("lr", o.lr());
+        m.put("lr_scale", o.lrScale());
+        m.put("epochs", o.epochs());
+        m.put("batch", o.batchSize());
+        m.put("loss", o.loss().name().toLowerCase(Locale.ROOT));
+        List<Map<String, Object>> blocks = new ArrayList<>();
+        for (NormTweak.BlockReport b : r.blocks()) {
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("block", b.block());
+            row.put("lr", b.lr());
+            row.put("steps", b.steps());
+            row.put("dist_before", b.distBefore());
+            row.put("dist_after", b.distAfter());
+            blocks.add(row);
+        }
+        m.put("blocks", blocks);
+        return m;
+    }
+
+    /** The {@link #ACTIVATION_KEY} section: bits, granularity, and per-tensor the calibrated max|X| per layer. */
+    static Map<String, Object> activationReport(ActivationQuantizer a, int layers) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("bits", a.bits());
+        m.put("symmetric", true);
+        m.put("granularity", a.granularity().label());
+        m.put("inputs", "every block linear layer (attn.c_attn, attn.c_proj, mlp.c_fc, mlp.c_proj); not the tied LM head");
+        if (a.granularity() == ActivationQuantizer.Granularity.PER_TENSOR) {
+            Map<String, Object> ranges = new LinkedHashMap<>();
+            for (int l = 0; l < layers; l++) {
+                for (int k = 0; k < 4; k++) ranges.put(BlockQuantizer.linearNames(l).get(k), a.range(l, k));
+            }
+            m.put("max_abs", ranges);
+        }
+        return m;
+    }
+
+    /**
+     * The activation quantizer a quantized model directory asks for in its {@code quantization.json}, or null when
+     * the file is absent or its {@code activation_quantization} is null (weights-only methods). {@code ./lab eval}
+     * installs it on the loaded model.
+     */
+    static ActivationQuantizer activationQuantizer(Path dir, int layers) throws IOException {
+        Path file = dir.resolve(REPORT_FILE);
+        if (!Files.isRegularFile(file)) return null;
+        JsonNode a = new ObjectMapper().readTree(file.toFile()).get(ACTIVATION_KEY);
+        if (a == null || a.isNull()) return null;
+        String where = file + ": " + ACTIVATION_KEY;
+        if (!a.path("bits").canConvertToInt() || !a.path("granularity").isTextual()) {
+            throw new IllegalArgumentException(where + " needs bits (2 to 8) and granularity (per-token or per-tensor)");
+        }
+        int b = a.get("bits").asInt();
+        ActivationQuantizer.Granularity g;
+        try {
+            g = ActivationQuantizer.Granularity.ofLabel(a.get("granularity").asText());
+            if (g == ActivationQuantizer.Granularity.PER_TOKEN) return ActivationQuantizer.perToken(b, layers);
+            float[][] ranges = new float[layers][4];
+            JsonNode m = a.path("max_abs");
+            for (int l = 0; l < layers; l++) {
+                for (int k = 0; k < 4; k++) {
+                    String name = BlockQuantizer.linearNames(l).get(k);
+                    if (!m.path(name).isNumber()) throw new IllegalArgumentException("max_abs." + name + " is missing");
+                    ranges[l][k] = (float) m.get(name).asDouble();
+                }
+            }
+            return ActivationQuantizer.perTensor(b, ranges);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(where + ": " + e.getMessage(), e);
         }
     }
 
@@ -318,7 +606,16 @@ final class QuantizeCommand implements Callable<Integer> {
         }
     }
 
-    private Calibration calibration(Tokenizer tokenizer, int context) throws IOException {
+    private Calibration calibration(Tokenizer tokenizer, int context, Gpt gpt) throws IOException {
+        if (selfGenerated != null) {
+            if (context < 2) {
+                throw new IllegalArgumentException("--self-generated " + selfGenerated + ": the model's context of " + context
+                        + " token is too short for generated windows (a start token and a continuation)");
+            }
+            SelfGeneratedCalibration g = SelfGeneratedCalibration.of(selfGenerated, context, seed);
+            return new Calibration("self-generated by the float model (" + g.greedyTokens() + " greedy tokens after a random"
+                    + " start token, then sampling at temperature " + g.temperature() + ", all tokens)", g.generate(gpt), seed);
+        }
         if (calib != null) {
             String text;
             try {
@@ -417,24 +714,27 @@ final class QuantizeCommand implements Callable<Integer> {
         return bitsSum / n;
     }
 
-    private Map<String, Object> report(Quantizer quantizer, Calibration cal, List<LayerReport> layers, long floatBytes,
+    private Map<String, Object> report(Plan plan, Quantizer quantizer, Calibration cal, List<LayerReport> layers, long floatBytes,
                                        Long packedBytes, String notPacked, double bitsPerWeight, Perplexity.Result before,
-                                       Perplexity.Result after, int[] validation, Gpt gpt, long linearElements) {
+                                       Perplexity.Result after, int[] validation, Gpt gpt, long linearElements,
+                                       Map<String, Object> details, ActivationQuantizer activations) {
         Map<String, Object> r = new LinkedHashMap<>();
-        r.put("method", method.toLowerCase(Locale.ROOT));
+        r.put("method", plan.method());
         r.put("bits", bits);
         r.put("group", group);
         r.put("granularity", group == null ? "per-channel" : "group");
-        r.put("sym", sym);
+        r.put("sym", quantizer.symmetric());
         r.put("act_order", actOrder);
         r.put("clip", clip);
         r.put("scales", "fp16");
         r.put("quantizer", quantizer.name());
-        if (method.equalsIgnoreCase("gptq")) {
+        if (plan.gptq()) {
             r.put("true_sequential", trueSequential);
             r.put("damp", damp);
             r.put("block_size", 128);
         }
+        r.putAll(details);
+        r.put(ACTIVATION_KEY, activations == null ? null : activationReport(activations, gpt.config().nLayer()));
         r.put("model", model.toAbsolutePath().toString());
         if (cal != null) {
             Map<String, Object> c = new LinkedHashMap<>();

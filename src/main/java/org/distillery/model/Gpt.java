@@ -79,10 +79,32 @@ public final class Gpt implements TrainableModel {
     private boolean blockwise;                                // the last forward was embed or forwardBlock
     private boolean training = true;                          // see train() / eval()
 
+    private LinearInputHook linearInputHook;                  // null: off (see setLinearInputHook)
+
     private double dropout;
     private long dropoutSeed;
     private long forwardCount;
     private long stepSeed;
+
+    /**
+     * Called on the input of each linear layer of every block, in place, right before the layer's GEMM, in
+     * training and evaluation mode and in {@link #forwardBlock}: e.g. fake quantization of the activations
+     * (W8A8), or observing their statistics. See {@link #setLinearInputHook}.
+     */
+    @FunctionalInterface
+    public interface LinearInputHook {
+        /** The linear layers of a block, in parameter order: the {@code linear} argument of {@link #apply}. */
+        int ATTN_QKV = 0, ATTN_PROJ = 1, MLP_FC = 2, MLP_PROJ = 3;
+
+        /**
+         * @param block  block index in [0, n_layer)
+         * @param linear {@link #ATTN_QKV} (input ln_1 output [N, E]), {@link #ATTN_PROJ} (attention output [N, E]),
+         *               {@link #MLP_FC} (ln_2 output [N, E]) or {@link #MLP_PROJ} (GELU output [N, I])
+         * @param x      the layer's input [N, in], a live buffer; what the hook leaves in it is what the layer
+         *               multiplies (and what backward uses for the weight gradient)
+         */
+        void apply(int block, int linear, FloatTensor x);
+    }
 
     /** The parameters (and gradients) of one transformer block, kernels' layout. */
     private static final class Block {
@@ -348,16 +370,21 @@ public final class Gpt implements TrainableModel {
      */
     private FloatTensor blockForward(Activations a, int l, FloatTensor x, boolean drop) {
         Block w = blocks[l];
+        LinearInputHook hook = linearInputHook;
         LayerNormKernel.forward(x, w.ln1W, w.ln1B, eps, a.ln1[l], a.ln1Mean[l], a.ln1Rstd[l]);
+        if (hook != null) hook.apply(l, LinearInputHook.ATTN_QKV, a.ln1[l]);
         LinearKernel.forward(a.ln1[l], w.attnW, w.attnB, a.qkv[l]);              // [N, 3E]
         if (drop) a.attention[l].forward(a.qkv[l], null, a.atty[l], dropout, siteSeed(attentionSite(l)));
         else a.attention[l].forward(a.qkv[l], null, a.atty[l]);                   // [N, E]
+        if (hook != null) hook.apply(l, LinearInputHook.ATTN_PROJ, a.atty[l]);
         LinearKernel.forward(a.atty[l], w.projW, w.projB, a.attproj[l]);        // [N, E]
         if (drop) DropoutKernel.forward(a.attproj[l], a.attproj[l], dropout, siteSeed(2 * l + 1));
         AddKernels.residualAdd(x, a.attproj[l], a.residual2[l]);
         LayerNormKernel.forward(a.residual2[l], w.ln2W, w.ln2B, eps, a.ln2[l], a.ln2Mean[l], a.ln2Rstd[l]);
+        if (hook != null) hook.apply(l, LinearInputHook.MLP_FC, a.ln2[l]);
         LinearKernel.forward(a.ln2[l], w.fcW, w.fcB, a.fch[l]);                  // [N, I]
         GeluKernel.forward(a.fch[l], a.fchGelu[l]);                             // [N, I]
+        if (hook != null) hook.apply(l, LinearInputHook.MLP_PROJ, a.fchGelu[l]);
         LinearKernel.forward(a.fchGelu[l], w.mlpProjW, w.mlpProjB, a.fcproj[l]); // [N, E]
         if (drop) DropoutKernel.forward(a.fcproj[l], a.fcproj[l], dropout, siteSeed(2 * l + 2));
         AddKernels.residualAdd(a.residual2[l], a.fcproj[l], a.residual3[l]);
@@ -566,6 +593,22 @@ public final class Gpt implements TrainableModel {
         return this;
     }
 
+    /**
+     * Sets the hook called on the input of every block's linear layers (null, the default: none). The hook
+     * runs in place on the input buffer before each of the 4 L block GEMMs, in both modes and in
+     * {@link #forwardBlock}; the tied LM head's input (ln_f output) is not passed. Backward uses the hooked
+     * input for the weight gradient and passes the input gradient through unchanged (the straight-through
+     * estimator when the hook quantizes); LayerNorm, attention and GELU backward read their own inputs, not
+     * the hooked buffers. {@link #linearInput} then returns the hooked inputs. With no hook the forward is
+     * unchanged (one null check per layer, nothing allocated).
+     */
+    public void setLinearInputHook(LinearInputHook hook) {
+        this.linearInputHook = hook;
+    }
+
+    /** The hook set by {@link #setLinearInputHook}, or null. */
+    public LinearInputHook linearInputHook() { return linearInputHook; }
+
     /** Whether the model is in training mode ({@link #train()}) rather than evaluation mode ({@link #eval()}). */
     public boolean isTraining() { return training; }
 
@@ -686,7 +729,7 @@ public final class Gpt implements TrainableModel {
      * output, heads merged [N, E], {@code h.N.mlp.c_fc.weight} -> ln_2 output [N, E],
      * {@code h.N.mlp.c_proj.weight} -> GELU output [N, I]. The last forward must have run in training mode
      * (evaluation mode shares one buffer set across layers); with dropout on, the attention output is the one
-     * computed with dropped attention probabilities.
+     * computed with dropped attention probabilities; with a {@link LinearInputHook} set, the input as the hook left it.
      */
     public FloatTensor linearInput(String weightName) {
         if (acts == null) throw new IllegalStateException("linearInput: no forward has run yet");

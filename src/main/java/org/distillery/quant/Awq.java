@@ -51,21 +51,42 @@ public final class Awq {
      * @param batchSize windows per block forward, in [1, model maxB]
      * @param quantize  quantize the scaled weights at the end (false: only search and fold the scales, which
      *                  leaves the model's function unchanged up to fp32 rounding; for testing the folding)
+     * @param alpha     a fixed alpha in [0, 1] used for every layer instead of the grid search, or NaN (the
+     *                  default) to search the grid
      */
-    public record Options(int grid, int batchSize, boolean quantize) {
+    public record Options(int grid, int batchSize, boolean quantize, double alpha) {
         public Options {
             if (grid < 1) throw new IllegalArgumentException("grid = " + grid + " must be >= 1");
             if (batchSize < 1) throw new IllegalArgumentException("batchSize = " + batchSize + " must be >= 1");
+            if (!Double.isNaN(alpha) && !(alpha >= 0 && alpha <= 1)) {
+                throw new IllegalArgumentException("alpha = " + alpha + " is out of range: accepted 0 to 1 (or NaN: grid search)");
+            }
         }
 
         /** 20 alpha points, the given batch size, quantizing. */
         public static Options defaults(int batchSize) {
-            return new Options(20, batchSize, true);
+            return new Options(20, batchSize, true, Double.NaN);
         }
 
-        public Options withGrid(int g) { return new Options(g, batchSize, quantize); }
+        public Options withGrid(int g) { return new Options(g, batchSize, quantize, alpha); }
 
-        public Options withQuantize(boolean q) { return new Options(grid, batchSize, q); }
+        public Options withQuantize(boolean q) { return new Options(grid, batchSize, q, alpha); }
+
+        /** A fixed alpha instead of the grid search (NaN: search). */
+        public Options withAlpha(double a) { return new Options(grid, batchSize, quantize, a); }
+
+        /** The alphas tried: {0, 1/grid, ..., (grid-1)/grid}, or the fixed alpha alone. */
+        double[] alphas() {
+            return Awq.alphas(grid, alpha);
+        }
+    }
+
+    /** {0, 1/grid, ..., (grid-1)/grid}, or {@code {fixed}} when it is not NaN. */
+    static double[] alphas(int grid, double fixed) {
+        if (!Double.isNaN(fixed)) return new double[] {fixed};
+        double[] a = new double[grid];
+        for (int i = 0; i < grid; i++) a[i] = (double) i / grid;
+        return a;
     }
 
     /**
@@ -74,7 +95,7 @@ public final class Awq {
      * @param name       weight name, e.g. {@code h.0.attn.c_attn.weight}
      * @param alpha      the chosen alpha
      * @param mseRtn     output MSE with alpha = 0 (plain RTN of the unscaled weight)
-     * @param mseAwq     output MSE at the chosen alpha (&lt;= mseRtn)
+     * @param mseAwq     output MSE at the chosen alpha (&lt;= mseRtn when searched)
      * @param meanSquare mean over tokens and outputs of (X W^T)^2, to make the MSEs relative
      */
     public record LayerScale(String name, double alpha, double mseRtn, double mseAwq, double meanSquare) {}
@@ -96,6 +117,15 @@ public final class Awq {
      *                                  dropout on
      */
     public static Result apply(Gpt model, List<int[]> windows, Quantizer quantizer, Options options) {
+        return apply(model, windows, quantizer, options, null);
+    }
+
+    /**
+     * As {@link #apply(Gpt, List, Quantizer, Options)}, also putting each layer's codes and parameters (of the
+     * scaled weights) into {@code tensors} when it is not null (e.g. for packing).
+     */
+    public static Result apply(Gpt model, List<int[]> windows, Quantizer quantizer, Options options,
+                               Map<String, QuantizedTensor> tensors) {
         if (model == null || quantizer == null || options == null) {
             throw new IllegalArgumentException("model, quantizer, options: must not be null");
         }
@@ -132,7 +162,7 @@ public final class Awq {
                         run(model, scratch, block, inputs.get(k), sizes.get(k), t, e);
                         afterForward.run();
                     }
-                }, quantizer, options.grid(), options.quantize(), scales));
+                }, quantizer, options.alphas(), options.quantize(), scales, tensors));
                 List<float[]> next = new ArrayList<>();
                 for (int k = 0; k < x.size(); k++) next.add(run(model, scratch, l, x.get(k), sizes.get(k), t, e).toFloatArray());
                 x = next;
@@ -149,19 +179,30 @@ public final class Awq {
      * are appended to {@code scales} (if not null).
      */
     public static BlockQuantizer blockQuantizer(Quantizer quantizer, int grid, List<LayerScale> scales) {
+        return blockQuantizer(quantizer, grid, Double.NaN, scales, null);
+    }
+
+    /**
+     * As {@link #blockQuantizer(Quantizer, int, List)} with a fixed {@code alpha} (NaN: grid search), also putting
+     * each layer's codes and parameters into {@code tensors} when it is not null.
+     */
+    public static BlockQuantizer blockQuantizer(Quantizer quantizer, int grid, double alpha, List<LayerScale> scales,
+                                                Map<String, QuantizedTensor> tensors) {
         if (quantizer == null) throw new IllegalArgumentException("quantizer: must not be null");
-        if (grid < 1) throw new IllegalArgumentException("grid = " + grid + " must be >= 1");
+        double[] alphas = new Options(grid, 1, true, alpha).alphas();
         return (model, block, pass) -> {
             int e = model.config().nEmbd();
             quantizer.groupWidth(e);
             quantizer.groupWidth(model.parameters().get("h.0.mlp.c_proj.weight").dim(1));
-            return searchAndQuantize(model, block, pass, quantizer, grid, true, scales == null ? new ArrayList<>() : scales);
+            return searchAndQuantize(model, block, pass, quantizer, alphas, true, scales == null ? new ArrayList<>() : scales,
+                    tensors);
         };
     }
 
     /** One block: collect input statistics through {@code pass}, search, fold, and RTN if {@code quantize}. */
     static List<LayerReport> searchAndQuantize(Gpt model, int l, BlockQuantizer.CalibrationPass pass, Quantizer quantizer,
-                                               int grid, boolean quantize, List<LayerScale> scales) {
+                                               double[] alphas, boolean quantize, List<LayerScale> scales,
+                                               Map<String, QuantizedTensor> tensors) {
         Map<String, FloatTensor> p = model.parameters();
         int e = model.config().nEmbd();
         List<String> names = scaledNames(l);
@@ -187,7 +228,7 @@ public final class Awq {
             double[] mean = new double[widths[g]];
             for (int j = 0; j < widths[g]; j++) mean[j] = absSum[g][j] / n[0];
             FloatTensor w = p.get(names.get(g));
-            Search r = search(w.toFloatArray(), w.dim(0), widths[g], mean, h[g], n[0], quantizer, grid);
+            Search r = search(w.toFloatArray(), w.dim(0), widths[g], mean, h[g], n[0], quantizer, alphas);
             s[g] = r.s;
             scales.add(new LayerScale(names.get(g), r.alpha, r.mseRtn, r.mseBest, r.meanSquare));
         }
@@ -201,7 +242,7 @@ public final class Awq {
         scaleColumns(p.get(names.get(2)), s[2]);
         divideRows(p.get(pre + "attn.c_attn.weight"), s[2], 2 * e);
         divide(p.get(pre + "attn.c_attn.bias"), s[2], 2 * e);
-        return quantize ? BlockQuantizer.rtn(quantizer).quantizeBlock(model, l, unused -> {}) : List.of();
+        return quantize ? BlockQuantizer.rtn(quantizer, tensors).quantizeBlock(model, l, unused -> {}) : List.of();
     }
 
     private static FloatTensor run(Gpt model, Map<Integer, FloatTensor> scratch, int block, float[] x, int b, int t, int e) {
@@ -244,8 +285,11 @@ public final class Awq {
         return s;
     }
 
-    /** Grid search of alpha for one layer: W [out, in], the input statistics over n tokens. */
-    static Search search(float[] w, int out, int in, double[] mean, double[] h, long n, Quantizer quantizer, int grid) {
+    /**
+     * Search of alpha over {@code alphas} for one layer: W [out, in], the input statistics over n tokens. The RTN
+     * MSE (alpha = 0) is reported also when 0 is not among the alphas.
+     */
+    static Search search(float[] w, int out, int in, double[] mean, double[] h, long n, Quantizer quantizer, double[] alphas) {
         double meanSquare = 0;
         double[] wd = new double[in];
         for (int r = 0; r < out; r++) {
@@ -257,8 +301,9 @@ public final class Awq {
         double[] best = null;
         float[] ws = new float[w.length];
         double[] d = new double[in];
-        for (int i = 0; i < grid; i++) {
-            double alpha = (double) i / grid;
+        boolean withRtn = alphas[0] != 0;                 // the RTN row first when the alphas do not start at 0
+        for (int i = withRtn ? -1 : 0; i < alphas.length; i++) {
+            double alpha = i < 0 ? 0 : alphas[i];
             double[] s = scales(mean, alpha);
             for (int r = 0; r < out; r++) for (int j = 0; j < in; j++) ws[r * in + j] = (float) (w[r * in + j] * s[j]);
             float[] q = quantizer.roundTrip(ws, out, in);
@@ -268,7 +313,8 @@ public final class Awq {
                 sum += quadratic(d, h, in);
             }
             double mse = sum / ((double) n * out);
-            if (i == 0) rtn = mse;
+            if (i <= 0 && (i < 0 || !withRtn)) rtn = mse;
+            if (i < 0) continue;
             if (mse < bestMse) {
                 bestMse = mse;
                 bestAlpha = alpha;

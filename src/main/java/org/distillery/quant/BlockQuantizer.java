@@ -43,12 +43,18 @@ public interface BlockQuantizer {
 
     /** Round-to-nearest ({@link Rtn}) of the block's linear weights; no calibration data. */
     static BlockQuantizer rtn(Quantizer quantizer) {
+        return rtn(quantizer, null);
+    }
+
+    /** As {@link #rtn(Quantizer)}, also putting each layer's codes and parameters into {@code tensors} unless null. */
+    static BlockQuantizer rtn(Quantizer quantizer, Map<String, QuantizedTensor> tensors) {
         if (quantizer == null) throw new IllegalArgumentException("quantizer: must not be null");
         return (model, block, pass) -> {
             Rtn.Result r = Rtn.quantizeCopy(model.parameters(), linearNames(block), quantizer);
             for (Map.Entry<String, QuantizedTensor> e : r.tensors().entrySet()) {
                 e.getValue().dequantizeInto(model.parameters().get(e.getKey()));
             }
+            if (tensors != null) tensors.putAll(r.tensors());
             return r.layers();
         };
     }
@@ -59,6 +65,11 @@ public interface BlockQuantizer {
      * block, one pass each), else all four from one pass, as {@link Gptq#quantize(Gpt, List, Gptq.Options, boolean)}.
      */
     static BlockQuantizer gptq(Gptq.Options options, boolean trueSequential) {
+        return gptq(options, trueSequential, null);
+    }
+
+    /** As {@link #gptq(Gptq.Options, boolean)}, also putting each layer's codes and parameters into {@code tensors} unless null. */
+    static BlockQuantizer gptq(Gptq.Options options, boolean trueSequential, Map<String, QuantizedTensor> tensors) {
         if (options == null) throw new IllegalArgumentException("options: must not be null");
         return (model, block, pass) -> {
             List<List<String>> stages = new ArrayList<>();
@@ -73,7 +84,7 @@ public interface BlockQuantizer {
                 });
                 for (Map.Entry<String, GptqHessian> e : hs.entrySet()) {
                     FloatTensor p = model.parameters().get(e.getKey());
-                    report.add(Gptq.quantizeParameter(p, e.getKey(), e.getValue(), options));
+                    report.add(Gptq.quantizeParameter(p, e.getKey(), e.getValue(), options, tensors));
                 }
             }
             return report;

@@ -410,7 +410,7 @@ public final class Gptq {
         return quantizeParameter(param, name, hessian, options, null);
     }
 
-    private static LayerReport quantizeParameter(FloatTensor param, String name, GptqHessian hessian, Options options,
+    static LayerReport quantizeParameter(FloatTensor param, String name, GptqHessian hessian, Options options,
                                                  Map<String, QuantizedTensor> tensors) {
         long t0 = System.nanoTime();
         float[] w = param.toFloatArray();

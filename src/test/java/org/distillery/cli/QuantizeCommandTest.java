@@ -153,7 +153,7 @@ class QuantizeCommandTest {
         assertExactPackedFile(out, format, 8);
     }
 
-    private void assertExactPackedFile(Path out, PackedFormat format, int layers) {
+    static void assertExactPackedFile(Path out, PackedFormat format, int layers) {
         Gpt q = Gpt.load(out, 1, 16);
         Map<String, QuantizedLinear> packed = PackedSafetensors.load(out.resolve(QuantizeCommand.PACKED_FILE));
         assertEquals(layers, packed.size());
@@ -250,7 +250,8 @@ class QuantizeCommandTest {
                 "quantize", "--model", m, "--method", "gptq", "--bits", "4", "--calib", shortText.toString(), "--out", out);
         rejects("--calib-brown 0: the calibration set is empty; use 1 or more windows", "quantize", "--model", m,
                 "--method", "gptq", "--bits", "4", "--calib-brown", "0", "--out", out);
-        rejects("--method foo is not accepted: use rtn or gptq (smoothquant, awq and normtweak are not implemented yet)",
+        rejects("--method foo is not accepted: use rtn, gptq, smoothquant, awq, normtweak, normtweak+rtn, normtweak+gptq,"
+                + " normtweak+smoothquant or normtweak+awq",
                 "quantize", "--model", m, "--method", "foo", "--bits", "4",
                 "--out", out);
         Path exists = Files.createDirectory(tmp.resolve("exists"));

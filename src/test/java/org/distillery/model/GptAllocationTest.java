@@ -25,7 +25,16 @@ class GptAllocationTest {
 
     @Test
     void onlyTheGemmCallsAllocateAfterWarmUp() {
+        assertOnlyGemmCallsAllocate(null);
+    }
+
+    /**
+     * Asserts that after warm-up a training step (forward + backward) of the tiny GPT with {@code hook} as its
+     * linear-input hook (null: none) allocates no more than its GEMM calls.
+     */
+    static void assertOnlyGemmCallsAllocate(Gpt.LinearInputHook hook) {
         Gpt g = new Gpt(tinyConfig(), B, T, 1);
+        g.setLinearInputHook(hook);
         int[] ids = randomIds(1, B * T, V), targets = randomIds(2, B * T, V);
         long step = AllocationMeter.bytesPerRun(() -> {
             g.forward(ids, targets, B, T);
@@ -50,9 +59,9 @@ class GptAllocationTest {
         // allocated 149136 against an exact bound of 148560); far below one boxed vector per row (tens of KB)
         int gemmCalls = 3 * linears + 6 * L;
         long gemmBound = linears * (fwd + bwd) + L * attn + 64L * gemmCalls;
-        System.out.printf("heap bytes: forward+backward %d; one Linear forward (1 GEMM) %d, backward (2 GEMMs) %d;"
+        System.out.printf("heap bytes%s: forward+backward %d; one Linear forward (1 GEMM) %d, backward (2 GEMMs) %d;"
                 + " attention forward+backward (6 matmuls) %d; GEMM bound %d x (%d + %d) + %d x %d + 64 x %d = %d%n",
-                step, fwd, bwd, attn, linears, fwd, bwd, L, attn, gemmCalls, gemmBound);
+                hook == null ? "" : " (linear-input hook on)", step, fwd, bwd, attn, linears, fwd, bwd, L, attn, gemmCalls, gemmBound);
         assertTrue(step <= gemmBound, "forward+backward allocate " + step + " bytes, more than the "
                 + gemmBound + " bytes of their " + gemmCalls + " GEMM calls");
     }

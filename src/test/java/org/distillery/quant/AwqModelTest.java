@@ -122,6 +122,28 @@ class AwqModelTest {
     }
 
     @Test
+    void aFixedAlphaIsUsedForEveryLayerAndTheTensorsAreTheSavedWeights() {
+        Quantizer q = Quantizer.perChannel(3, false);
+        List<int[]> few = calib.subList(0, 8);
+        tiny.restore();
+        Awq.Result searched = Awq.apply(model, few, q, Awq.Options.defaults(B));
+        tiny.restore();
+        Map<String, QuantizedTensor> tensors = new java.util.LinkedHashMap<>();
+        Awq.Result fixed = Awq.apply(model, few, q, Awq.Options.defaults(B).withAlpha(0.3), tensors);
+        for (int i = 0; i < fixed.scales().size(); i++) {
+            Awq.LayerScale s = fixed.scales().get(i);
+            assertEquals(0.3, s.alpha(), s.name());
+            if (i < 3) assertEquals(searched.scales().get(i).mseRtn(), s.mseRtn(), 0.0, "block 0 sees the same inputs: " + s.name());
+        }
+        assertEquals(LinearLayers.names(model), List.copyOf(tensors.keySet()));
+        for (Map.Entry<String, QuantizedTensor> e : tensors.entrySet()) {
+            assertArrayEquals(e.getValue().dequantize(), model.parameters().get(e.getKey()).toFloatArray(), e.getKey());
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Awq.Options.defaults(B).withAlpha(1.5));
+        assertEquals("alpha = 1.5 is out of range: accepted 0 to 1 (or NaN: grid search)", e.getMessage());
+    }
+
+    @Test
     void asBlockQuantizerUnderNormTweakWithoutTweakingEqualsApply() {
         Quantizer q = Quantizer.perChannel(3, false);
         List<int[]> few = calib.subList(0, 16);
