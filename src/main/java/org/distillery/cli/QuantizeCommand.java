@@ -35,9 +35,9 @@ import org.distillery.quant.LayerReport;
 import org.distillery.quant.LinearLayers;
 import org.distillery.quant.NormTweak;
 import org.distillery.quant.Qat;
+import org.distillery.quant.QuantizationMethod;
 import org.distillery.quant.QuantizedTensor;
 import org.distillery.quant.Quantizer;
-import org.distillery.quant.Rtn;
 import org.distillery.quant.SelfGeneratedCalibration;
 import org.distillery.quant.SmoothQuant;
 import org.distillery.quant.packed.PackedFormat;
@@ -89,8 +89,7 @@ import picocli.CommandLine.Option;
                 + "Scales are rounded to fp16. DIR must not exist."})
 final class QuantizeCommand implements Callable<Integer> {
     /** The methods this command runs ({@code normtweak} alone means {@code normtweak+gptq}). */
-    static final List<String> METHODS = List.of("rtn", "gptq", "smoothquant", "awq", "normtweak", "normtweak+rtn",
-            "normtweak+gptq", "normtweak+smoothquant", "normtweak+awq");
+    static final List<String> METHODS = QuantizationMethod.IDS;
     /** The tokenizer files copied from the source directory when present. */
     static final List<String> TOKENIZER_FILES = List.of("vocab.json", "merges.txt", "tokenizer.json",
             "tokenizer_config.json", "special_tokens_map.json");
@@ -193,27 +192,10 @@ final class QuantizeCommand implements Callable<Integer> {
         }
     }
 
-    /** What {@link #call} ran: the parsed method and the options that apply to it. */
-    record Plan(String method, String base, boolean normTweak, boolean gptq, boolean smooth, boolean awq, boolean calibrated) {
-        /** The method string parsed: {@code normtweak} alone is {@code normtweak+gptq}. */
-        static Plan of(String method) {
-            String m = method.toLowerCase(Locale.ROOT);
-            if (!METHODS.contains(m)) {
-                throw new IllegalArgumentException("--method " + method + " is not accepted: use " + String.join(", ",
-                        METHODS.subList(0, METHODS.size() - 1)) + " or " + METHODS.get(METHODS.size() - 1));
-            }
-            if (m.equals("normtweak")) m = "normtweak+gptq";
-            boolean nt = m.startsWith("normtweak+");
-            String base = nt ? m.substring("normtweak+".length()) : m;
-            return new Plan(m, base, nt, base.equals("gptq"), base.equals("smoothquant"), base.equals("awq"),
-                    !base.equals("rtn") || nt);
-        }
-    }
-
     @Override
     public Integer call() throws IOException {
         // ---- arguments that need no files
-        Plan plan = Plan.of(method);
+        QuantizationMethod plan = QuantizationMethod.parse(method, "--method");
         if (bits < 2 || bits > 8) {
             throw new IllegalArgumentException("--bits " + bits + " is out of range: accepted 2 to 8");
         }
@@ -226,7 +208,7 @@ final class QuantizeCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--eval " + eval + " is not accepted: use 2 or more validation tokens");
         }
         if (!plan.gptq()) {
-            if (actOrder) throw new IllegalArgumentException("--act-order: only for --method gptq or normtweak+gptq (" + plan.method() + " has no column order)");
+            if (actOrder) throw new IllegalArgumentException("--act-order: only for --method gptq or normtweak+gptq (" + plan.id() + " has no column order)");
             if (trueSequential) throw new IllegalArgumentException("--true-sequential: only for --method gptq or normtweak+gptq");
         }
         if (!plan.calibrated() && (calib != null || calibBrown != null || selfGenerated != null)) {
@@ -281,7 +263,7 @@ final class QuantizeCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--nt-lr-scale " + lrScale + " is not accepted: use a finite number >= 0");
         }
         if (epochs < 0) throw new IllegalArgumentException("--nt-epochs " + epochs + " is not accepted: use 0 or more");
-        if ((qatSteps != null || qatLr != null) && !plan.method().equals("rtn")) {
+        if ((qatSteps != null || qatLr != null) && !plan.id().equals("rtn")) {
             throw new IllegalArgumentException("--qat-steps/--qat-lr: only for --method rtn (QAT fine-tunes on RTN's grid)");
         }
         if (qatSteps != null && qatSteps < 1) {
@@ -346,47 +328,19 @@ final class QuantizeCommand implements Callable<Integer> {
         SmoothQuant.Options sqOptions = new SmoothQuant.Options(alpha == null ? 0.5 : alpha, true, quantizer, actGranularity,
                 aBits, batch);
         double awqAlpha = alpha == null ? Double.NaN : alpha;
+        NormTweak.Options nt = NormTweak.Options.of(lr0, lrScale, epochs, batch);
+        QuantizationMethod.Settings settings = new QuantizationMethod.Settings(quantizer, gptqOptions, trueSequential, sqOptions,
+                awqAlpha, nt, batch);
         try {
-            if (plan.normTweak()) {
-                BlockQuantizer bq;
-                List<Awq.LayerScale> awqScales = new ArrayList<>();
-                if (plan.gptq()) {
-                    bq = BlockQuantizer.gptq(gptqOptions, trueSequential, tensors);
-                } else if (plan.awq()) {
-                    bq = Awq.blockQuantizer(quantizer, 20, awqAlpha, awqScales, tensors);
-                } else if (plan.smooth()) {
-                    List<SmoothQuant.LayerSmoothing> smoothing = SmoothQuant.smooth(gpt, cal.windows(), sqOptions.alpha(), batch);
-                    ActivationQuantizer aq = SmoothQuant.activationQuantizer(gpt, cal.windows(), sqOptions).setAllActive(false).install(gpt);
-                    bq = SmoothQuant.blockQuantizer(quantizer, aq, tensors);
-                    details.put("smoothquant", smoothReport(sqOptions.alpha(), smoothing));
-                } else {
-                    bq = BlockQuantizer.rtn(quantizer, tensors);
-                }
-                NormTweak.Options nt = NormTweak.Options.of(lr0, lrScale, epochs, batch);
-                NormTweak.Result r = NormTweak.apply(gpt, cal.windows(), bq, nt);
-                layers = r.layers();
-                if (plan.awq()) details.put("awq", awqReport(awqAlpha, awqScales));
-                details.put("norm_tweak", normTweakReport(nt, r));
-            } else if (plan.gptq()) {
-                layers = Gptq.quantize(gpt, cal.windows(), gptqOptions, trueSequential, tensors);
-            } else if (plan.smooth()) {
-                SmoothQuant.Result r = SmoothQuant.apply(gpt, cal.windows(), sqOptions);
-                tensors.putAll(r.tensors());
-                layers = r.layers();
-                details.put("smoothquant", smoothReport(sqOptions.alpha(), r.smoothing()));
-            } else if (plan.awq()) {
-                Awq.Result r = Awq.apply(gpt, cal.windows(), quantizer, Awq.Options.defaults(batch).withAlpha(awqAlpha), tensors);
-                layers = r.layers();
-                details.put("awq", awqReport(awqAlpha, r.scales()));
-            } else if (qatSteps != null) {
+            if (qatSteps != null) {
                 layers = qat(gpt, tokenizer, context, quantizer, qatPeak, tensors, details);
             } else {
-                Rtn.Result r = Rtn.quantizeCopy(gpt, quantizer);
-                for (Map.Entry<String, QuantizedTensor> e : r.tensors().entrySet()) {
-                    e.getValue().dequantizeInto(gpt.parameters().get(e.getKey()));
-                }
+                QuantizationMethod.Result r = plan.apply(gpt, cal == null ? null : cal.windows(), settings);
                 tensors.putAll(r.tensors());
                 layers = r.layers();
+                if (plan.smooth()) details.put("smoothquant", smoothReport(sqOptions.alpha(), r.smoothing()));
+                if (plan.awq()) details.put("awq", awqReport(awqAlpha, r.awqScales()));
+                if (plan.normTweak()) details.put("norm_tweak", normTweakReport(nt, r.normTweak()));
             }
         } catch (IllegalStateException e) {      // GPTQ: Hessian not positive definite after dampening
             if (!plan.gptq()) throw e;
@@ -430,7 +384,7 @@ final class QuantizeCommand implements Callable<Integer> {
             Files.writeString(tmp.resolve(REPORT_FILE),
                     new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(report));
             Files.move(tmp, out);
-            String what = plan.method().toUpperCase(Locale.ROOT) + " " + quantizer.name() + (actOrder ? " act-order" : "")
+            String what = plan.id().toUpperCase(Locale.ROOT) + " " + quantizer.name() + (actOrder ? " act-order" : "")
                     + (activations != null ? " + " + activations.name() : "")
                     + (qatSteps != null ? " + " + qatSteps + " QAT steps" : "");
             StringBuilder line = new StringBuilder(String.format(Locale.ROOT,
@@ -714,12 +668,12 @@ final class QuantizeCommand implements Callable<Integer> {
         return bitsSum / n;
     }
 
-    private Map<String, Object> report(Plan plan, Quantizer quantizer, Calibration cal, List<LayerReport> layers, long floatBytes,
+    private Map<String, Object> report(QuantizationMethod plan, Quantizer quantizer, Calibration cal, List<LayerReport> layers, long floatBytes,
                                        Long packedBytes, String notPacked, double bitsPerWeight, Perplexity.Result before,
                                        Perplexity.Result after, int[] validation, Gpt gpt, long linearElements,
                                        Map<String, Object> details, ActivationQuantizer activations) {
         Map<String, Object> r = new LinkedHashMap<>();
-        r.put("method", plan.method());
+        r.put("method", plan.id());
         r.put("bits", bits);
         r.put("group", group);
         r.put("granularity", group == null ? "per-channel" : "group");
