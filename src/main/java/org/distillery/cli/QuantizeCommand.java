@@ -307,18 +307,32 @@ final class QuantizeCommand implements Callable<Integer> {
 
     /** Rejects a model with a NaN or infinite parameter, naming the tensor and the element. */
     static void checkFinite(Gpt gpt, Path dir) {
+        checkFinite(gpt, dir, "quantize");
+    }
+
+    /** As {@link #checkFinite(Gpt, Path)}, for the command that cannot handle them ({@code verb}: quantize, prune). */
+    static void checkFinite(Gpt gpt, Path dir, String verb) {
         for (Map.Entry<String, FloatTensor> e : gpt.parameters().entrySet()) {
             float[] v = e.getValue().toFloatArray();
             for (int i = 0; i < v.length; i++) {
                 if (!Float.isFinite(v[i])) {
                     throw new IllegalArgumentException("--model " + dir + ": tensor " + e.getKey() + " has a non-finite weight " + v[i]
-                            + " at flat index " + i + ": cannot quantize NaN/Inf weights");
+                            + " at flat index " + i + ": cannot " + verb + " NaN/Inf weights");
                 }
             }
         }
     }
 
     private Calibration calibration(Tokenizer tokenizer, int context) throws IOException {
+        return calibration(calib, calibBrown, seed, tokenizer, context);
+    }
+
+    /**
+     * The calibration windows of {@code --calib FILE} (consecutive windows of the context) or {@code --calib-brown N}
+     * (N random windows of the Brown training split, default 128, seed {@code seed}); shared with {@code prune}.
+     */
+    static Calibration calibration(Path calib, Integer calibBrown, long seed, Tokenizer tokenizer, int context)
+            throws IOException {
         if (calib != null) {
             String text;
             try {
