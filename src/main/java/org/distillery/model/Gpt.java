@@ -44,6 +44,11 @@ import java.util.Set;
  * weights are kept in the kernels' {@code [out, in]} layout; GPT-2 checkpoints store them as Conv1D
  * {@code [in, out]}, so {@link #load} and {@link #save} transpose them.
  *
+ * <p>Structurally pruned models ({@code org.distillery.prune}) have per-layer sizes, read from the config
+ * ({@link Gpt2Config#headCount}, {@link Gpt2Config#innerSize(int)}): layer i has h_i heads of size E / n_head,
+ * attention width A_i = h_i E / n_head ({@code c_attn} [3 A_i, E], {@code c_proj} [E, A_i]) and MLP width I_i;
+ * A_i = E and I_i = I when unpruned.
+ *
  * <p>Activation and gradient-scratch buffers are allocated per batch shape (B, T, B &lt;= maxB, T &lt;= maxT)
  * and mode at the first forward of that shape, then reused: training mode ({@link #train()}, the default)
  * keeps every layer's activations for backward; evaluation mode ({@link #eval()}) shares one set of layer
@@ -63,7 +68,8 @@ public final class Gpt implements TrainableModel {
     public static final int IGNORE_INDEX = CrossEntropyKernel.DEFAULT_IGNORE_INDEX;
 
     private final Gpt2Config config;
-    private final int maxB, maxT, vocab, embd, inner, nLayer, nHead;
+    private final int maxB, maxT, vocab, embd, nLayer;
+    private final int[] heads, attWidth, inner;               // per layer: heads, A = heads * E / n_head, MLP width I
     private final float eps;
 
     private final NamedParameters named = new NamedParameters();
@@ -166,9 +172,15 @@ public final class Gpt implements TrainableModel {
         this.maxT = maxT;
         this.vocab = config.vocabSize();
         this.embd = config.nEmbd();
-        this.inner = config.innerSize();
         this.nLayer = config.nLayer();
-        this.nHead = config.nHead();
+        this.heads = new int[nLayer];
+        this.attWidth = new int[nLayer];
+        this.inner = new int[nLayer];
+        for (int l = 0; l < nLayer; l++) {
+            heads[l] = config.headCount(l);
+            attWidth[l] = config.attentionWidth(l);
+            inner[l] = config.innerSize(l);
+        }
         this.eps = (float) config.layerNormEpsilon();
         int e = embd;
         wte = param("wte.weight", vocab, e);                   // [V, E]
@@ -179,11 +191,12 @@ public final class Gpt implements TrainableModel {
         for (int i = 0; i < nLayer; i++) {
             String h = "h." + i + ".";
             Block b = new Block();
+            int a = attWidth[i], inner = this.inner[i];
             b.ln1W = param(h + "ln_1.weight", e);                 b.dln1W = named.grad(h + "ln_1.weight");
             b.ln1B = param(h + "ln_1.bias", e);                   b.dln1B = named.grad(h + "ln_1.bias");
-            b.attnW = param(h + "attn.c_attn.weight", 3 * e, e);  b.dattnW = named.grad(h + "attn.c_attn.weight");  // [3E, E]
-            b.attnB = param(h + "attn.c_attn.bias", 3 * e);       b.dattnB = named.grad(h + "attn.c_attn.bias");    // [3E]
-            b.projW = param(h + "attn.c_proj.weight", e, e);      b.dprojW = named.grad(h + "attn.c_proj.weight");  // [E, E]
+            b.attnW = param(h + "attn.c_attn.weight", 3 * a, e);  b.dattnW = named.grad(h + "attn.c_attn.weight");  // [3A, E]
+            b.attnB = param(h + "attn.c_attn.bias", 3 * a);       b.dattnB = named.grad(h + "attn.c_attn.bias");    // [3A]
+            b.projW = param(h + "attn.c_proj.weight", e, a);      b.dprojW = named.grad(h + "attn.c_proj.weight");  // [E, A]
             b.projB = param(h + "attn.c_proj.bias", e);           b.dprojB = named.grad(h + "attn.c_proj.bias");
             b.ln2W = param(h + "ln_2.weight", e);                 b.dln2W = named.grad(h + "ln_2.weight");
             b.ln2B = param(h + "ln_2.bias", e);                   b.dln2B = named.grad(h + "ln_2.bias");
@@ -220,7 +233,8 @@ public final class Gpt implements TrainableModel {
      * Every buffer of one batch shape (B, T) and mode; N = B*T. In training mode each layer has its own
      * forward buffers (backward needs them all) plus the gradient scratch buffers. In evaluation mode
      * ({@code training = false}) the per-layer arrays all hold the same tensors (layer l's outputs are
-     * only read by layer l + 1, which overwrites them after use; the attention kernel is shared too),
+     * only read by layer l + 1, which overwrites them after use; the attention kernel is shared too; a
+     * pruned layer shares with the first layer of its sizes, or has its own),
      * there are no gradient buffers, and {@code ceScratch} [V] replaces {@code dlogits}: about
      * 1/L of the training footprint plus the logits.
      */
@@ -248,8 +262,9 @@ public final class Gpt implements TrainableModel {
         final FloatTensor dbranch;                // [N, E]  gradient of a branch output (dropout backward)
         final FloatTensor dtmp;                   // [N, E]  gradient scratch (LayerNorm input, attention output)
         final FloatTensor dln;                    // [N, E]  gradient of a LayerNorm output
-        final FloatTensor dqkv;                   // [N, 3E]
-        final FloatTensor dfch, dfchGelu;         // [N, I], [N, I]
+        final FloatTensor[] datty;                // per layer [N, A]   gradient of the attention output (dtmp when A = E)
+        final FloatTensor[] dqkv;                 // per layer [N, 3A]  (shared by layers of one size)
+        final FloatTensor[] dfch, dfchGelu;       // per layer [N, I], [N, I]
 
         Activations(int b, int t, boolean training) {
             this.b = b;
@@ -268,29 +283,30 @@ public final class Gpt implements TrainableModel {
             residual3 = new FloatTensor[l];
             attention = new AttentionKernel[l];
             for (int i = 0; i < l; i++) {
-                if (!training && i > 0) {                       // evaluation: every layer shares layer 0's buffers
-                    ln1[i] = ln1[0]; ln1Mean[i] = ln1Mean[0]; ln1Rstd[i] = ln1Rstd[0];
-                    qkv[i] = qkv[0]; atty[i] = atty[0]; attproj[i] = attproj[0]; residual2[i] = residual2[0];
-                    ln2[i] = ln2[0]; ln2Mean[i] = ln2Mean[0]; ln2Rstd[i] = ln2Rstd[0];
-                    fch[i] = fch[0]; fchGelu[i] = fchGelu[0]; fcproj[i] = fcproj[0]; residual3[i] = residual3[0];
-                    attention[i] = attention[0];
+                int j = sameSizeLayer(i);
+                if (!training && j < i) {                       // evaluation: layers of one size share buffers
+                    ln1[i] = ln1[j]; ln1Mean[i] = ln1Mean[j]; ln1Rstd[i] = ln1Rstd[j];
+                    qkv[i] = qkv[j]; atty[i] = atty[j]; attproj[i] = attproj[j]; residual2[i] = residual2[j];
+                    ln2[i] = ln2[j]; ln2Mean[i] = ln2Mean[j]; ln2Rstd[i] = ln2Rstd[j];
+                    fch[i] = fch[j]; fchGelu[i] = fchGelu[j]; fcproj[i] = fcproj[j]; residual3[i] = residual3[j];
+                    attention[i] = attention[j];
                     continue;
                 }
                 ln1[i] = FloatTensor.zeros(n, e);
                 ln1Mean[i] = FloatTensor.zeros(n);
                 ln1Rstd[i] = FloatTensor.zeros(n);
-                qkv[i] = FloatTensor.zeros(n, 3 * e);
-                atty[i] = FloatTensor.zeros(n, e);
+                qkv[i] = FloatTensor.zeros(n, 3 * attWidth[i]);
+                atty[i] = FloatTensor.zeros(n, attWidth[i]);
                 attproj[i] = FloatTensor.zeros(n, e);
                 residual2[i] = FloatTensor.zeros(n, e);
                 ln2[i] = FloatTensor.zeros(n, e);
                 ln2Mean[i] = FloatTensor.zeros(n);
                 ln2Rstd[i] = FloatTensor.zeros(n);
-                fch[i] = FloatTensor.zeros(n, inner);
-                fchGelu[i] = FloatTensor.zeros(n, inner);
+                fch[i] = FloatTensor.zeros(n, inner[i]);
+                fchGelu[i] = FloatTensor.zeros(n, inner[i]);
                 fcproj[i] = FloatTensor.zeros(n, e);
                 residual3[i] = FloatTensor.zeros(n, e);
-                attention[i] = new AttentionKernel(b, t, e, nHead, true);
+                attention[i] = new AttentionKernel(b, t, attWidth[i], heads[i], true);
             }
             lnf = FloatTensor.zeros(n, e);
             lnfMean = FloatTensor.zeros(n);
@@ -302,15 +318,30 @@ public final class Gpt implements TrainableModel {
                 dbranch = FloatTensor.zeros(n, e);
                 dtmp = FloatTensor.zeros(n, e);
                 dln = FloatTensor.zeros(n, e);
-                dqkv = FloatTensor.zeros(n, 3 * e);
-                dfch = FloatTensor.zeros(n, inner);
-                dfchGelu = FloatTensor.zeros(n, inner);
+                datty = new FloatTensor[l];
+                dqkv = new FloatTensor[l];
+                dfch = new FloatTensor[l];
+                dfchGelu = new FloatTensor[l];
+                for (int i = 0; i < l; i++) {
+                    int j = sameSizeLayer(i);
+                    datty[i] = j < i ? datty[j] : attWidth[i] == e ? dtmp : FloatTensor.zeros(n, attWidth[i]);
+                    dqkv[i] = j < i ? dqkv[j] : FloatTensor.zeros(n, 3 * attWidth[i]);
+                    dfch[i] = j < i ? dfch[j] : FloatTensor.zeros(n, inner[i]);
+                    dfchGelu[i] = j < i ? dfchGelu[j] : FloatTensor.zeros(n, inner[i]);
+                }
                 ceScratch = null;
             } else {
-                dlogits = dresidual = dbranch = dtmp = dln = dqkv = dfch = dfchGelu = null;
+                dlogits = dresidual = dbranch = dtmp = dln = null;
+                datty = dqkv = dfch = dfchGelu = null;
                 ceScratch = FloatTensor.zeros(vocab);
             }
         }
+    }
+
+    /** The first layer with layer i's heads and MLP width (0 unless pruned unevenly). */
+    private int sameSizeLayer(int i) {
+        for (int j = 0; j < i; j++) if (heads[j] == heads[i] && inner[j] == inner[i]) return j;
+        return i;
     }
 
     /** The buffers of shape (b, t) in the given mode, allocated at their first use and kept. */
@@ -551,9 +582,9 @@ public final class Gpt implements TrainableModel {
             DropoutKernel.backward(dres, a.dbranch, dropout, siteSeed(2 * l + 2));
             dy = a.dbranch;
         }
-        LinearKernel.backward(dy, a.fchGelu[l], w.mlpProjW, a.dfchGelu, w.dmlpProjW, w.dmlpProjB);
-        GeluKernel.backward(a.dfchGelu, a.fch[l], a.dfch);
-        LinearKernel.backward(a.dfch, a.ln2[l], w.fcW, a.dln, w.dfcW, w.dfcB);
+        LinearKernel.backward(dy, a.fchGelu[l], w.mlpProjW, a.dfchGelu[l], w.dmlpProjW, w.dmlpProjB);
+        GeluKernel.backward(a.dfchGelu[l], a.fch[l], a.dfch[l]);
+        LinearKernel.backward(a.dfch[l], a.ln2[l], w.fcW, a.dln, w.dfcW, w.dfcB);
         LayerNormKernel.backward(a.dln, a.residual2[l], a.ln2Mean[l], a.ln2Rstd[l], w.ln2W, a.dtmp, w.dln2W, w.dln2B);
         AddKernels.accumulate(dres, a.dtmp);                                    // d residual2
         // attention branch: residual2 = x + drop(c_proj(attn(c_attn(ln_1(x)))))
@@ -562,9 +593,9 @@ public final class Gpt implements TrainableModel {
             DropoutKernel.backward(dres, a.dbranch, dropout, siteSeed(2 * l + 1));
             dy = a.dbranch;
         }
-        LinearKernel.backward(dy, a.atty[l], w.projW, a.dtmp, w.dprojW, w.dprojB);  // d atty
-        a.attention[l].backward(a.dtmp, a.qkv[l], a.dqkv);
-        LinearKernel.backward(a.dqkv, a.ln1[l], w.attnW, a.dln, w.dattnW, w.dattnB);
+        LinearKernel.backward(dy, a.atty[l], w.projW, a.datty[l], w.dprojW, w.dprojB);  // d atty
+        a.attention[l].backward(a.datty[l], a.qkv[l], a.dqkv[l]);
+        LinearKernel.backward(a.dqkv[l], a.ln1[l], w.attnW, a.dln, w.dattnW, w.dattnB);
         LayerNormKernel.backward(a.dln, xIn, a.ln1Mean[l], a.ln1Rstd[l], w.ln1W, a.dtmp, w.dln1W, w.dln1B);
         AddKernels.accumulate(dres, a.dtmp);                                    // d x
     }

@@ -483,9 +483,9 @@ public final class Gptq {
 
     /**
      * Checks a calibration set for {@code model}: not empty, every window the same length in [1, maxT];
-     * returns that length. Shared by the quantizers that run the model on calibration windows.
+     * returns that length. Shared by the quantizers and pruners that run the model on calibration windows.
      */
-    static int checkWindows(List<int[]> windows, Gpt model) {
+    public static int checkWindows(List<int[]> windows, Gpt model) {
         if (windows == null || windows.isEmpty()) {
             throw new IllegalArgumentException("windows: the calibration set is empty; need at least one window of tokens");
         }
@@ -504,7 +504,7 @@ public final class Gptq {
     }
 
     /** The windows (each of length t) in consecutive batches of up to {@code batchSize}, each flattened [b*t]. */
-    static List<int[]> batches(List<int[]> windows, int batchSize, int t) {
+    public static List<int[]> batches(List<int[]> windows, int batchSize, int t) {
         List<int[]> out = new ArrayList<>();
         for (int first = 0; first < windows.size(); first += batchSize) {
             int b = Math.min(batchSize, windows.size() - first);

@@ -21,17 +21,20 @@ import java.nio.DoubleBuffer;
  * panels in Java loops, the O(n^3) trailing updates as ND4J double GEMMs. ND4J 1.0.0-M2.1's own
  * {@code Lapack.potrf} was measured to fail on well-conditioned SPD matrices above n = 32 ("dpotrf: 25")
  * and its {@code Level3.trsm} to leave its operand unchanged, hence this class. {@link #naive} is the
- * unblocked twin the tests compare against.
+ * unblocked twin the tests compare against. Shared by GPTQ ({@link Gptq}) and SparseGPT
+ * ({@code org.distillery.prune.SparseGpt}).
  */
-final class InverseCholesky {
+public final class InverseCholesky {
     private InverseCholesky() {}
 
     static final int BLOCK = 128;
 
     /** Thrown when a pivot is not positive: the matrix is not (numerically) positive definite. */
-    static final class NotPositiveDefinite extends RuntimeException {
-        final int column;
-        final double pivot;
+    public static final class NotPositiveDefinite extends RuntimeException {
+        /** The column of the failing pivot (in the reversed order the factorisation runs in: n - 1 - original). */
+        public final int column;
+        /** The pivot, not positive. */
+        public final double pivot;
 
         NotPositiveDefinite(int column, double pivot) {
             super("not positive definite: pivot " + pivot + " at column " + column);
@@ -44,7 +47,7 @@ final class InverseCholesky {
      * U with H^-1 = U^T U, row-major [n, n] (lower part zero). {@code h} [n, n] row-major, symmetric (only
      * its lower... any triangle is read consistently: the lower triangle of J H J), unchanged.
      */
-    static double[] upperOfInverse(double[] h, int n) {
+    public static double[] upperOfInverse(double[] h, int n) {
         double[] a = reversed(h, n);
         cholesky(a, n);                                     // a: L (lower) with J H J = L L^T
         double[] x = lowerInverse(a, n);                    // x: L^-1

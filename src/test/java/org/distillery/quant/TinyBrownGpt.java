@@ -15,14 +15,14 @@ import org.distillery.train.Trainer;
 /**
  * The quantization tests' model: a byte-level GPT (2 layers x 64, context 64) trained 400 steps on the first
  * 300,000 bytes of Brown's training split (seed 3), with the first 16,384 validation bytes; trained once per JVM,
- * then restored to the trained weights before each use.
+ * then restored to the trained weights before each use. Public for the pruning tests ({@code org.distillery.prune}).
  */
-final class TinyBrownGpt {
-    static final int T = 64, B = 16;
+public final class TinyBrownGpt {
+    public static final int T = 64, B = 16;
     private static TinyBrownGpt instance;
 
-    final Gpt model;
-    final int[] train, val;
+    public final Gpt model;
+    public final int[] train, val;
     private final Map<String, float[]> trained = new HashMap<>();
 
     private TinyBrownGpt() {
@@ -38,18 +38,18 @@ final class TinyBrownGpt {
     }
 
     /** The trained model (trained at the first call in this JVM). */
-    static synchronized TinyBrownGpt get() {
+    public static synchronized TinyBrownGpt get() {
         if (instance == null) instance = new TinyBrownGpt();
         return instance;
     }
 
     /** Puts the trained weights back. */
-    void restore() {
+    public void restore() {
         model.parameters().forEach((n, p) -> p.copyFrom(trained.get(n)));
     }
 
     /** Validation perplexity (first 16,384 bytes, windows of T). */
-    double perplexity() {
+    public double perplexity() {
         return Perplexity.evaluate(model, val, T, B).perplexity();
     }
 }
