@@ -41,6 +41,7 @@ import org.distillery.quant.Quantizer;
 import org.distillery.quant.SelfGeneratedCalibration;
 import org.distillery.quant.SmoothQuant;
 import org.distillery.quant.packed.PackedFormat;
+import org.distillery.quant.packed.PackedLayers;
 import org.distillery.quant.packed.PackedSafetensors;
 import org.distillery.quant.packed.PackedWeights;
 import org.distillery.quant.packed.QuantizedCodes;
@@ -350,7 +351,7 @@ final class QuantizeCommand implements Callable<Integer> {
         ActivationQuantizer activations = gpt.linearInputHook() instanceof ActivationQuantizer a ? a : null;
         Perplexity.Result after = eval == null ? null
                 : Perplexity.evaluate(gpt, validation, Math.min(context, validation.length), batch);
-        String notPacked = packReason(tensors);
+        String notPacked = PackedLayers.packReason(tensors);
 
         // ---- write under a temporary name, rename when complete
         Path tmp = Files.createTempDirectory(parent, "." + out.getFileName() + ".partial-");
@@ -368,12 +369,12 @@ final class QuantizeCommand implements Callable<Integer> {
             long linearElements = 0, linearStorage = 0;
             for (QuantizedTensor q : tensors.values()) linearElements += (long) q.rows() * q.cols();
             if (notPacked == null) {
-                Map<String, QuantizedLinear> packed = pack(tensors, gpt);
+                Map<String, QuantizedLinear> packed = PackedLayers.pack(tensors, gpt);
                 PackedSafetensors.save(tmp.resolve(PACKED_FILE), packed);
                 packedBytes = Files.size(tmp.resolve(PACKED_FILE));
                 for (QuantizedLinear l : packed.values()) linearStorage += l.weight().storageBytes();
             }
-            double bitsPerWeight = notPacked == null ? 8.0 * linearStorage / linearElements : nominalBitsPerWeight(tensors);
+            double bitsPerWeight = notPacked == null ? 8.0 * linearStorage / linearElements : PackedLayers.nominalBitsPerWeight(tensors);
             long otherParams = gpt.parameterCount() - linearElements;
             for (String n : names) {                    // biases are in the packed file
                 FloatTensor b = gpt.parameters().get(n.substring(0, n.length() - ".weight".length()) + ".bias");
@@ -610,76 +611,6 @@ final class QuantizeCommand implements Callable<Integer> {
                     + " tokens, shorter than the model's context of " + context);
         }
         return new Calibration("brown train", Gptq.calibrationWindows(ids, n, context, seed), seed);
-    }
-
-    /** The packed format of a quantized tensor, or null when it has none. */
-    static PackedFormat format(Quantizer q) {
-        if (q.isFloat()) return null;
-        return switch (q.bits()) {
-            case 8 -> q.symmetric() ? PackedFormat.INT8 : PackedFormat.INT8_ASYM;
-            case 4 -> q.symmetric() ? PackedFormat.INT4 : PackedFormat.INT4_ASYM;
-            default -> null;
-        };
-    }
-
-    /** Why the tensors cannot be packed exactly, or null when they can. */
-    static String packReason(Map<String, QuantizedTensor> tensors) {
-        for (Map.Entry<String, QuantizedTensor> e : tensors.entrySet()) {
-            QuantizedTensor q = e.getValue();
-            PackedFormat f = format(q.quantizer());
-            if (f == null) {
-                return q.quantizer().bits() + "-bit codes have no packed format (int8 and int4 only)";
-            }
-            if (q.columnGroup() != null) {
-                return "act-order with groups orders each layer's groups by the permuted columns (g_idx), which the"
-                        + " packed layout does not store";
-            }
-            if (f.bits() == 4 && q.groupWidth() % 2 != 0) {
-                return e.getKey() + ": group " + q.groupWidth() + " is odd; int4 packs two codes a byte";
-            }
-            for (float s : q.scales()) {
-                if (org.distillery.io.Dtype.halfToFloat(org.distillery.io.Dtype.floatToHalf(s)) != s) {
-                    return e.getKey() + ": scale " + s + " is not an fp16 value";
-                }
-            }
-        }
-        return null;
-    }
-
-    /** The packed layers (weights and float32 biases) by layer name (the weight's name without ".weight"). */
-    static Map<String, QuantizedLinear> pack(Map<String, QuantizedTensor> tensors, Gpt gpt) {
-        Map<String, QuantizedLinear> out = new LinkedHashMap<>();
-        for (Map.Entry<String, QuantizedTensor> e : tensors.entrySet()) {
-            QuantizedTensor q = e.getValue();
-            PackedFormat f = format(q.quantizer());
-            PackedWeights w = PackedWeights.pack(new QuantizedCodes(f, q.rows(), q.cols(), q.groupWidth(), q.codes(),
-                    q.scales(), f.symmetric() ? null : q.zeros()));
-            float[] expected = q.dequantize();
-            double[] got = w.dequantize();
-            for (int i = 0; i < expected.length; i++) {
-                if ((float) got[i] != expected[i]) {
-                    throw new IllegalStateException(e.getKey() + ": packed value " + got[i] + " differs from the"
-                            + " dequantized " + expected[i] + " at flat index " + i);
-                }
-            }
-            String layer = e.getKey().substring(0, e.getKey().length() - ".weight".length());
-            FloatTensor bias = gpt.parameters().get(layer + ".bias");
-            out.put(layer, new QuantizedLinear(w, bias == null ? null : bias.toFloatArray()));
-        }
-        return out;
-    }
-
-    /** Bits per weight of a layout without a packed file: b-bit codes, an fp16 scale and (asymmetric) a b-bit zero per group. */
-    static double nominalBitsPerWeight(Map<String, QuantizedTensor> tensors) {
-        double bitsSum = 0;
-        long n = 0;
-        for (QuantizedTensor q : tensors.values()) {
-            long elements = (long) q.rows() * q.cols();
-            int b = q.quantizer().bits();
-            bitsSum += (double) b * elements + (double) q.rows() * q.groups() * (16 + (q.quantizer().symmetric() ? 0 : b));
-            n += elements;
-        }
-        return bitsSum / n;
     }
 
     private Map<String, Object> report(QuantizationMethod plan, Quantizer quantizer, Calibration cal, List<LayerReport> layers, long floatBytes,
