@@ -15,7 +15,6 @@ import java.util.concurrent.Callable;
 import org.distillery.data.BrownCorpus;
 import org.distillery.eval.Perplexity;
 import org.distillery.io.Gpt2Config;
-import org.distillery.io.HfConfig;
 import org.distillery.model.Gpt;
 import org.distillery.model.ModelTokenizer;
 import org.distillery.prune.MagnitudePruning;
@@ -205,22 +204,9 @@ final class PruneCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--damp " + damp + " is not accepted: use a finite number >= 0 (default 0.01)");
         }
         // ---- files
-        if (!Files.isRegularFile(model.resolve("config.json"))) {
-            throw new IllegalArgumentException("--model " + model + ": no config.json there");
-        }
-        if (!(HfConfig.read(model.resolve("config.json")) instanceof Gpt2Config cfg)) {
-            throw new IllegalArgumentException("--model " + model + ": config.json is not a GPT-2 model (model_type gpt2)");
-        }
-        if (Files.exists(out, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-            throw new IllegalArgumentException("--out " + out + " already exists: choose a new folder (outputs are never overwritten)");
-        }
-        Path parent = out.toAbsolutePath().getParent();
-        if (parent == null || !Files.isDirectory(parent)) {
-            throw new IllegalArgumentException("--out " + out + ": the folder " + parent + " does not exist");
-        }
-        if (calib != null && !Files.isRegularFile(calib)) {
-            throw new IllegalArgumentException("--calib " + calib + ": no such file");
-        }
+        Gpt2Config cfg = ModelOutput.gptConfig(model);
+        Path parent = ModelOutput.newOutParent(out);
+        ModelOutput.checkCalibFile(calib);
         int context = cfg.nPositions();
         Gpt gpt = Gpt.load(model, batch, context);
         QuantizeCommand.checkFinite(gpt, model, "prune");
@@ -238,16 +224,9 @@ final class PruneCommand implements Callable<Integer> {
         Tokenizer tokenizer = calibrated || eval != null || finetuning ? ModelTokenizer.of(model, cfg.vocabSize()) : null;
         QuantizeCommand.Calibration cal = calibrated
                 ? QuantizeCommand.calibration(calib, calibBrown, seed, tokenizer, context) : null;
-        int[] validation = null;
-        Perplexity.Result before = null;
-        if (eval != null) {
-            int[] all = tokenizer.encode(BrownCorpus.load().text(BrownCorpus.Split.VALIDATION));
-            validation = Arrays.copyOf(all, Math.min(eval, all.length));
-            if (validation.length < 2) {
-                throw new IllegalArgumentException("--eval " + eval + ": the validation split has only " + all.length + " tokens");
-            }
-            before = Perplexity.evaluate(gpt, validation, Math.min(context, validation.length), batch);
-        }
+        int[] validation = ModelOutput.validation(tokenizer, eval);
+        Perplexity.Result before = validation == null ? null
+                : Perplexity.evaluate(gpt, validation, Math.min(context, validation.length), batch);
         int[] trainTokens = finetuning ? tokenizer.encode(BrownCorpus.load().text(BrownCorpus.Split.TRAIN)) : null;
         int ftT = Math.min(context, 128);
         TrainConfig ft = finetuning ? TrainConfig.defaults(cfg).withBatch(batch, ftT)
@@ -322,17 +301,10 @@ final class PruneCommand implements Callable<Integer> {
                 + (structured ? " (" + criterion.name().toLowerCase(Locale.ROOT) + ")" : "");
 
         // ---- write under a temporary name, rename when complete
-        Path tmp = Files.createTempDirectory(parent, "." + out.getFileName() + ".partial-");
+        Path tmp = ModelOutput.partial(parent, out);
         try {
-            try {                                        // createTempDirectory makes it owner-only (rwx------)
-                Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
-            } catch (UnsupportedOperationException ignored) {
-                // not a POSIX file system: keep the default
-            }
             result.save(tmp);
-            for (String f : QuantizeCommand.TOKENIZER_FILES) {
-                if (Files.isRegularFile(model.resolve(f))) Files.copy(model.resolve(f), tmp.resolve(f));
-            }
+            ModelOutput.copyTokenizer(model, tmp);
             Long sparseBytes = null;
             if (!structured) {
                 SparseSafetensors.save(tmp.resolve(SPARSE_FILE), result.parameters(), LinearLayers.names(result));

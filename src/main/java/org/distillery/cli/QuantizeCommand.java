@@ -24,7 +24,6 @@ import org.distillery.data.BrownCorpus;
 import org.distillery.engine.kernels.FloatTensor;
 import org.distillery.eval.Perplexity;
 import org.distillery.io.Gpt2Config;
-import org.distillery.io.HfConfig;
 import org.distillery.model.Gpt;
 import org.distillery.model.ModelTokenizer;
 import org.distillery.quant.ActivationQuantizer;
@@ -91,9 +90,6 @@ import picocli.CommandLine.Option;
 final class QuantizeCommand implements Callable<Integer> {
     /** The methods this command runs ({@code normtweak} alone means {@code normtweak+gptq}). */
     static final List<String> METHODS = QuantizationMethod.IDS;
-    /** The tokenizer files copied from the source directory when present. */
-    static final List<String> TOKENIZER_FILES = List.of("vocab.json", "merges.txt", "tokenizer.json",
-            "tokenizer_config.json", "special_tokens_map.json");
     /** The file of the packed weights in the output directory. */
     static final String PACKED_FILE = "quantized.safetensors";
     /** The report file in the output directory. */
@@ -276,22 +272,9 @@ final class QuantizeCommand implements Callable<Integer> {
         }
         boolean symmetric = sym != null ? sym : plan.smooth();
         // ---- files
-        if (!Files.isRegularFile(model.resolve("config.json"))) {
-            throw new IllegalArgumentException("--model " + model + ": no config.json there");
-        }
-        if (!(HfConfig.read(model.resolve("config.json")) instanceof Gpt2Config cfg)) {
-            throw new IllegalArgumentException("--model " + model + ": config.json is not a GPT-2 model (model_type gpt2)");
-        }
-        if (Files.exists(out, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-            throw new IllegalArgumentException("--out " + out + " already exists: choose a new folder (outputs are never overwritten)");
-        }
-        Path parent = out.toAbsolutePath().getParent();
-        if (parent == null || !Files.isDirectory(parent)) {
-            throw new IllegalArgumentException("--out " + out + ": the folder " + parent + " does not exist");
-        }
-        if (calib != null && !Files.isRegularFile(calib)) {
-            throw new IllegalArgumentException("--calib " + calib + ": no such file");
-        }
+        Gpt2Config cfg = ModelOutput.gptConfig(model);
+        Path parent = ModelOutput.newOutParent(out);
+        ModelOutput.checkCalibFile(calib);
         int context = cfg.nPositions();
         Gpt gpt = Gpt.load(model, batch, context);
         checkFinite(gpt, model);
@@ -309,16 +292,9 @@ final class QuantizeCommand implements Callable<Integer> {
         Tokenizer tokenizer = ((plan.calibrated() && selfGenerated == null) || eval != null || qatSteps != null)
                 ? ModelTokenizer.of(model, cfg.vocabSize()) : null;
         Calibration cal = plan.calibrated() ? calibration(tokenizer, context, gpt) : null;
-        int[] validation = null;
-        Perplexity.Result before = null;
-        if (eval != null) {
-            int[] all = tokenizer.encode(BrownCorpus.load().text(BrownCorpus.Split.VALIDATION));
-            validation = Arrays.copyOf(all, Math.min(eval, all.length));
-            if (validation.length < 2) {
-                throw new IllegalArgumentException("--eval " + eval + ": the validation split has only " + all.length + " tokens");
-            }
-            before = Perplexity.evaluate(gpt, validation, Math.min(context, validation.length), batch);
-        }
+        int[] validation = ModelOutput.validation(tokenizer, eval);
+        Perplexity.Result before = validation == null ? null
+                : Perplexity.evaluate(gpt, validation, Math.min(context, validation.length), batch);
         long floatBytes = Files.size(model.resolve("model.safetensors"));
 
         // ---- quantize (the model's weights become the dequantized values)
@@ -354,17 +330,10 @@ final class QuantizeCommand implements Callable<Integer> {
         String notPacked = PackedLayers.packReason(tensors);
 
         // ---- write under a temporary name, rename when complete
-        Path tmp = Files.createTempDirectory(parent, "." + out.getFileName() + ".partial-");
+        Path tmp = ModelOutput.partial(parent, out);
         try {
-            try {                                        // createTempDirectory makes it owner-only (rwx------)
-                Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
-            } catch (UnsupportedOperationException ignored) {
-                // not a POSIX file system: keep the default
-            }
             gpt.save(tmp);
-            for (String f : TOKENIZER_FILES) {
-                if (Files.isRegularFile(model.resolve(f))) Files.copy(model.resolve(f), tmp.resolve(f));
-            }
+            ModelOutput.copyTokenizer(model, tmp);
             Long packedBytes = null;
             long linearElements = 0, linearStorage = 0;
             for (QuantizedTensor q : tensors.values()) linearElements += (long) q.rows() * q.cols();

@@ -1,0 +1,85 @@
+package org.distillery.cli;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Arrays;
+import org.distillery.data.BrownCorpus;
+import org.distillery.io.Gpt2Config;
+import org.distillery.io.HfConfig;
+import org.distillery.tokenize.Tokenizer;
+
+/**
+ * The checks and file steps the commands that turn a GPT model directory into a new one share ({@code quantize},
+ * {@code prune}): a GPT-2 {@code --model}, a new {@code --out} in an existing folder, an existing {@code --calib},
+ * the {@code --eval} tokens, and the output written under a temporary name beside {@code --out} with the
+ * source's tokenizer files.
+ */
+final class ModelOutput {
+    /** The tokenizer files copied from the source directory when present. */
+    static final java.util.List<String> TOKENIZER_FILES = java.util.List.of("vocab.json", "merges.txt", "tokenizer.json",
+            "tokenizer_config.json", "special_tokens_map.json");
+
+    private ModelOutput() {}
+
+    /** {@code --model}'s GPT-2 configuration. */
+    static Gpt2Config gptConfig(Path model) {
+        if (!Files.isRegularFile(model.resolve("config.json"))) {
+            throw new IllegalArgumentException("--model " + model + ": no config.json there");
+        }
+        if (!(HfConfig.read(model.resolve("config.json")) instanceof Gpt2Config cfg)) {
+            throw new IllegalArgumentException("--model " + model + ": config.json is not a GPT-2 model (model_type gpt2)");
+        }
+        return cfg;
+    }
+
+    /** Checks that {@code --out} does not exist and its folder does; returns that folder. */
+    static Path newOutParent(Path out) {
+        if (Files.exists(out, LinkOption.NOFOLLOW_LINKS)) {
+            throw new IllegalArgumentException("--out " + out + " already exists: choose a new folder (outputs are never overwritten)");
+        }
+        Path parent = out.toAbsolutePath().getParent();
+        if (parent == null || !Files.isDirectory(parent)) {
+            throw new IllegalArgumentException("--out " + out + ": the folder " + parent + " does not exist");
+        }
+        return parent;
+    }
+
+    /** Checks that {@code --calib} (when given) is a file. */
+    static void checkCalibFile(Path calib) {
+        if (calib != null && !Files.isRegularFile(calib)) {
+            throw new IllegalArgumentException("--calib " + calib + ": no such file");
+        }
+    }
+
+    /** The first {@code eval} tokens of Brown's validation split (null without {@code --eval}). */
+    static int[] validation(Tokenizer tokenizer, Integer eval) {
+        if (eval == null) return null;
+        int[] all = tokenizer.encode(BrownCorpus.load().text(BrownCorpus.Split.VALIDATION));
+        int[] v = Arrays.copyOf(all, Math.min(eval, all.length));
+        if (v.length < 2) {
+            throw new IllegalArgumentException("--eval " + eval + ": the validation split has only " + all.length + " tokens");
+        }
+        return v;
+    }
+
+    /** A new temporary folder beside {@code out} ({@code .<name>.partial-...}, rwxr-xr-x where POSIX). */
+    static Path partial(Path parent, Path out) throws IOException {
+        Path tmp = Files.createTempDirectory(parent, "." + out.getFileName() + ".partial-");
+        try {                                        // createTempDirectory makes it owner-only (rwx------)
+            Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwxr-xr-x"));
+        } catch (UnsupportedOperationException ignored) {
+            // not a POSIX file system: keep the default
+        }
+        return tmp;
+    }
+
+    /** Copies the source model's tokenizer files that exist into {@code dir}. */
+    static void copyTokenizer(Path model, Path dir) throws IOException {
+        for (String f : TOKENIZER_FILES) {
+            if (Files.isRegularFile(model.resolve(f))) Files.copy(model.resolve(f), dir.resolve(f));
+        }
+    }
+}
