@@ -145,20 +145,8 @@ public final class SparseGpt {
                 dead++;
             }
         }
-        // 2. dampening
-        double mean = 0;
-        for (int i = 0; i < n; i++) mean += h[i * n + i];
-        double damp = options.percDamp() * mean / n;
-        for (int i = 0; i < n; i++) h[i * n + i] += damp;
-        // 3. U = chol(H^-1) upper
-        double[] u;
-        try {
-            u = InverseCholesky.upperOfInverse(h, n);
-        } catch (InverseCholesky.NotPositiveDefinite e) {
-            throw new IllegalStateException("SparseGPT: the Hessian [" + n + ", " + n + "] is not positive definite after"
-                    + " dampening (percDamp = " + options.percDamp() + ", pivot " + e.pivot + " near input column "
-                    + (n - 1 - e.column) + "); use more calibration data or a larger percDamp", e);
-        }
+        // 2. dampening, 3. U = chol(H^-1) upper
+        double[] u = InverseCholesky.dampedUpperOfInverse(h, n, options.percDamp(), "SparseGPT", c -> c);
         INDArray un = Nd4j.create(u, new long[] {n, n}, 'c');
 
         // 4. the blocked sweep

@@ -202,22 +202,9 @@ public final class Gptq {
             h = hp;
         }
 
-        // 4. dampening
-        double mean = 0;
-        for (int i = 0; i < n; i++) mean += h[i * n + i];
-        double damp = options.percDamp() * mean / n;
-        for (int i = 0; i < n; i++) h[i * n + i] += damp;
-
-        // 5. U = chol(H^-1) upper
-        double[] u;
-        try {
-            u = InverseCholesky.upperOfInverse(h, n);
-        } catch (InverseCholesky.NotPositiveDefinite e) {
-            int col = perm[n - 1 - e.column];
-            throw new IllegalStateException("GPTQ: the Hessian [" + n + ", " + n + "] is not positive definite after"
-                    + " dampening (percDamp = " + options.percDamp() + ", pivot " + e.pivot + " near input column " + col
-                    + "); use more calibration data or a larger percDamp", e);
-        }
+        // 4. dampening, 5. U = chol(H^-1) upper
+        final int[] order = perm;
+        double[] u = InverseCholesky.dampedUpperOfInverse(h, n, options.percDamp(), "GPTQ", c -> order[c]);
         float[] uf = new float[n * n];
         for (int i = 0; i < uf.length; i++) uf[i] = (float) u[i];
         INDArray un = Nd4j.create(uf, new long[] {n, n}, 'c');

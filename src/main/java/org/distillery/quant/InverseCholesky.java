@@ -44,6 +44,30 @@ public final class InverseCholesky {
     }
 
     /**
+     * GPTQ's and SparseGPT's step before the sweep: adds {@code percDamp * mean(diag H)} to H's diagonal (in place),
+     * then returns {@link #upperOfInverse}.
+     *
+     * @param algorithm      named in the error ("GPTQ", "SparseGPT")
+     * @param originalColumn maps a processing-order column to the layer's input column, for the error message
+     * @throws IllegalStateException when H + damping is not positive definite, suggesting more calibration data or
+     *                               more dampening
+     */
+    public static double[] dampedUpperOfInverse(double[] h, int n, double percDamp, String algorithm,
+                                                java.util.function.IntUnaryOperator originalColumn) {
+        double mean = 0;
+        for (int i = 0; i < n; i++) mean += h[i * n + i];
+        double damp = percDamp * mean / n;
+        for (int i = 0; i < n; i++) h[i * n + i] += damp;
+        try {
+            return upperOfInverse(h, n);
+        } catch (NotPositiveDefinite e) {
+            throw new IllegalStateException(algorithm + ": the Hessian [" + n + ", " + n + "] is not positive definite after"
+                    + " dampening (percDamp = " + percDamp + ", pivot " + e.pivot + " near input column "
+                    + originalColumn.applyAsInt(n - 1 - e.column) + "); use more calibration data or a larger percDamp", e);
+        }
+    }
+
+    /**
      * U with H^-1 = U^T U, row-major [n, n] (lower part zero). {@code h} [n, n] row-major, symmetric (only
      * its lower... any triangle is read consistently: the lower triangle of J H J), unchanged.
      */
