@@ -15,6 +15,7 @@ import org.distillery.train.ClassificationObjective;
 import org.distillery.train.MaskedLmObjective;
 import org.distillery.train.Trainer;
 import org.distillery.train.TrainingObjective;
+import org.distillery.train.WrappingObjective;
 import org.distillery.util.Seeds;
 
 /**
@@ -45,7 +46,7 @@ import org.distillery.util.Seeds;
  * <p>{@link #model()} is the student plus the learned projections of the hidden terms
  * ({@link DistillationStudent}): the optimiser trains both, checkpoints keep both.
  */
-public final class Distiller implements TrainingObjective {
+public final class Distiller implements WrappingObjective {
     /** {@link #kind()}. */
     public static final String KIND = "distillation";
 
@@ -315,13 +316,6 @@ public final class Distiller implements TrainingObjective {
     /** The loss terms of the last micro-batch (before weighting), or null before the first. */
     public Terms lastTerms() { return last; }
 
-    /** The student's task loss on the task's validation data. */
-    @Override
-    public double validationLoss() { return task.validationLoss(); }
-
-    @Override
-    public boolean hasValidation() { return task.hasValidation(); }
-
     @Override
     public DistillationStudent model() { return student; }
 
@@ -332,16 +326,14 @@ public final class Distiller implements TrainingObjective {
 
     public TrainingObjective task() { return task; }
 
+    /** The task objective: its batches, and its validation loss is the student's validation loss. */
+    @Override
+    public TrainingObjective inner() { return task; }
+
     public Options options() { return options; }
 
     @Override
     public String kind() { return KIND; }
-
-    @Override
-    public long itemsPerMicroBatch() { return task.itemsPerMicroBatch(); }
-
-    @Override
-    public String itemName() { return task.itemName(); }
 
     @Override
     public ObjectNode state() {

@@ -8,6 +8,7 @@ import org.distillery.train.CausalLmObjective;
 import org.distillery.train.TrainConfig;
 import org.distillery.train.Trainer;
 import org.distillery.train.TrainingObjective;
+import org.distillery.train.WrappingObjective;
 
 /**
  * A training objective whose pruned weights stay exactly zero: after the wrapped objective's forward and
@@ -20,7 +21,7 @@ import org.distillery.train.TrainingObjective;
  * updated those weights would keep moving them). {@link MagnitudePruning#gradual} starts a new trainer for
  * every fine-tuning phase for that reason. Tests check the zeros bit for bit after fine-tuning.
  */
-public final class MaskedObjective implements TrainingObjective {
+public final class MaskedObjective implements WrappingObjective {
     private final TrainingObjective inner;
     private final PruningMask mask;
 
@@ -59,6 +60,9 @@ public final class MaskedObjective implements TrainingObjective {
     public TrainableModel model() { return inner.model(); }
 
     @Override
+    public TrainingObjective inner() { return inner; }
+
+    @Override
     public String kind() { return "masked-" + inner.kind(); }
 
     @Override
@@ -67,18 +71,6 @@ public final class MaskedObjective implements TrainingObjective {
         mask.maskGradients(inner.model().gradients());
         return loss;
     }
-
-    @Override
-    public long itemsPerMicroBatch() { return inner.itemsPerMicroBatch(); }
-
-    @Override
-    public String itemName() { return inner.itemName(); }
-
-    @Override
-    public boolean hasValidation() { return inner.hasValidation(); }
-
-    @Override
-    public double validationLoss() { return inner.validationLoss(); }
 
     /** The wrapped objective's state with the mask's sparsity (the mask itself is not stored). */
     @Override

@@ -5,6 +5,7 @@ import org.distillery.engine.kernels.FloatTensor;
 import org.distillery.formats.IntFormat;
 import org.distillery.model.TrainableModel;
 import org.distillery.train.TrainingObjective;
+import org.distillery.train.WrappingObjective;
 
 import java.nio.file.Path;
 import java.util.Collections;
@@ -39,7 +40,7 @@ import java.util.Map;
  * checkpoint to continue from), not the quantized ones. Determinism: quantization is a pure function of the
  * latent weights, so a run is exactly as reproducible as the wrapped objective.
  */
-public final class Qat implements TrainingObjective {
+public final class Qat implements WrappingObjective {
 
     /** Where the quantizer's ranges come from. */
     public enum Ranges {
@@ -234,16 +235,10 @@ public final class Qat implements TrainingObjective {
     public TrainableModel model() { return view; }
 
     @Override
+    public TrainingObjective inner() { return inner; }
+
+    @Override
     public String kind() { return "qat-" + inner.kind(); }
-
-    @Override
-    public long itemsPerMicroBatch() { return inner.itemsPerMicroBatch(); }
-
-    @Override
-    public String itemName() { return inner.itemName(); }
-
-    @Override
-    public boolean hasValidation() { return inner.hasValidation(); }
 
     /** The wrapped objective's state plus the quantizer and the ranges. */
     @Override
