@@ -21,8 +21,9 @@ import org.distillery.engine.kernels.FloatTensor;
  * {@code scale * zero * sum(x_g)}); the tests bound the error by {@code in * 2^-24 * sum_k |x_k| (|c_k| + |z|) |s|}
  * per output element (the standard bound for recursive summation, with room for the split).
  *
- * <p>Not thread-safe: the instance owns scratch buffers (grown on demand, so after the first call with the
- * largest N a call allocates nothing).
+ * <p>Not thread-safe: the instance uses scratch buffers ({@link Workspace}, its own or one shared by layers
+ * that run one after the other; grown on demand, so after the first call with the largest N a call allocates
+ * nothing).
  */
 public final class QuantizedLinear {
     /** The batch size from which the dequantized-tile path is used. */
@@ -32,26 +33,60 @@ public final class QuantizedLinear {
     private final PackedWeights w;
     private final float[] bias;
     private final boolean pairs;          // INT4/INT4_ASYM: x permuted to the nibble order
-    private final float[] tile;           // [TILE_ROWS, in]
-    private float[] xs = new float[0];    // [N, in]   x copied from a FloatTensor
-    private float[] xp = new float[0];    // [N, in]   x in nibble order (INT4 only)
-    private float[] xsum = new float[0];  // [N, groups]
-    private float[] ys = new float[0];    // [N, out]  y before it is copied to a FloatTensor
+    private final Workspace ws;
 
     /**
+     * The scratch buffers of {@link #forward}, grown on demand: layers that run one after the other (the
+     * layers of a model) can share one, so that the scratch is sized by the largest layer and batch once,
+     * not once per layer. Not thread-safe.
+     */
+    public static final class Workspace {
+        private float[] tile = new float[0];  // [TILE_ROWS, in]
+        private float[] xs = new float[0];    // [N, in]   x copied from a FloatTensor
+        private float[] xp = new float[0];    // [N, in]   x in nibble order (INT4 only)
+        private float[] xsum = new float[0];  // [N, groups]
+        private float[] ys = new float[0];    // [N, out]  y before it is copied to a FloatTensor
+
+        /** Bytes of scratch held now. */
+        public long bytes() {
+            return 4L * ((long) tile.length + xs.length + xp.length + xsum.length + ys.length);
+        }
+    }
+
+    /**
+     * A layer with scratch buffers of its own.
+     *
      * @param weight the packed weight W [out, in]
      * @param bias   b [out] (copied), or null for no bias
      */
     public QuantizedLinear(PackedWeights weight, float[] bias) {
+        this(weight, bias, new Workspace());
+    }
+
+    /**
+     * A layer that uses {@code workspace} for its scratch buffers (shared with other layers that never run at
+     * the same time).
+     *
+     * @param weight    the packed weight W [out, in]
+     * @param bias      b [out] (copied), or null for no bias
+     * @param workspace the scratch buffers
+     */
+    public QuantizedLinear(PackedWeights weight, float[] bias, Workspace workspace) {
         this.w = Objects.requireNonNull(weight, "weight");
+        this.ws = Objects.requireNonNull(workspace, "workspace");
         if (bias != null && bias.length != weight.out()) {
             throw new IllegalArgumentException("bias: length " + bias.length + " but W has out = " + weight.out()
                     + " rows");
         }
         this.bias = bias == null ? null : bias.clone();
         this.pairs = weight.format() == PackedFormat.INT4 || weight.format() == PackedFormat.INT4_ASYM;
-        this.tile = new float[TILE_ROWS * weight.in()];
     }
+
+    /** The scratch buffers this layer uses. */
+    public Workspace workspace() { return ws; }
+
+    /** Bytes of the bias held (4 per output, 0 without a bias). */
+    public long biasBytes() { return bias == null ? 0 : 4L * bias.length; }
 
     public PackedWeights weight() { return w; }
 
@@ -78,8 +113,9 @@ public final class QuantizedLinear {
         if (y.cols() != out || y.rows() != n) {
             throw new IllegalArgumentException("y: expected shape [" + n + ", " + out + "] but got " + y.shapeString());
         }
-        if (xs.length < n * in) xs = new float[n * in];
-        if (ys.length < n * out) ys = new float[n * out];
+        if (ws.xs.length < n * in) ws.xs = new float[n * in];
+        if (ws.ys.length < n * out) ws.ys = new float[n * out];
+        float[] xs = ws.xs, ys = ws.ys;
         var xb = x.buffer();
         for (int i = 0; i < n * in; i++) xs[i] = xb.getFloat(i * Float.BYTES);
         forward(xs, n, ys);
@@ -107,13 +143,15 @@ public final class QuantizedLinear {
         }
         float[] xk = x;
         if (pairs) {
-            if (xp.length < n * in) xp = new float[n * in];
+            if (ws.xp.length < n * in) ws.xp = new float[n * in];
+            float[] xp = ws.xp;
             for (int r = 0; r < n; r++) PackedKernels.permutePairs(x, r * in, in, w.group(), xp, r * in);
             xk = xp;
         }
         if (n < BATCHED_FROM) {
             boolean sums = w.offsets != null;
-            if (sums && xsum.length < n * groups) xsum = new float[n * groups];
+            if (sums && ws.xsum.length < n * groups) ws.xsum = new float[n * groups];
+            float[] xsum = ws.xsum;
             for (int r = 0; r < n; r++) {
                 if (sums) PackedKernels.groupSums(x, r * in, in, w.group(), xsum, r * groups);
                 if (w.format().bits() == 8) {
@@ -125,6 +163,8 @@ public final class QuantizedLinear {
                 }
             }
         } else {
+            if (ws.tile.length < TILE_ROWS * in) ws.tile = new float[TILE_ROWS * in];
+            float[] tile = ws.tile;
             for (int o = 0; o < out; o += TILE_ROWS) {
                 int rows = Math.min(TILE_ROWS, out - o);
                 for (int t = 0; t < rows; t++) PackedKernels.dequantizeRow(w, o + t, tile, t * in);
