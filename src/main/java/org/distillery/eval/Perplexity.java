@@ -19,8 +19,8 @@ import java.util.List;
  *       window), never its own first position. With stride &lt; T every token after the first is scored
  *       exactly once, with up to T - 1 tokens of context; stride = T is the non-overlapping protocol.</li>
  * </ul>
- * Windows of length T are run B at a time through {@link Gpt#forward} (logits only); a shorter last
- * window runs alone.
+ * Windows of length T are run B at a time through {@link Gpt#forward} in evaluation mode (logits only), or
+ * any {@link CausalLm} (e.g. a packed quantized model); a shorter last window runs alone.
  */
 public final class Perplexity {
     private Perplexity() {}
@@ -57,6 +57,17 @@ public final class Perplexity {
      */
     public static Result evaluate(Gpt model, int[] tokens, int contextLength, int stride, int batchSize) {
         if (model == null) throw new IllegalArgumentException("model: must not be null");
+        return evaluate(CausalLm.of(model), tokens, contextLength, stride, batchSize);
+    }
+
+    /** The non-overlapping protocol on any causal LM (e.g. a packed quantized model). */
+    public static Result evaluate(CausalLm model, int[] tokens, int contextLength, int batchSize) {
+        return evaluate(model, tokens, contextLength, contextLength, batchSize);
+    }
+
+    /** The sliding-window protocol on any causal LM (e.g. a packed quantized model); parameters as above. */
+    public static Result evaluate(CausalLm model, int[] tokens, int contextLength, int stride, int batchSize) {
+        if (model == null) throw new IllegalArgumentException("model: must not be null");
         if (tokens == null) throw new IllegalArgumentException("tokens: must not be null");
         if (batchSize < 1 || batchSize > model.maxBatch()) {
             throw new IllegalArgumentException("batchSize: must be in [1, model max batch = " + model.maxBatch()
@@ -67,18 +78,18 @@ public final class Perplexity {
                     + model.maxSequenceLength() + "] but was " + contextLength);
         }
         List<Window> windows = windows(tokens.length, contextLength, stride);
-        int vocab = model.config().vocabSize();
+        int vocab = model.vocabSize();
         for (int i = 0; i < tokens.length; i++) {
             if (tokens[i] < 0 || tokens[i] >= vocab) {
                 throw new IllegalArgumentException("tokens: id " + tokens[i] + " at position " + i
                         + " is outside [0, vocab_size = " + vocab + ")");
             }
         }
-        return model.inEvalMode(() -> scan(model, tokens, windows, batchSize));
+        return scan(model, tokens, windows, batchSize);
     }
 
-    /** The windows' summed NLL, batched by equal length; the model is in evaluation mode. */
-    private static Result scan(Gpt model, int[] tokens, List<Window> windows, int batchSize) {
+    /** The windows' summed NLL, batched by equal length. */
+    private static Result scan(CausalLm model, int[] tokens, List<Window> windows, int batchSize) {
         long t0 = System.nanoTime();
         double totalNll = 0;
         long predicted = 0, seen = 0;
@@ -89,8 +100,7 @@ public final class Perplexity {
             while (i + b < windows.size() && b < batchSize && windows.get(i + b).length() == t) b++;
             int[] ids = new int[b * t];                                            // [b, t]
             for (int r = 0; r < b; r++) System.arraycopy(tokens, windows.get(i + r).start(), ids, r * t, t);
-            model.forward(ids, null, b, t);
-            FloatTensor logits = model.logits();                                   // [b*t, V]
+            FloatTensor logits = model.logits(ids, b, t);                          // [b*t, V]
             for (int r = 0; r < b; r++) {
                 Window w = windows.get(i + r);
                 for (int p = w.firstScored(); p < t; p++) {
