@@ -490,6 +490,18 @@ public final class PackedGpt implements CausalLm {
         return blocks[block].layer(i);
     }
 
+    /**
+     * The packed layers by their names in {@code quantized.safetensors} ({@code h.N.attn.c_attn}, ...), block by block
+     * (what {@link PackedSafetensors#save} writes); the head is not among them.
+     */
+    public Map<String, QuantizedLinear> packedLayers() {
+        Map<String, QuantizedLinear> m = new LinkedHashMap<>();
+        for (int l = 0; l < nLayer; l++) {
+            for (int i = 0; i < 4; i++) m.put("h." + l + "." + LAYERS.get(i), blocks[l].layer(i));
+        }
+        return m;
+    }
+
     /** The packed LM head, or null when the head is the float32 wte (the default). */
     public QuantizedLinear packedHead() { return head; }
 

@@ -102,6 +102,22 @@ final class PackedKernels {
         }
     }
 
+    /** The inverse of {@link #permutePairs}: x[xo ..] = xp[xpo ..] put back in natural column order. */
+    static void unpermutePairs(float[] xp, int xpo, int in, int group, float[] x, int xo) {
+        int whole = group - group % 32;
+        for (int g0 = 0; g0 < in; g0 += group) {
+            int c = 0;
+            for (; c < whole; c += 32) {
+                int s = xpo + g0 + c, d = xo + g0 + c;
+                for (int i = 0; i < 16; i++) {
+                    x[d + 2 * i] = xp[s + i];
+                    x[d + 2 * i + 1] = xp[s + 16 + i];
+                }
+            }
+            for (; c < group; c++) x[xo + g0 + c] = xp[xpo + g0 + c];
+        }
+    }
+
     // ---------------------------------------------------------------- 8-bit
 
     /**

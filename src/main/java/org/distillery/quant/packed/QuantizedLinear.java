@@ -1,12 +1,17 @@
 package org.distillery.quant.packed;
 
+import java.nio.FloatBuffer;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.Objects;
 import org.distillery.engine.kernels.FloatTensor;
+import org.distillery.engine.kernels.LinearKernel;
+import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * A linear layer whose weight is packed ({@link PackedWeights}): {@code y = x W^T + b}, x [N, in],
  * W [out, in], b [out] or none, y [N, out] (the layout of {@link org.distillery.engine.kernels.LinearKernel}),
- * computed on the packed codes; W is never expanded to float32 as a whole.
+ * computed on the packed codes (below {@link #GEMM_FROM} rows) or on W dequantized into a shared scratch:
  *
  * <ul>
  *   <li>N below {@link #BATCHED_FROM} (decode, batch 1): a matrix-vector product per input row on the codes
@@ -15,6 +20,12 @@ import org.distillery.engine.kernels.FloatTensor;
  *   <li>N at least {@link #BATCHED_FROM}: W is dequantized four rows at a time into a small float tile
  *   ({@code 16 * in} bytes, cache-resident; the values are exact), which is multiplied with all N rows, so
  *   the unpacking is paid once per call instead of once per row.</li>
+ *   <li>N at least {@link #GEMM_FROM}, through {@link #forward(FloatTensor, FloatTensor)} on rank-2 tensors (a
+ *   model's prefill or evaluation batch): W is dequantized whole into the {@link Workspace}'s float buffer (one
+ *   buffer for all the layers that share the workspace, sized by the largest: the scratch of one layer in
+ *   float32, not a float copy of the model) and multiplied by the engine's {@link LinearKernel} (BLAS GEMM), the
+ *   same call the float model makes, so the result equals the float layer's on the dequantized weight bit for
+ *   bit. Dequantizing costs about one pass over W, small against 2 N out in flops from a few dozen rows.</li>
  * </ul>
  * Accuracy: both paths differ from the dequantize-then-multiply product in double only by fp32 rounding of
  * the accumulation (a different summation order, and for the formats with a zero the subtraction of
@@ -28,10 +39,12 @@ import org.distillery.engine.kernels.FloatTensor;
 public final class QuantizedLinear {
     /** The batch size from which the dequantized-tile path is used. */
     public static final int BATCHED_FROM = 4;
+    /** The batch size from which {@link #forward(FloatTensor, FloatTensor)} dequantizes W whole and uses GEMM. */
+    public static final int GEMM_FROM = 16;
     private static final int TILE_ROWS = 4;
 
     private final PackedWeights w;
-    private final float[] bias;
+    private final FloatTensor bias;       // [out], or null
     private final boolean pairs;          // INT4/INT4_ASYM: x permuted to the nibble order
     private final Workspace ws;
 
@@ -46,10 +59,33 @@ public final class QuantizedLinear {
         private float[] xp = new float[0];    // [N, in]   x in nibble order (INT4 only)
         private float[] xsum = new float[0];  // [N, groups]
         private float[] ys = new float[0];    // [N, out]  y before it is copied to a FloatTensor
+        private float[] row = new float[0];   // [in]      one dequantized row (GEMM path)
+        private float[] rowNat = new float[0]; // [in]     the same in natural column order (INT4)
+        private FloatTensor wflat;            // [max out * in] dequantized W (GEMM path), or null
+        private FloatBuffer wflatBuffer;      // wflat as a FloatBuffer (bulk row copies)
+        private final Map<Long, FloatTensor> views = new HashMap<>();   // [out, in] views of wflat by shape
 
         /** Bytes of scratch held now. */
         public long bytes() {
-            return 4L * ((long) tile.length + xs.length + xp.length + xsum.length + ys.length);
+            return 4L * ((long) tile.length + xs.length + xp.length + xsum.length + ys.length + row.length
+                    + rowNat.length + (wflat == null ? 0 : wflat.size()));
+        }
+
+        /** wflat viewed as [out, in] (grown first if too small; the views of a smaller buffer are dropped). */
+        private FloatTensor weight(int out, int in) {
+            long need = (long) out * in;
+            if (wflat == null || wflat.size() < need) {
+                wflat = FloatTensor.zeros(Math.toIntExact(need));
+                wflatBuffer = wflat.buffer().asFloatBuffer();
+                views.clear();
+            }
+            Long key = ((long) out << 32) | in;
+            FloatTensor v = views.get(key);
+            if (v == null) {
+                v = FloatTensor.wrap(Nd4j.create(wflat.nd().data(), new long[] {out, in}, new long[] {in, 1}, 0L, 'c'));
+                views.put(key, v);
+            }
+            return v;
         }
     }
 
@@ -78,7 +114,7 @@ public final class QuantizedLinear {
             throw new IllegalArgumentException("bias: length " + bias.length + " but W has out = " + weight.out()
                     + " rows");
         }
-        this.bias = bias == null ? null : bias.clone();
+        this.bias = bias == null ? null : FloatTensor.zeros(bias.length).copyFrom(bias);
         this.pairs = weight.format() == PackedFormat.INT4 || weight.format() == PackedFormat.INT4_ASYM;
     }
 
@@ -86,19 +122,20 @@ public final class QuantizedLinear {
     public Workspace workspace() { return ws; }
 
     /** Bytes of the bias held (4 per output, 0 without a bias). */
-    public long biasBytes() { return bias == null ? 0 : 4L * bias.length; }
+    public long biasBytes() { return bias == null ? 0 : 4L * bias.size(); }
 
     public PackedWeights weight() { return w; }
 
     /** A copy of the bias, or null. */
-    public float[] bias() { return bias == null ? null : bias.clone(); }
+    public float[] bias() { return bias == null ? null : bias.toFloatArray(); }
 
     public int in() { return w.in(); }
 
     public int out() { return w.out(); }
 
     /**
-     * y = x W^T + b on FloatTensors (read as matrices: rows = product of leading dimensions).
+     * y = x W^T + b on FloatTensors (read as matrices: rows = product of leading dimensions); from
+     * {@link #GEMM_FROM} rows of rank-2 tensors, by GEMM on W dequantized into the workspace.
      *
      * @param x input [N, in]
      * @param y output [N, out] (overwritten)
@@ -113,6 +150,10 @@ public final class QuantizedLinear {
         if (y.cols() != out || y.rows() != n) {
             throw new IllegalArgumentException("y: expected shape [" + n + ", " + out + "] but got " + y.shapeString());
         }
+        if (n >= GEMM_FROM && x.rank() == 2 && y.rank() == 2) {
+            LinearKernel.forward(x, dequantizeInto(ws.weight(out, in)), bias, y);   // y [N, out] = x W^T + b
+            return;
+        }
         if (ws.xs.length < n * in) ws.xs = new float[n * in];
         if (ws.ys.length < n * out) ws.ys = new float[n * out];
         float[] xs = ws.xs, ys = ws.ys;
@@ -121,6 +162,23 @@ public final class QuantizedLinear {
         forward(xs, n, ys);
         var yb = y.buffer();
         for (int i = 0; i < n * out; i++) yb.putFloat(i * Float.BYTES, ys[i]);
+    }
+
+    /** Writes W dequantized (exact in float) into {@code wt} [out, in], a view of the workspace's buffer; returns it. */
+    private FloatTensor dequantizeInto(FloatTensor wt) {
+        int in = w.in(), out = w.out();
+        if (ws.row.length < in) {
+            ws.row = new float[in];
+            ws.rowNat = new float[in];
+        }
+        float[] row = ws.row, nat = ws.rowNat;
+        FloatBuffer fb = ws.wflatBuffer;
+        for (int o = 0; o < out; o++) {
+            PackedKernels.dequantizeRow(w, o, row, 0);                     // INT4: in nibble (pair-permuted) order
+            if (pairs) PackedKernels.unpermutePairs(row, 0, in, w.group(), nat, 0);
+            fb.put(o * in, pairs ? nat : row, 0, in);
+        }
+        return wt;
     }
 
     /**
@@ -172,7 +230,10 @@ public final class QuantizedLinear {
             }
         }
         if (bias != null) {
-            for (int r = 0; r < n; r++) for (int o = 0; o < out; o++) y[r * out + o] += bias[o];
+            for (int o = 0; o < out; o++) {
+                float b = bias.get(o);
+                for (int r = 0; r < n; r++) y[r * out + o] += b;
+            }
         }
     }
 

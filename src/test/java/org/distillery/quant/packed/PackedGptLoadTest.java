@@ -97,7 +97,7 @@ class PackedGptLoadTest {
     void brokenDirectoriesAreClearErrors() {
         Gpt gpt = PackedGptTest.tinyGpt(12);
         PackedGpt p = PackedGpt.quantize(gpt, PackedFormat.INT8, 32);
-        Map<String, QuantizedLinear> good = PackedGptTest.layers(p, 2);
+        Map<String, QuantizedLinear> good = p.packedLayers();
         assertEquals(8, good.size());
         PackedGpt.load(directory("good", good), 1, 16);                    // the control: loads
 

@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Random;
 import org.distillery.engine.kernels.FloatTensor;
@@ -21,8 +20,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@link PackedGpt} against the float {@link Gpt} whose linear weights are the dequantized packed weights
- * ({@link PackedGpt#dequantizedGpt}), for every format, on both {@link QuantizedLinear} paths (B*T below
- * {@link QuantizedLinear#BATCHED_FROM}: matrix-vector kernels; from it: dequantized tiles); its memory count
+ * ({@link PackedGpt#dequantizedGpt}), for every format, on the three {@link QuantizedLinear} paths (B*T below
+ * {@link QuantizedLinear#BATCHED_FROM}: matrix-vector kernels; from it: dequantized tiles; from
+ * {@link QuantizedLinear#GEMM_FROM}: W dequantized whole and BLAS GEMM, equal bit for bit); its memory count
  * against a hand count; its construction errors.
  *
  * <p><b>Tolerance.</b> Both models run the same embedding, LayerNorm, attention, GELU and residual kernels on the
@@ -94,7 +94,8 @@ class PackedGptTest {
                 {PackedFormat.INT4, 32}, {PackedFormat.INT4_ASYM, 32}, {PackedFormat.INT4_ASYM, 64},
                 {PackedFormat.Q8_0, 32}, {PackedFormat.Q4_0, 32},
         };
-        int[][] shapes = {{1, 1}, {1, 3}, {3, 1}, {1, 16}, {3, 16}, {2, 5}};   // {B, T}: B*T < 4 and >= 4
+        // {B, T}: B*T below 4 (matrix-vector kernels), 4 to 15 (dequantized tiles), from 16 (dequantized W, GEMM)
+        int[][] shapes = {{1, 1}, {1, 3}, {3, 1}, {1, 8}, {2, 5}, {1, 16}, {3, 16}};
         Random rnd = new Random(5);
         for (Object[] c : cases) {
             PackedFormat f = (PackedFormat) c[0];
@@ -106,6 +107,9 @@ class PackedGptTest {
                 FloatTensor got = packed.logits(ids, s[0], s[1]);
                 FloatTensor want = CausalLm.of(ref).logits(ids, s[0], s[1]);
                 assertClose(f.id() + " g" + g + " B" + s[0] + " T" + s[1], got, want);
+                if (s[0] * s[1] >= QuantizedLinear.GEMM_FROM) {                // the same GEMMs on the same values
+                    assertArrayEquals(want.toFloatArray(), got.toFloatArray(), f.id() + " B" + s[0] + " T" + s[1]);
+                }
             }
             // the packed layers really are the format asked for
             assertEquals(f, packed.layer(1, "mlp.c_proj").weight().format());
@@ -226,14 +230,5 @@ class PackedGptTest {
         var e5 = assertThrows(IllegalArgumentException.class, () -> p.layer(0, "attn.q_proj"));
         assertTrue(e5.getMessage().contains("attn.q_proj"), e5.getMessage());
         assertThrows(IllegalStateException.class, () -> PackedGpt.quantize(gpt, PackedFormat.INT8, 32).logits());
-    }
-
-    /** The packed layers of a model by file name ({@code h.N.attn.c_attn}, ...), as the quantize command saves them. */
-    static Map<String, QuantizedLinear> layers(PackedGpt p, int nLayer) {
-        Map<String, QuantizedLinear> m = new LinkedHashMap<>();
-        for (int l = 0; l < nLayer; l++) {
-            for (String name : PackedGpt.LAYERS) m.put("h." + l + "." + name, p.layer(l, name));
-        }
-        return m;
     }
 }
