@@ -17,7 +17,7 @@ import org.nd4j.linalg.factory.Nd4j;
  *   <li>N below {@link #BATCHED_FROM} (decode, batch 1): a matrix-vector product per input row on the codes
  *   ({@link PackedKernels#matvec8}, {@link PackedKernels#matvec4}): per group, {@code scale * dot(x_g, codes)}
  *   accumulated in fp32 vectors, minus {@code scale * zero * sum(x_g)} for the formats with a zero.</li>
- *   <li>N at least {@link #BATCHED_FROM}: W is dequantized four rows at a time into a small float tile
+ *   <li>N from {@link #BATCHED_FROM} (up to {@link #GEMM_FROM} on FloatTensors): W is dequantized four rows at a time into a small float tile
  *   ({@code 16 * in} bytes, cache-resident; the values are exact), which is multiplied with all N rows, so
  *   the unpacking is paid once per call instead of once per row.</li>
  *   <li>N at least {@link #GEMM_FROM}, through {@link #forward(FloatTensor, FloatTensor)} on rank-2 tensors (a
@@ -27,14 +27,14 @@ import org.nd4j.linalg.factory.Nd4j;
  *   same call the float model makes, so the result equals the float layer's on the dequantized weight bit for
  *   bit. Dequantizing costs about one pass over W, small against 2 N out in flops from a few dozen rows.</li>
  * </ul>
- * Accuracy: both paths differ from the dequantize-then-multiply product in double only by fp32 rounding of
+ * Accuracy: all paths differ from the dequantize-then-multiply product in double only by fp32 rounding of
  * the accumulation (a different summation order, and for the formats with a zero the subtraction of
  * {@code scale * zero * sum(x_g)}); the tests bound the error by {@code in * 2^-24 * sum_k |x_k| (|c_k| + |z|) |s|}
  * per output element (the standard bound for recursive summation, with room for the split).
  *
  * <p>Not thread-safe: the instance uses scratch buffers ({@link Workspace}, its own or one shared by layers
- * that run one after the other; grown on demand, so after the first call with the largest N a call allocates
- * nothing).
+ * that run one after the other; grown on demand, so after the first call with the largest N the packed-code
+ * paths allocate nothing, and the GEMM path only ND4J's small per-call wrapper objects).
  */
 public final class QuantizedLinear {
     /** The batch size from which the dequantized-tile path is used. */
