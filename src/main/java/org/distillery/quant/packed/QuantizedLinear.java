@@ -61,13 +61,14 @@ public final class QuantizedLinear {
         private float[] ys = new float[0];    // [N, out]  y before it is copied to a FloatTensor
         private float[] row = new float[0];   // [in]      one dequantized row (GEMM path)
         private float[] rowNat = new float[0]; // [in]     the same in natural column order (INT4)
+        private final float[] acc = new float[PackedKernels.ACC];       // the kernels' lane accumulators
         private FloatTensor wflat;            // [max out * in] dequantized W (GEMM path), or null
         private FloatBuffer wflatBuffer;      // wflat as a FloatBuffer (bulk row copies)
         private final Map<Long, FloatTensor> views = new HashMap<>();   // [out, in] views of wflat by shape
 
         /** Bytes of scratch held now. */
         public long bytes() {
-            return 4L * ((long) tile.length + xs.length + xp.length + xsum.length + ys.length + row.length
+            return 4L * ((long) tile.length + xs.length + xp.length + xsum.length + ys.length + row.length + acc.length
                     + rowNat.length + (wflat == null ? 0 : wflat.size()));
         }
 
@@ -214,10 +215,10 @@ public final class QuantizedLinear {
                 if (sums) PackedKernels.groupSums(x, r * in, in, w.group(), xsum, r * groups);
                 if (w.format().bits() == 8) {
                     PackedKernels.matvec8(w.q, w.scales, w.offsets, in, w.group(), x, r * in, xsum, r * groups,
-                            y, r * out, 0, out);
+                            y, r * out, 0, out, ws.acc);
                 } else {
                     PackedKernels.matvec4(w.q, w.scales, w.offsets, in, w.group(), w.format() == PackedFormat.Q4_0,
-                            x, xk, r * in, xsum, r * groups, y, r * out, 0, out);
+                            x, xk, r * in, xsum, r * groups, y, r * out, 0, out, ws.acc);
                 }
             }
         } else {

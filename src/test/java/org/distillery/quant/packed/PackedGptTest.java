@@ -205,12 +205,12 @@ class PackedGptTest {
     void bufferBytesCountTheActivationsOfEachShapeUsed() {
         Gpt gpt = new Gpt(Gpt2Config.of(32, 8, 32, 1, 2), 2, 8, 1);
         PackedGpt p = PackedGpt.quantize(gpt, PackedFormat.INT8, 32);
-        assertEquals(0, p.bufferBytes());
+        assertEquals(4L * PackedKernels.ACC, p.bufferBytes());                 // only the kernels' lane accumulators
         p.logits(new int[] {1, 2, 3, 4, 5, 6, 7, 8}, 2, 4);
         // N = 8 rows of: ids 1 + mean/rstd 2 + x, ln, atty, branch, qkv 7 * 32 + fch 128 + logits 32 floats
         long acts = 4L * 8 * (1 + 2 + 7 * 32 + 128 + 32);
-        // shared scratch, grown to the largest layer: tile [4, 128], xs [8, 128], ys [8, 128] (c_fc), no xp, no sums
-        long scratch = 4L * (4 * 128 + 8 * 128 + 8 * 128);
+        // shared scratch, grown to the largest layer: tile [4, 128], xs [8, 128], ys [8, 128] (c_fc), no xp, no sums,
+        long scratch = 4L * (4 * 128 + 8 * 128 + 8 * 128 + PackedKernels.ACC);   // + the kernels' lane accumulators
         assertEquals(acts + scratch, p.bufferBytes());
     }
 
