@@ -17,6 +17,7 @@ import org.distillery.bench.BenchConfig;
 import org.distillery.bench.GemmCeiling;
 import org.distillery.bench.GptBenchmark;
 import org.distillery.bench.GptqBenchmark;
+import org.distillery.quant.packed.PackedGptBench;
 import org.distillery.report.LabException;
 import org.distillery.report.Provenance;
 import org.distillery.util.ProjectPaths;
@@ -33,13 +34,17 @@ import picocli.CommandLine.Parameters;
  * layer ({@link GptqBenchmark}) against a PyTorch GPTQ ({@code src/bench/python/torch_gptq_bench.py}) on the
  * same W and calibration data, alternating runs; prints the seconds of both (Hessian, quantization, total),
  * the ratio of the median totals and both output errors.
+ *
+ * <p>{@code ./lab bench packed [--runs N] [--json]}: tokens/s of the packed quantized GPT against the float32 one
+ * ({@link PackedGptBench}), in this process; sizes in memory and on disk.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = {"Times GPT training steps (train) or forward passes (eval) in Distillery and, side by "
                 + "side, the same model in PyTorch (Debian's python3-torch, 2 threads), alternating runs. "
-                + "Configs: src/bench/configs/A.json, B.json. 'gptq' times GPTQ on one layer against a PyTorch GPTQ."})
+                + "Configs: src/bench/configs/A.json, B.json. 'gptq' times GPTQ on one layer against a PyTorch GPTQ. "
+                + "'packed' times the packed int8/int4 GPT against the float32 one (Java only)."})
 final class BenchCommand implements Callable<Integer> {
-    @Parameters(index = "0", paramLabel = "train|eval|gptq", description = "what to time")
+    @Parameters(index = "0", paramLabel = "train|eval|gptq|packed", description = "what to time")
     String what;
 
     @Option(names = "--config", paramLabel = "FILE", description = "benchmark config (JSON), for train and eval")
@@ -77,11 +82,14 @@ final class BenchCommand implements Callable<Integer> {
         if (what.equals("gptq")) {
             return gptq();
         }
+        if (what.equals("packed")) {
+            return packed();
+        }
         GptBenchmark.Mode mode;
         try {
             mode = GptBenchmark.Mode.valueOf(what.toUpperCase());
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("'" + what + "' is not a benchmark: choose train, eval or gptq");
+            throw new IllegalArgumentException("'" + what + "' is not a benchmark: choose train, eval, gptq or packed");
         }
         if (config == null) {
             throw new IllegalArgumentException("--config FILE is required for " + what);
@@ -203,6 +211,15 @@ final class BenchCommand implements Callable<Integer> {
                 System.out.printf("Distillery / PyTorch time: %.2fx%n", (Double) result.get("ratio_total_s"));
             }
         }
+        return 0;
+    }
+
+    /** {@code bench packed}: PackedGptBench on its default model configs, --runs repeats. */
+    private int packed() throws Exception {
+        Map<String, Object> result = PackedGptBench.run(PackedGptBench.defaultCases(), runs, 0.5,
+                json ? System.err::println : System.out::println);
+        result.put("provenance", Provenance.capture(ProjectPaths.root()).asMap());
+        if (json) System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(result));
         return 0;
     }
 

@@ -53,6 +53,23 @@ public final class EvalThroughput {
     }
 
     /**
+     * Measures any causal LMs (e.g. a float {@link Gpt} through {@link CausalLm#of} beside a packed quantized
+     * model) on the same batches, exactly as {@link #measure}: each pass computes the logits of every batch.
+     */
+    public static List<Result> measureModels(List<? extends CausalLm> models, int batchSize, int seqLen, int batches,
+                                             int repeats, long seed) {
+        if (models == null || models.isEmpty()) throw new IllegalArgumentException("models: need at least one model");
+        List<Forward> forwards = new ArrayList<>();
+        int vocab = models.get(0).vocabSize();
+        for (CausalLm m : models) {
+            checkCapacity(m.maxBatch(), m.maxSequenceLength(), batchSize, seqLen);
+            vocab = Math.min(vocab, m.vocabSize());
+            forwards.add(ids -> pass(ids, x -> m.logits(x, batchSize, seqLen)));
+        }
+        return measureForwards(forwards, vocab, batchSize, seqLen, batches, repeats, seed);
+    }
+
+    /**
      * Measures BERT encoders (embeddings and layers, no MLM head: what a classifier or any task head runs on)
      * on the same batches of full-length rows; dropout must be off (a freshly loaded model has none).
      */

@@ -19,8 +19,8 @@ import java.util.List;
  *       window), never its own first position. With stride &lt; T every token after the first is scored
  *       exactly once, with up to T - 1 tokens of context; stride = T is the non-overlapping protocol.</li>
  * </ul>
- * Windows of length T are run B at a time through {@link Gpt#forward} (logits only); a shorter last
- * window runs alone.
+ * Windows of length T are run B at a time through {@link Gpt#forward} in evaluation mode (logits only), or
+ * any {@link CausalLm} (e.g. a packed quantized model); a shorter last window runs alone.
  */
 public final class Perplexity {
     private Perplexity() {}
@@ -57,9 +57,21 @@ public final class Perplexity {
      */
     public static Result evaluate(Gpt model, int[] tokens, int contextLength, int stride, int batchSize) {
         if (model == null) throw new IllegalArgumentException("model: must not be null");
-        List<Window> windows = checkedWindows(model.maxBatch(), model.maxSequenceLength(), model.config().vocabSize(), tokens,
+        return evaluate(CausalLm.of(model), tokens, contextLength, stride, batchSize);
+    }
+
+    /** The non-overlapping protocol on any causal LM (e.g. a packed quantized model). */
+    public static Result evaluate(CausalLm model, int[] tokens, int contextLength, int batchSize) {
+        return evaluate(model, tokens, contextLength, contextLength, batchSize);
+    }
+
+    /** The sliding-window protocol on any causal LM (e.g. a packed quantized model); parameters as above. */
+    public static Result evaluate(CausalLm model, int[] tokens, int contextLength, int stride, int batchSize) {
+        if (model == null) throw new IllegalArgumentException("model: must not be null");
+        List<Window> windows = checkedWindows(model.maxBatch(), model.maxSequenceLength(), model.vocabSize(), tokens,
                 contextLength, stride, batchSize);
-        return model.inEvalMode(() -> scan(model, tokens, windows, batchSize));
+        Scan s = scan(model, null, tokens, windows, batchSize);
+        return s.result(s.nll);
     }
 
     /**
@@ -69,24 +81,30 @@ public final class Perplexity {
      */
     public record Comparison(Result reference, Result model, double meanKl) {}
 
+    /** {@link #compare(CausalLm, CausalLm, int[], int, int)} of two GPTs (each in evaluation mode). */
+    public static Comparison compare(Gpt reference, Gpt model, int[] tokens, int contextLength, int batchSize) {
+        if (reference == null) throw new IllegalArgumentException("reference: must not be null");
+        if (model == null) throw new IllegalArgumentException("model: must not be null");
+        return compare(CausalLm.of(reference), CausalLm.of(model), tokens, contextLength, batchSize);
+    }
+
     /**
      * Scores {@code model} and {@code reference} on the same windows of the non-overlapping protocol (context T,
      * B windows per forward; both models are run on each batch in turn).
      *
      * @throws IllegalArgumentException if the vocabularies differ, or as {@link #evaluate(Gpt, int[], int, int)}
      */
-    public static Comparison compare(Gpt reference, Gpt model, int[] tokens, int contextLength, int batchSize) {
+    public static Comparison compare(CausalLm reference, CausalLm model, int[] tokens, int contextLength, int batchSize) {
         if (reference == null) throw new IllegalArgumentException("reference: must not be null");
         if (model == null) throw new IllegalArgumentException("model: must not be null");
-        if (reference.config().vocabSize() != model.config().vocabSize()) {
-            throw new IllegalArgumentException("reference, model: vocab_size " + reference.config().vocabSize() + " vs "
-                    + model.config().vocabSize() + "; the next-token distributions must be over the same vocabulary");
+        if (reference.vocabSize() != model.vocabSize()) {
+            throw new IllegalArgumentException("reference, model: vocab_size " + reference.vocabSize() + " vs "
+                    + model.vocabSize() + "; the next-token distributions must be over the same vocabulary");
         }
-        int maxB = Math.min(reference.maxBatch(), model.maxBatch()), maxT = Math.min(reference.maxSequenceLength(),
-                model.maxSequenceLength());
-        List<Window> windows = checkedWindows(maxB, maxT, model.config().vocabSize(), tokens, contextLength,
-                contextLength, batchSize);
-        Scan s = reference.inEvalMode(() -> model.inEvalMode(() -> scan(model, reference, tokens, windows, batchSize)));
+        int maxB = Math.min(reference.maxBatch(), model.maxBatch());
+        int maxT = Math.min(reference.maxSequenceLength(), model.maxSequenceLength());
+        List<Window> windows = checkedWindows(maxB, maxT, model.vocabSize(), tokens, contextLength, contextLength, batchSize);
+        Scan s = scan(model, reference, tokens, windows, batchSize);
         return new Comparison(s.result(s.referenceNll), s.result(s.nll), s.kl / s.predicted);
     }
 
@@ -101,14 +119,11 @@ public final class Perplexity {
         }
     }
 
-    /** The windows' summed NLL, batched by equal length; the model is in evaluation mode. */
-    private static Result scan(Gpt model, int[] tokens, List<Window> windows, int batchSize) {
-        Scan s = scan(model, null, tokens, windows, batchSize);
-        return s.result(s.nll);
-    }
-
-    /** As above, with the reference's NLL and the KL to it when a reference is given (both in evaluation mode). */
-    private static Scan scan(Gpt model, Gpt reference, int[] tokens, List<Window> windows, int batchSize) {
+    /**
+     * The windows' summed NLL, batched by equal length, and with a reference, the reference's NLL and the KL to it
+     * (the two models' logits are separate buffers: a model's logits stay valid until its next call).
+     */
+    private static Scan scan(CausalLm model, CausalLm reference, int[] tokens, List<Window> windows, int batchSize) {
         long t0 = System.nanoTime();
         Scan s = new Scan();
         int i = 0;
@@ -118,13 +133,9 @@ public final class Perplexity {
             while (i + b < windows.size() && b < batchSize && windows.get(i + b).length() == t) b++;
             int[] ids = new int[b * t];                                            // [b, t]
             for (int r = 0; r < b; r++) System.arraycopy(tokens, windows.get(i + r).start(), ids, r * t, t);
-            model.forward(ids, null, b, t);
-            FloatTensor logits = model.logits();                                   // [b*t, V]
-            FloatTensor ref = null;
-            if (reference != null) {
-                reference.forward(ids, null, b, t);
-                ref = reference.logits();                                          // [b*t, V]
-            }
+            FloatTensor logits = model.logits(ids, b, t);                          // [b*t, V]
+            FloatTensor ref = reference == null || reference == model ? (reference == null ? null : logits)
+                    : reference.logits(ids, b, t);                                 // [b*t, V]
             for (int r = 0; r < b; r++) {
                 Window w = windows.get(i + r);
                 for (int p = w.firstScored(); p < t; p++) {

@@ -18,8 +18,10 @@ import jdk.incubator.vector.VectorSpecies;
  * {@code xsum[g] = sum(x_g)} (computed once per input row and shared by all output rows) and
  * {@code offset = scale * z'} ({@link PackedWeights#offsets}). Codes are widened byte -> float lane by lane
  * (a {@link ByteVector} of {@link #LANES} bytes cast to a {@link FloatVector}); four output rows are computed
- * together (two for 4-bit codes), so each x vector is loaded once for several rows and their accumulation
- * chains run in parallel.
+ * together, so each x vector is loaded once for four rows and their accumulation chains (eight for 4-bit codes:
+ * low and high nibbles apart) run in parallel. The vector work of one group of four rows is a leaf method whose
+ * vectors never cross a call ({@code group8x4}, {@code group4x4}: lane accumulators carried across groups in a
+ * small caller-owned float array), so C2 never has to box them.
  *
  * <p>The 4-bit kernel reads 16 bytes (32 columns) per step: low nibbles are the first 16 entries of the
  * matching x chunk and high nibbles the next 16. That is Q4_0's block order as stored; for INT4/INT4_ASYM
@@ -42,6 +44,8 @@ final class PackedKernels {
     /** Int lanes of the float vector's width (nibbles are unpacked on widened bytes). */
     static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
     static final boolean VECTOR = B.length() == LANES && 16 % LANES == 0;
+    /** Floats of the lane-accumulator scratch the matrix-vector kernels need: four rows of LANES. */
+    static final int ACC = 4 * LANES;
 
     private static final VectorShuffle<Float>[] TREE = tree();
 
@@ -102,6 +106,22 @@ final class PackedKernels {
         }
     }
 
+    /** The inverse of {@link #permutePairs}: x[xo ..] = xp[xpo ..] put back in natural column order. */
+    static void unpermutePairs(float[] xp, int xpo, int in, int group, float[] x, int xo) {
+        int whole = group - group % 32;
+        for (int g0 = 0; g0 < in; g0 += group) {
+            int c = 0;
+            for (; c < whole; c += 32) {
+                int s = xpo + g0 + c, d = xo + g0 + c;
+                for (int i = 0; i < 16; i++) {
+                    x[d + 2 * i] = xp[s + i];
+                    x[d + 2 * i + 1] = xp[s + 16 + i];
+                }
+            }
+            for (; c < group; c++) x[xo + g0 + c] = xp[xpo + g0 + c];
+        }
+    }
+
     // ---------------------------------------------------------------- 8-bit
 
     /**
@@ -111,75 +131,124 @@ final class PackedKernels {
      * @param scales  [out, groups]
      * @param offsets [out, groups] or null (no zero correction)
      * @param xsum    [groups] group sums of x at xso (unused when offsets is null)
+     * @param acc     scratch of at least {@link #ACC} floats (the lane accumulators of four rows)
      */
     static void matvec8(byte[] q, float[] scales, float[] offsets, int in, int group,
-                        float[] x, int xo, float[] xsum, int xso, float[] y, int yo, int from, int to) {
+                        float[] x, int xo, float[] xsum, int xso, float[] y, int yo, int from, int to, float[] acc) {
         int groups = in / group;
         int o = from;
-        for (; o + 4 <= to; o += 4) rows8x4(q, scales, offsets, in, group, groups, x, xo, xsum, xso, y, yo, o);
-        for (; o < to; o++) y[yo + o] = row8(q, scales, offsets, in, group, groups, x, xo, xsum, xso, o);
+        for (; o + 4 <= to; o += 4) rows8(q, scales, offsets, in, group, groups, x, xo, xsum, xso, y, yo, o, 4, acc);
+        if (o < to) rows8(q, scales, offsets, in, group, groups, x, xo, xsum, xso, y, yo, o, to - o, acc);
     }
 
-    private static void rows8x4(byte[] q, float[] scales, float[] offsets, int in, int group, int groups,
-                                float[] x, int xo, float[] xsum, int xso, float[] y, int yo, int o) {
+    /**
+     * Rows o to o + rows - 1 (1 to 4). Per group: the vector part in a leaf method ({@link #group8x4},
+     * {@link #group8x1}) that adds {@code scale * dot} into the rows' lane accumulators in {@code acc}, the
+     * columns past the last whole vector in scalar code here.
+     */
+    private static void rows8(byte[] q, float[] scales, float[] offsets, int in, int group, int groups,
+                              float[] x, int xo, float[] xsum, int xso, float[] y, int yo, int o, int rows, float[] acc) {
         int bound = VECTOR ? group - group % LANES : 0;
-        int q0 = o * in, q1 = q0 + in, q2 = q1 + in, q3 = q2 + in;
-        int s0 = o * groups, s1 = s0 + groups, s2 = s1 + groups, s3 = s2 + groups;
-        FloatVector t0 = FloatVector.zero(F), t1 = t0, t2 = t0, t3 = t0;
+        int s0 = o * groups;
+        if (rows == 4 && bound == group) {                      // every group whole vectors: one leaf call
+            rows8x4(q, o * in, in, group, groups, x, xo, scales, s0, acc);
+            store(acc, 0, 0, 0, 0, offsets, s0, groups, xsum, xso, y, yo + o, 4);
+            return;
+        }
+        java.util.Arrays.fill(acc, 0, rows * LANES, 0f);
         float u0 = 0, u1 = 0, u2 = 0, u3 = 0;                  // scalar tails
         for (int g = 0, k0 = 0; g < groups; g++, k0 += group) {
-            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-            int k = 0;
-            for (; k < bound; k += LANES) {
-                FloatVector xv = FloatVector.fromArray(F, x, xo + k0 + k);
-                a0 = codes8(q, q0 + k0 + k).fma(xv, a0);
-                a1 = codes8(q, q1 + k0 + k).fma(xv, a1);
-                a2 = codes8(q, q2 + k0 + k).fma(xv, a2);
-                a3 = codes8(q, q3 + k0 + k).fma(xv, a3);
+            int qg = o * in + k0;
+            if (bound > 0) {
+                if (rows == 4) {
+                    group8x4(q, qg, in, x, xo + k0, bound, scales[s0 + g], scales[s0 + groups + g],
+                            scales[s0 + 2 * groups + g], scales[s0 + 3 * groups + g], acc);
+                } else {
+                    for (int r = 0; r < rows; r++) group8x1(q, qg + r * in, x, xo + k0, bound, scales[s0 + r * groups + g], acc, r * LANES);
+                }
             }
-            float c0 = 0, c1 = 0, c2 = 0, c3 = 0;
-            for (; k < group; k++) {
+            for (int k = bound; k < group; k++) {
                 float xk = x[xo + k0 + k];
-                c0 += q[q0 + k0 + k] * xk;
-                c1 += q[q1 + k0 + k] * xk;
-                c2 += q[q2 + k0 + k] * xk;
-                c3 += q[q3 + k0 + k] * xk;
+                u0 += scales[s0 + g] * (q[qg + k] * xk);
+                if (rows > 1) u1 += scales[s0 + groups + g] * (q[qg + in + k] * xk);
+                if (rows > 2) u2 += scales[s0 + 2 * groups + g] * (q[qg + 2 * in + k] * xk);
+                if (rows > 3) u3 += scales[s0 + 3 * groups + g] * (q[qg + 3 * in + k] * xk);
             }
-            float sc0 = scales[s0 + g], sc1 = scales[s1 + g], sc2 = scales[s2 + g], sc3 = scales[s3 + g];
-            t0 = a0.fma(FloatVector.broadcast(F, sc0), t0);
-            t1 = a1.fma(FloatVector.broadcast(F, sc1), t1);
-            t2 = a2.fma(FloatVector.broadcast(F, sc2), t2);
-            t3 = a3.fma(FloatVector.broadcast(F, sc3), t3);
-            u0 += sc0 * c0;
-            u1 += sc1 * c1;
-            u2 += sc2 * c2;
-            u3 += sc3 * c3;
         }
-        y[yo + o] = sumLanes(t0) + u0 - correction(offsets, s0, groups, xsum, xso);
-        y[yo + o + 1] = sumLanes(t1) + u1 - correction(offsets, s1, groups, xsum, xso);
-        y[yo + o + 2] = sumLanes(t2) + u2 - correction(offsets, s2, groups, xsum, xso);
-        y[yo + o + 3] = sumLanes(t3) + u3 - correction(offsets, s3, groups, xsum, xso);
+        store(acc, u0, u1, u2, u3, offsets, s0, groups, xsum, xso, y, yo + o, rows);
     }
 
-    private static float row8(byte[] q, float[] scales, float[] offsets, int in, int group, int groups,
-                              float[] x, int xo, float[] xsum, int xso, int o) {
-        int bound = VECTOR ? group - group % LANES : 0;
-        int q0 = o * in, s0 = o * groups;
-        FloatVector t0 = FloatVector.zero(F);
-        float u0 = 0;
-        for (int g = 0, k0 = 0; g < groups; g++, k0 += group) {
-            FloatVector a0 = FloatVector.zero(F);
-            int k = 0;
-            for (; k < bound; k += LANES) {
-                a0 = codes8(q, q0 + k0 + k).fma(FloatVector.fromArray(F, x, xo + k0 + k), a0);
-            }
-            float c0 = 0;
-            for (; k < group; k++) c0 += q[q0 + k0 + k] * x[xo + k0 + k];
-            float sc0 = scales[s0 + g];
-            t0 = a0.fma(FloatVector.broadcast(F, sc0), t0);
-            u0 += sc0 * c0;
+    /**
+     * acc[r * LANES ..] += scale_r * (codes of row r at q[qo + r * in ..][0, n)) . x[xo ..][0, n), for the four rows
+     * r (n a multiple of LANES): four rows share each x load, four independent FMA chains. A leaf method whose
+     * vectors never cross a call, so C2 keeps them in registers whatever it inlines around it.
+     */
+    private static void group8x4(byte[] q, int qo, int in, float[] x, int xo, int n, float sc0, float sc1, float sc2,
+                                 float sc3, float[] acc) {
+        int q1 = qo + in, q2 = q1 + in, q3 = q2 + in;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        for (int k = 0; k < n; k += LANES) {
+            FloatVector xv = FloatVector.fromArray(F, x, xo + k);
+            a0 = codes8(q, qo + k).fma(xv, a0);
+            a1 = codes8(q, q1 + k).fma(xv, a1);
+            a2 = codes8(q, q2 + k).fma(xv, a2);
+            a3 = codes8(q, q3 + k).fma(xv, a3);
         }
-        return sumLanes(t0) + u0 - correction(offsets, s0, groups, xsum, xso);
+        a0.fma(FloatVector.broadcast(F, sc0), FloatVector.fromArray(F, acc, 0)).intoArray(acc, 0);
+        a1.fma(FloatVector.broadcast(F, sc1), FloatVector.fromArray(F, acc, LANES)).intoArray(acc, LANES);
+        a2.fma(FloatVector.broadcast(F, sc2), FloatVector.fromArray(F, acc, 2 * LANES)).intoArray(acc, 2 * LANES);
+        a3.fma(FloatVector.broadcast(F, sc3), FloatVector.fromArray(F, acc, 3 * LANES)).intoArray(acc, 3 * LANES);
+    }
+
+    /**
+     * Four rows whose groups are all whole vectors, every group in this one leaf: per group four FMA chains as in
+     * {@link #group8x4}, scaled into lane accumulators kept in registers across groups; acc[r * LANES ..] = the
+     * accumulator of row r (overwritten). Saves {@link #group8x4}'s call and accumulator load/store per group,
+     * which cost most with small groups (Q8_0's 32).
+     */
+    private static void rows8x4(byte[] q, int qo, int in, int group, int groups, float[] x, int xo, float[] scales,
+                                int s0, float[] acc) {
+        int q1 = qo + in, q2 = q1 + in, q3 = q2 + in;
+        FloatVector t0 = FloatVector.zero(F), t1 = t0, t2 = t0, t3 = t0;
+        for (int g = 0, k0 = 0; g < groups; g++, k0 += group) {
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+            for (int k = k0; k < k0 + group; k += LANES) {
+                FloatVector xv = FloatVector.fromArray(F, x, xo + k);
+                a0 = codes8(q, qo + k).fma(xv, a0);
+                a1 = codes8(q, q1 + k).fma(xv, a1);
+                a2 = codes8(q, q2 + k).fma(xv, a2);
+                a3 = codes8(q, q3 + k).fma(xv, a3);
+            }
+            t0 = a0.fma(FloatVector.broadcast(F, scales[s0 + g]), t0);
+            t1 = a1.fma(FloatVector.broadcast(F, scales[s0 + groups + g]), t1);
+            t2 = a2.fma(FloatVector.broadcast(F, scales[s0 + 2 * groups + g]), t2);
+            t3 = a3.fma(FloatVector.broadcast(F, scales[s0 + 3 * groups + g]), t3);
+        }
+        t0.intoArray(acc, 0);
+        t1.intoArray(acc, LANES);
+        t2.intoArray(acc, 2 * LANES);
+        t3.intoArray(acc, 3 * LANES);
+    }
+
+    /** {@link #group8x4} for one row, accumulating at acc[ao ..]. */
+    private static void group8x1(byte[] q, int qo, float[] x, int xo, int n, float sc, float[] acc, int ao) {
+        FloatVector a = FloatVector.zero(F);
+        for (int k = 0; k < n; k += LANES) a = codes8(q, qo + k).fma(FloatVector.fromArray(F, x, xo + k), a);
+        a.fma(FloatVector.broadcast(F, sc), FloatVector.fromArray(F, acc, ao)).intoArray(acc, ao);
+    }
+
+    /** y[yo + r] = lane sum of row r's accumulator + its scalar tail u_r - its zero correction, for r < rows. */
+    private static void store(float[] acc, float u0, float u1, float u2, float u3, float[] offsets, int s0, int groups,
+                              float[] xsum, int xso, float[] y, int yo, int rows) {
+        y[yo] = laneSum(acc, 0) + u0 - correction(offsets, s0, groups, xsum, xso);
+        if (rows > 1) y[yo + 1] = laneSum(acc, LANES) + u1 - correction(offsets, s0 + groups, groups, xsum, xso);
+        if (rows > 2) y[yo + 2] = laneSum(acc, 2 * LANES) + u2 - correction(offsets, s0 + 2 * groups, groups, xsum, xso);
+        if (rows > 3) y[yo + 3] = laneSum(acc, 3 * LANES) + u3 - correction(offsets, s0 + 3 * groups, groups, xsum, xso);
+    }
+
+    /** The lane sum of acc[off, off + LANES) in {@link #sumLanes}' fixed order. */
+    private static float laneSum(float[] acc, int off) {
+        return sumLanes(FloatVector.fromArray(F, acc, off));
     }
 
     /** sum_g offsets[so + g] * xsum[xso + g], or 0 without offsets. */
@@ -200,82 +269,137 @@ final class PackedKernels {
      * @param x       x in natural column order (scalar tails)
      * @param xp      x in nibble order (Q4_0: x itself; INT4: {@link #permutePairs}), same offset xo
      * @param blocked Q4_0's block order (true) or INT4's pair order (false), for the scalar tails
+     * @param acc     scratch of at least {@link #ACC} floats
      */
     static void matvec4(byte[] q, float[] scales, float[] offsets, int in, int group, boolean blocked,
-                        float[] x, float[] xp, int xo, float[] xsum, int xso, float[] y, int yo, int from, int to) {
+                        float[] x, float[] xp, int xo, float[] xsum, int xso, float[] y, int yo, int from, int to,
+                        float[] acc) {
         int groups = in / group;
         int o = from;
-        for (; o + 2 <= to; o += 2) {
-            rows4x2(q, scales, offsets, in, group, groups, blocked, x, xp, xo, xsum, xso, y, yo, o);
-        }
-        for (; o < to; o++) y[yo + o] = row4(q, scales, offsets, in, group, groups, blocked, x, xp, xo, xsum, xso, o);
+        for (; o + 4 <= to; o += 4) rows4(q, scales, offsets, in, group, groups, blocked, x, xp, xo, xsum, xso, y, yo, o, 4, acc);
+        if (o < to) rows4(q, scales, offsets, in, group, groups, blocked, x, xp, xo, xsum, xso, y, yo, o, to - o, acc);
     }
 
     /**
-     * Two rows at a time: with four, the method's inlined size passes C2's inlining budget on JDK 17, the
-     * nibble helpers stay real calls and their vectors are allocated on the heap (caught by
-     * PackedAllocationTest, and 3-4x slower).
+     * Rows o to o + rows - 1 (1 to 4), structured as {@link #rows8}: per group the whole 32-column chunks in a leaf
+     * method ({@link #group4x4}, {@link #group4x1}), the rest (INT4 groups that are not a multiple of 32) in scalar
+     * code here. Before, two rows were done per call with the vectors carried across groups in this method; on
+     * JDK 17 C2 sometimes left the nibble helpers out of line there and boxed their vectors (4096 x 4096: 16 MB
+     * allocated per product, 2x slower), depending on the run.
      */
-    private static void rows4x2(byte[] q, float[] scales, float[] offsets, int in, int group, int groups,
-                                boolean blocked, float[] x, float[] xp, int xo, float[] xsum, int xso,
-                                float[] y, int yo, int o) {
+    private static void rows4(byte[] q, float[] scales, float[] offsets, int in, int group, int groups,
+                              boolean blocked, float[] x, float[] xp, int xo, float[] xsum, int xso,
+                              float[] y, int yo, int o, int rows, float[] acc) {
         int whole = VECTOR ? group - group % 32 : 0, rb = in / 2;
-        int q0 = o * rb, q1 = q0 + rb;
-        int s0 = o * groups, s1 = s0 + groups;
-        FloatVector t0 = FloatVector.zero(F), t1 = t0;
-        float u0 = 0, u1 = 0;
+        int s0 = o * groups, q0 = o * rb;
+        if (rows == 4 && whole == group) {                      // every group whole 32-chunks: one leaf call
+            rows4x4(q, q0, rb, group, groups, xp, xo, scales, s0, acc);
+            store(acc, 0, 0, 0, 0, offsets, s0, groups, xsum, xso, y, yo + o, 4);
+            return;
+        }
+        java.util.Arrays.fill(acc, 0, rows * LANES, 0f);
+        float u0 = 0, u1 = 0, u2 = 0, u3 = 0;
         for (int g = 0, k0 = 0; g < groups; g++, k0 += group) {
-            FloatVector a0 = FloatVector.zero(F), a1 = a0;
-            for (int c = 0; c < whole; c += 32) {
-                int b = (k0 + c) / 2, xc = xo + k0 + c;
-                for (int j = 0; j < 16; j += LANES) {
-                    FloatVector xl = FloatVector.fromArray(F, xp, xc + j);
-                    FloatVector xh = FloatVector.fromArray(F, xp, xc + 16 + j);
-                    IntVector b0 = bytes(q, q0 + b + j);
-                    IntVector b1 = bytes(q, q1 + b + j);
-                    a0 = high(b0).fma(xh, low(b0).fma(xl, a0));
-                    a1 = high(b1).fma(xh, low(b1).fma(xl, a1));
+            if (whole > 0) {
+                if (rows == 4) {
+                    group4x4(q, q0 + k0 / 2, rb, xp, xo + k0, whole, scales[s0 + g], scales[s0 + groups + g],
+                            scales[s0 + 2 * groups + g], scales[s0 + 3 * groups + g], acc);
+                } else {
+                    for (int r = 0; r < rows; r++) {
+                        group4x1(q, q0 + r * rb + k0 / 2, xp, xo + k0, whole, scales[s0 + r * groups + g], acc, r * LANES);
+                    }
                 }
             }
-            float c0 = 0, c1 = 0;
             for (int k = whole; k < group; k++) {            // only INT4 with group % 32 != 0 (never Q4_0)
                 float xk = x[xo + k0 + k];
-                c0 += nibble(q, q0, k0 + k, blocked) * xk;
-                c1 += nibble(q, q1, k0 + k, blocked) * xk;
+                u0 += scales[s0 + g] * (nibble(q, q0, k0 + k, blocked) * xk);
+                if (rows > 1) u1 += scales[s0 + groups + g] * (nibble(q, q0 + rb, k0 + k, blocked) * xk);
+                if (rows > 2) u2 += scales[s0 + 2 * groups + g] * (nibble(q, q0 + 2 * rb, k0 + k, blocked) * xk);
+                if (rows > 3) u3 += scales[s0 + 3 * groups + g] * (nibble(q, q0 + 3 * rb, k0 + k, blocked) * xk);
             }
-            float sc0 = scales[s0 + g], sc1 = scales[s1 + g];
-            t0 = a0.fma(FloatVector.broadcast(F, sc0), t0);
-            t1 = a1.fma(FloatVector.broadcast(F, sc1), t1);
-            u0 += sc0 * c0;
-            u1 += sc1 * c1;
         }
-        y[yo + o] = sumLanes(t0) + u0 - correction(offsets, s0, groups, xsum, xso);
-        y[yo + o + 1] = sumLanes(t1) + u1 - correction(offsets, s1, groups, xsum, xso);
+        store(acc, u0, u1, u2, u3, offsets, s0, groups, xsum, xso, y, yo + o, rows);
     }
 
-    private static float row4(byte[] q, float[] scales, float[] offsets, int in, int group, int groups,
-                              boolean blocked, float[] x, float[] xp, int xo, float[] xsum, int xso, int o) {
-        int whole = VECTOR ? group - group % 32 : 0, rb = in / 2;
-        int q0 = o * rb, s0 = o * groups;
-        FloatVector t0 = FloatVector.zero(F);
-        float u0 = 0;
+    /**
+     * acc[r * LANES ..] += scale_r * dot(nibbles of row r, xp) over n columns (a multiple of 32) of four rows whose
+     * bytes start at q[qo + r * rb]: per 32 columns 16 bytes, low nibbles against xp[c, c + 16), high nibbles
+     * against xp[c + 16, c + 32); separate low and high accumulators (eight independent FMA chains). A leaf
+     * method, as {@link #group8x4}.
+     */
+    private static void group4x4(byte[] q, int qo, int rb, float[] xp, int xo, int n, float sc0, float sc1, float sc2,
+                                 float sc3, float[] acc) {
+        int q1 = qo + rb, q2 = q1 + rb, q3 = q2 + rb;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, h0 = a0, h1 = a0, h2 = a0, h3 = a0;
+        for (int c = 0; c < n; c += 32) {
+            int b = c / 2;
+            for (int j = 0; j < 16; j += LANES) {
+                FloatVector xl = FloatVector.fromArray(F, xp, xo + c + j);
+                FloatVector xh = FloatVector.fromArray(F, xp, xo + c + 16 + j);
+                IntVector b0 = bytes(q, qo + b + j), b1 = bytes(q, q1 + b + j);
+                IntVector b2 = bytes(q, q2 + b + j), b3 = bytes(q, q3 + b + j);
+                a0 = low(b0).fma(xl, a0);
+                h0 = high(b0).fma(xh, h0);
+                a1 = low(b1).fma(xl, a1);
+                h1 = high(b1).fma(xh, h1);
+                a2 = low(b2).fma(xl, a2);
+                h2 = high(b2).fma(xh, h2);
+                a3 = low(b3).fma(xl, a3);
+                h3 = high(b3).fma(xh, h3);
+            }
+        }
+        a0.add(h0).fma(FloatVector.broadcast(F, sc0), FloatVector.fromArray(F, acc, 0)).intoArray(acc, 0);
+        a1.add(h1).fma(FloatVector.broadcast(F, sc1), FloatVector.fromArray(F, acc, LANES)).intoArray(acc, LANES);
+        a2.add(h2).fma(FloatVector.broadcast(F, sc2), FloatVector.fromArray(F, acc, 2 * LANES)).intoArray(acc, 2 * LANES);
+        a3.add(h3).fma(FloatVector.broadcast(F, sc3), FloatVector.fromArray(F, acc, 3 * LANES)).intoArray(acc, 3 * LANES);
+    }
+
+    /** {@link #rows8x4} for 4-bit codes: every group of four rows in this one leaf, as {@link #group4x4}. */
+    private static void rows4x4(byte[] q, int qo, int rb, int group, int groups, float[] xp, int xo, float[] scales,
+                                int s0, float[] acc) {
+        int q1 = qo + rb, q2 = q1 + rb, q3 = q2 + rb;
+        FloatVector t0 = FloatVector.zero(F), t1 = t0, t2 = t0, t3 = t0;
         for (int g = 0, k0 = 0; g < groups; g++, k0 += group) {
-            FloatVector a0 = FloatVector.zero(F);
-            for (int c = 0; c < whole; c += 32) {
-                int b = (k0 + c) / 2, xc = xo + k0 + c;
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, h0 = a0, h1 = a0, h2 = a0, h3 = a0;
+            for (int c = k0; c < k0 + group; c += 32) {
+                int b = c / 2;
                 for (int j = 0; j < 16; j += LANES) {
-                    IntVector b0 = bytes(q, q0 + b + j);
-                    a0 = high(b0).fma(FloatVector.fromArray(F, xp, xc + 16 + j),
-                            low(b0).fma(FloatVector.fromArray(F, xp, xc + j), a0));
+                    FloatVector xl = FloatVector.fromArray(F, xp, xo + c + j);
+                    FloatVector xh = FloatVector.fromArray(F, xp, xo + c + 16 + j);
+                    IntVector b0 = bytes(q, qo + b + j), b1 = bytes(q, q1 + b + j);
+                    IntVector b2 = bytes(q, q2 + b + j), b3 = bytes(q, q3 + b + j);
+                    a0 = low(b0).fma(xl, a0);
+                    h0 = high(b0).fma(xh, h0);
+                    a1 = low(b1).fma(xl, a1);
+                    h1 = high(b1).fma(xh, h1);
+                    a2 = low(b2).fma(xl, a2);
+                    h2 = high(b2).fma(xh, h2);
+                    a3 = low(b3).fma(xl, a3);
+                    h3 = high(b3).fma(xh, h3);
                 }
             }
-            float c0 = 0;
-            for (int k = whole; k < group; k++) c0 += nibble(q, q0, k0 + k, blocked) * x[xo + k0 + k];
-            float sc0 = scales[s0 + g];
-            t0 = a0.fma(FloatVector.broadcast(F, sc0), t0);
-            u0 += sc0 * c0;
+            t0 = a0.add(h0).fma(FloatVector.broadcast(F, scales[s0 + g]), t0);
+            t1 = a1.add(h1).fma(FloatVector.broadcast(F, scales[s0 + groups + g]), t1);
+            t2 = a2.add(h2).fma(FloatVector.broadcast(F, scales[s0 + 2 * groups + g]), t2);
+            t3 = a3.add(h3).fma(FloatVector.broadcast(F, scales[s0 + 3 * groups + g]), t3);
         }
-        return sumLanes(t0) + u0 - correction(offsets, s0, groups, xsum, xso);
+        t0.intoArray(acc, 0);
+        t1.intoArray(acc, LANES);
+        t2.intoArray(acc, 2 * LANES);
+        t3.intoArray(acc, 3 * LANES);
+    }
+
+    /** {@link #group4x4} for one row, accumulating at acc[ao ..]. */
+    private static void group4x1(byte[] q, int qo, float[] xp, int xo, int n, float sc, float[] acc, int ao) {
+        FloatVector a = FloatVector.zero(F), h = a;
+        for (int c = 0; c < n; c += 32) {
+            for (int j = 0; j < 16; j += LANES) {
+                IntVector b = bytes(q, qo + c / 2 + j);
+                a = low(b).fma(FloatVector.fromArray(F, xp, xo + c + j), a);
+                h = high(b).fma(FloatVector.fromArray(F, xp, xo + c + 16 + j), h);
+            }
+        }
+        a.add(h).fma(FloatVector.broadcast(F, sc), FloatVector.fromArray(F, acc, ao)).intoArray(acc, ao);
     }
 
     /** LANES bytes at q[off], sign-extended to int lanes (one widening serves both nibbles). */

@@ -1,69 +1,142 @@
 package org.distillery.quant.packed;
 
+import java.nio.FloatBuffer;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.Objects;
 import org.distillery.engine.kernels.FloatTensor;
+import org.distillery.engine.kernels.LinearKernel;
+import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * A linear layer whose weight is packed ({@link PackedWeights}): {@code y = x W^T + b}, x [N, in],
  * W [out, in], b [out] or none, y [N, out] (the layout of {@link org.distillery.engine.kernels.LinearKernel}),
- * computed on the packed codes; W is never expanded to float32 as a whole.
+ * computed on the packed codes (below {@link #GEMM_FROM} rows) or on W dequantized into a shared scratch:
  *
  * <ul>
  *   <li>N below {@link #BATCHED_FROM} (decode, batch 1): a matrix-vector product per input row on the codes
  *   ({@link PackedKernels#matvec8}, {@link PackedKernels#matvec4}): per group, {@code scale * dot(x_g, codes)}
  *   accumulated in fp32 vectors, minus {@code scale * zero * sum(x_g)} for the formats with a zero.</li>
- *   <li>N at least {@link #BATCHED_FROM}: W is dequantized four rows at a time into a small float tile
+ *   <li>N from {@link #BATCHED_FROM} (up to {@link #GEMM_FROM} on FloatTensors): W is dequantized four rows at a time into a small float tile
  *   ({@code 16 * in} bytes, cache-resident; the values are exact), which is multiplied with all N rows, so
  *   the unpacking is paid once per call instead of once per row.</li>
+ *   <li>N at least {@link #GEMM_FROM}, through {@link #forward(FloatTensor, FloatTensor)} on rank-2 tensors (a
+ *   model's prefill or evaluation batch): W is dequantized whole into the {@link Workspace}'s float buffer (one
+ *   buffer for all the layers that share the workspace, sized by the largest: the scratch of one layer in
+ *   float32, not a float copy of the model) and multiplied by the engine's {@link LinearKernel} (BLAS GEMM), the
+ *   same call the float model makes, so the result equals the float layer's on the dequantized weight bit for
+ *   bit. Dequantizing costs about one pass over W, small against 2 N out in flops from a few dozen rows.</li>
  * </ul>
- * Accuracy: both paths differ from the dequantize-then-multiply product in double only by fp32 rounding of
+ * Accuracy: all paths differ from the dequantize-then-multiply product in double only by fp32 rounding of
  * the accumulation (a different summation order, and for the formats with a zero the subtraction of
  * {@code scale * zero * sum(x_g)}); the tests bound the error by {@code in * 2^-24 * sum_k |x_k| (|c_k| + |z|) |s|}
  * per output element (the standard bound for recursive summation, with room for the split).
  *
- * <p>Not thread-safe: the instance owns scratch buffers (grown on demand, so after the first call with the
- * largest N a call allocates nothing).
+ * <p>Not thread-safe: the instance uses scratch buffers ({@link Workspace}, its own or one shared by layers
+ * that run one after the other; grown on demand, so after the first call with the largest N the packed-code
+ * paths allocate nothing, and the GEMM path only ND4J's small per-call wrapper objects).
  */
 public final class QuantizedLinear {
     /** The batch size from which the dequantized-tile path is used. */
     public static final int BATCHED_FROM = 4;
+    /** The batch size from which {@link #forward(FloatTensor, FloatTensor)} dequantizes W whole and uses GEMM. */
+    public static final int GEMM_FROM = 16;
     private static final int TILE_ROWS = 4;
 
     private final PackedWeights w;
-    private final float[] bias;
+    private final FloatTensor bias;       // [out], or null
     private final boolean pairs;          // INT4/INT4_ASYM: x permuted to the nibble order
-    private final float[] tile;           // [TILE_ROWS, in]
-    private float[] xs = new float[0];    // [N, in]   x copied from a FloatTensor
-    private float[] xp = new float[0];    // [N, in]   x in nibble order (INT4 only)
-    private float[] xsum = new float[0];  // [N, groups]
-    private float[] ys = new float[0];    // [N, out]  y before it is copied to a FloatTensor
+    private final Workspace ws;
 
     /**
+     * The scratch buffers of {@link #forward}, grown on demand: layers that run one after the other (the
+     * layers of a model) can share one, so that the scratch is sized by the largest layer and batch once,
+     * not once per layer. Not thread-safe.
+     */
+    public static final class Workspace {
+        private float[] tile = new float[0];  // [TILE_ROWS, in]
+        private float[] xs = new float[0];    // [N, in]   x copied from a FloatTensor
+        private float[] xp = new float[0];    // [N, in]   x in nibble order (INT4 only)
+        private float[] xsum = new float[0];  // [N, groups]
+        private float[] ys = new float[0];    // [N, out]  y before it is copied to a FloatTensor
+        private float[] row = new float[0];   // [in]      one dequantized row (GEMM path)
+        private float[] rowNat = new float[0]; // [in]     the same in natural column order (INT4)
+        private final float[] acc = new float[PackedKernels.ACC];       // the kernels' lane accumulators
+        private FloatTensor wflat;            // [max out * in] dequantized W (GEMM path), or null
+        private FloatBuffer wflatBuffer;      // wflat as a FloatBuffer (bulk row copies)
+        private final Map<Long, FloatTensor> views = new HashMap<>();   // [out, in] views of wflat by shape
+
+        /** Bytes of scratch held now. */
+        public long bytes() {
+            return 4L * ((long) tile.length + xs.length + xp.length + xsum.length + ys.length + row.length + acc.length
+                    + rowNat.length + (wflat == null ? 0 : wflat.size()));
+        }
+
+        /** wflat viewed as [out, in] (grown first if too small; the views of a smaller buffer are dropped). */
+        private FloatTensor weight(int out, int in) {
+            long need = (long) out * in;
+            if (wflat == null || wflat.size() < need) {
+                wflat = FloatTensor.zeros(Math.toIntExact(need));
+                wflatBuffer = wflat.buffer().asFloatBuffer();
+                views.clear();
+            }
+            Long key = ((long) out << 32) | in;
+            FloatTensor v = views.get(key);
+            if (v == null) {
+                v = FloatTensor.wrap(Nd4j.create(wflat.nd().data(), new long[] {out, in}, new long[] {in, 1}, 0L, 'c'));
+                views.put(key, v);
+            }
+            return v;
+        }
+    }
+
+    /**
+     * A layer with scratch buffers of its own.
+     *
      * @param weight the packed weight W [out, in]
      * @param bias   b [out] (copied), or null for no bias
      */
     public QuantizedLinear(PackedWeights weight, float[] bias) {
+        this(weight, bias, new Workspace());
+    }
+
+    /**
+     * A layer that uses {@code workspace} for its scratch buffers (shared with other layers that never run at
+     * the same time).
+     *
+     * @param weight    the packed weight W [out, in]
+     * @param bias      b [out] (copied), or null for no bias
+     * @param workspace the scratch buffers
+     */
+    public QuantizedLinear(PackedWeights weight, float[] bias, Workspace workspace) {
         this.w = Objects.requireNonNull(weight, "weight");
+        this.ws = Objects.requireNonNull(workspace, "workspace");
         if (bias != null && bias.length != weight.out()) {
             throw new IllegalArgumentException("bias: length " + bias.length + " but W has out = " + weight.out()
                     + " rows");
         }
-        this.bias = bias == null ? null : bias.clone();
+        this.bias = bias == null ? null : FloatTensor.zeros(bias.length).copyFrom(bias);
         this.pairs = weight.format() == PackedFormat.INT4 || weight.format() == PackedFormat.INT4_ASYM;
-        this.tile = new float[TILE_ROWS * weight.in()];
     }
+
+    /** The scratch buffers this layer uses. */
+    public Workspace workspace() { return ws; }
+
+    /** Bytes of the bias held (4 per output, 0 without a bias). */
+    public long biasBytes() { return bias == null ? 0 : 4L * bias.size(); }
 
     public PackedWeights weight() { return w; }
 
     /** A copy of the bias, or null. */
-    public float[] bias() { return bias == null ? null : bias.clone(); }
+    public float[] bias() { return bias == null ? null : bias.toFloatArray(); }
 
     public int in() { return w.in(); }
 
     public int out() { return w.out(); }
 
     /**
-     * y = x W^T + b on FloatTensors (read as matrices: rows = product of leading dimensions).
+     * y = x W^T + b on FloatTensors (read as matrices: rows = product of leading dimensions); from
+     * {@link #GEMM_FROM} rows of rank-2 tensors, by GEMM on W dequantized into the workspace.
      *
      * @param x input [N, in]
      * @param y output [N, out] (overwritten)
@@ -78,13 +151,35 @@ public final class QuantizedLinear {
         if (y.cols() != out || y.rows() != n) {
             throw new IllegalArgumentException("y: expected shape [" + n + ", " + out + "] but got " + y.shapeString());
         }
-        if (xs.length < n * in) xs = new float[n * in];
-        if (ys.length < n * out) ys = new float[n * out];
+        if (n >= GEMM_FROM && x.rank() == 2 && y.rank() == 2) {
+            LinearKernel.forward(x, dequantizeInto(ws.weight(out, in)), bias, y);   // y [N, out] = x W^T + b
+            return;
+        }
+        if (ws.xs.length < n * in) ws.xs = new float[n * in];
+        if (ws.ys.length < n * out) ws.ys = new float[n * out];
+        float[] xs = ws.xs, ys = ws.ys;
         var xb = x.buffer();
         for (int i = 0; i < n * in; i++) xs[i] = xb.getFloat(i * Float.BYTES);
         forward(xs, n, ys);
         var yb = y.buffer();
         for (int i = 0; i < n * out; i++) yb.putFloat(i * Float.BYTES, ys[i]);
+    }
+
+    /** Writes W dequantized (exact in float) into {@code wt} [out, in], a view of the workspace's buffer; returns it. */
+    private FloatTensor dequantizeInto(FloatTensor wt) {
+        int in = w.in(), out = w.out();
+        if (ws.row.length < in) {
+            ws.row = new float[in];
+            ws.rowNat = new float[in];
+        }
+        float[] row = ws.row, nat = ws.rowNat;
+        FloatBuffer fb = ws.wflatBuffer;
+        for (int o = 0; o < out; o++) {
+            PackedKernels.dequantizeRow(w, o, row, 0);                     // INT4: in nibble (pair-permuted) order
+            if (pairs) PackedKernels.unpermutePairs(row, 0, in, w.group(), nat, 0);
+            fb.put(o * in, pairs ? nat : row, 0, in);
+        }
+        return wt;
     }
 
     /**
@@ -107,24 +202,28 @@ public final class QuantizedLinear {
         }
         float[] xk = x;
         if (pairs) {
-            if (xp.length < n * in) xp = new float[n * in];
+            if (ws.xp.length < n * in) ws.xp = new float[n * in];
+            float[] xp = ws.xp;
             for (int r = 0; r < n; r++) PackedKernels.permutePairs(x, r * in, in, w.group(), xp, r * in);
             xk = xp;
         }
         if (n < BATCHED_FROM) {
             boolean sums = w.offsets != null;
-            if (sums && xsum.length < n * groups) xsum = new float[n * groups];
+            if (sums && ws.xsum.length < n * groups) ws.xsum = new float[n * groups];
+            float[] xsum = ws.xsum;
             for (int r = 0; r < n; r++) {
                 if (sums) PackedKernels.groupSums(x, r * in, in, w.group(), xsum, r * groups);
                 if (w.format().bits() == 8) {
                     PackedKernels.matvec8(w.q, w.scales, w.offsets, in, w.group(), x, r * in, xsum, r * groups,
-                            y, r * out, 0, out);
+                            y, r * out, 0, out, ws.acc);
                 } else {
                     PackedKernels.matvec4(w.q, w.scales, w.offsets, in, w.group(), w.format() == PackedFormat.Q4_0,
-                            x, xk, r * in, xsum, r * groups, y, r * out, 0, out);
+                            x, xk, r * in, xsum, r * groups, y, r * out, 0, out, ws.acc);
                 }
             }
         } else {
+            if (ws.tile.length < TILE_ROWS * in) ws.tile = new float[TILE_ROWS * in];
+            float[] tile = ws.tile;
             for (int o = 0; o < out; o += TILE_ROWS) {
                 int rows = Math.min(TILE_ROWS, out - o);
                 for (int t = 0; t < rows; t++) PackedKernels.dequantizeRow(w, o + t, tile, t * in);
@@ -132,7 +231,10 @@ public final class QuantizedLinear {
             }
         }
         if (bias != null) {
-            for (int r = 0; r < n; r++) for (int o = 0; o < out; o++) y[r * out + o] += bias[o];
+            for (int o = 0; o < out; o++) {
+                float b = bias.get(o);
+                for (int r = 0; r < n; r++) y[r * out + o] += b;
+            }
         }
     }
 

@@ -10,7 +10,11 @@
  *   <li>{@link org.distillery.quant.packed.QuantizedLinear}: {@code y = x W^T + b} on the packed codes
  *   ({@code jdk.incubator.vector}), batch 1 and batch N.</li>
  *   <li>{@link org.distillery.quant.packed.PackedSafetensors}: the documented safetensors layout.</li>
+ *   <li>{@link org.distillery.quant.packed.PackedGpt}: an inference-only GPT-2 on packed linear layers, from a
+ *   float {@code Gpt} (RTN) or a {@code ./lab quantize} directory; its memory against float32.</li>
  *   <li>{@link org.distillery.quant.packed.PackedBench}: batch-1 speed against float32 and memory bandwidth.</li>
+ *   <li>{@link org.distillery.quant.packed.PackedGptBench}: {@code ./lab bench packed}, PackedGpt against the
+ *   float32 model, tokens/s and bytes.</li>
  * </ul>
  */
 package org.distillery.quant.packed;

@@ -34,6 +34,13 @@ class PackedAllocationTest {
             FloatTensor xt = FloatTensor.zeros(1, in).fill(0.5f), yt = FloatTensor.zeros(1, out);
             steps.put(f.id() + " FloatTensor n1", () -> lin.forward(xt, yt));
         }
+        for (PackedFormat f : new PackedFormat[] {PackedFormat.INT8, PackedFormat.INT4, PackedFormat.Q4_0}) {
+            int bo = 64, bi = 2048;                       // long rows: many groups per leaf call
+            QuantizedLinear lin = new QuantizedLinear(PackedWeights.quantize(QuantizedLinearTest.gaussian(rnd, bo * bi, 0.1),
+                    bo, bi, f, f.isBlockFormat() ? 32 : 128), null);
+            float[] x = QuantizedLinearTest.gaussian(rnd, bi, 1), y = new float[bo];
+            steps.put(f.id() + " [64, 2048] n1", () -> lin.forward(x, 1, y));
+        }
         Map<String, Long> allocating = new LinkedHashMap<>();
         for (Map.Entry<String, Runnable> e : steps.entrySet()) {
             long perRound = AllocationMeter.bytesPer100AfterWarmUp(e.getValue());

@@ -80,6 +80,39 @@ class QuantizedLinearTest {
         assertEquals("bias: length 8 but W has out = 9 rows", e.getMessage());
     }
 
+    /**
+     * From {@link QuantizedLinear#GEMM_FROM} rows the FloatTensor path is the engine's LinearKernel on W dequantized
+     * into the shared workspace: bit for bit the float layer on the dequantized weight, for every format (INT4's
+     * pair order undone), also when layers of different shapes share one workspace (its buffer grows and its views
+     * are remade) and after the heap paths have used it.
+     */
+    @Test
+    void gemmPathIsTheFloatLayerOnTheDequantizedWeightBitForBit() {
+        Random rnd = new Random(13);
+        QuantizedLinear.Workspace ws = new QuantizedLinear.Workspace();
+        int n = QuantizedLinear.GEMM_FROM + 3;
+        for (int round = 0; round < 2; round++) {
+            for (PackedFormat f : PackedFormat.values()) {
+                for (int[] s : new int[][] {{24, 96, 32}, {40, 192, 64}, {8, 64, 32}}) {
+                    int out = s[0], in = s[1], g = f.isBlockFormat() ? 32 : s[2];
+                    PackedWeights pw = PackedWeights.quantize(gaussian(rnd, out * in, 0.1), out, in, f, g);
+                    float[] bias = gaussian(rnd, out, 0.1);
+                    QuantizedLinear lin = new QuantizedLinear(pw, bias, ws);
+                    FloatTensor x = FloatTensor.zeros(n, in).copyFrom(gaussian(rnd, n * in, 1));
+                    FloatTensor y = FloatTensor.zeros(n, out), want = FloatTensor.zeros(n, out);
+                    lin.forward(x, y);
+                    org.distillery.engine.kernels.LinearKernel.forward(x, FloatTensor.zeros(out, in).copyFrom(pw.dequantize()),
+                            FloatTensor.zeros(out).copyFrom(bias), want);
+                    assertEquals(java.util.Arrays.toString(want.toFloatArray()), java.util.Arrays.toString(y.toFloatArray()),
+                            f + " [" + out + ", " + in + "] round " + round);
+                    float[] small = new float[2 * out];
+                    lin.forward(gaussian(rnd, 2 * in, 1), 2, small);        // the heap path on the same workspace
+                }
+            }
+        }
+        assertTrue(ws.bytes() >= 4L * 40 * 192, "the workspace holds the largest dequantized W: " + ws.bytes());
+    }
+
     @Test
     void fp32MatVecBaselineMatchesDouble() {
         Random rnd = new Random(5);
