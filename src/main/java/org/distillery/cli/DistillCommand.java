@@ -7,35 +7,72 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import org.distillery.distill.BertStudentRun;
 import org.distillery.distill.Distiller;
 import org.distillery.distill.Schedule;
+import org.distillery.io.BertConfig;
+import org.distillery.io.Gpt2Config;
+import org.distillery.io.HfConfig;
 import org.distillery.model.Gpt;
 import org.distillery.train.LanguageModelRun;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code ./lab distill --teacher DIR --student-config FILE --losses ce=..,clm=..,cos=.. --temperature T --out DIR}:
- * distils a GPT teacher (a Hugging Face GPT-2 directory) into the student of a run file (the format of
- * {@code ./lab train}) with {@link Distiller}. Loss names follow the DistilBERT training script: {@code ce}
- * the soft-target KL, {@code clm} the student's own next-token loss ({@code mlm} is for BERT students),
+ * {@code ./lab distill --teacher DIR --student-config FILE --losses ce=..,clm=..|mlm=..,cos=.. --temperature T --out DIR}:
+ * distils a teacher directory with {@link Distiller}. A GPT teacher (Hugging Face GPT-2 directory) teaches the student
+ * of a run file (the format of {@code ./lab train}, {@link LanguageModelRun}); a BERT teacher ({@code model_type bert},
+ * {@code model.safetensors}, {@code vocab.txt}) teaches a shallower student of the same width described by a student
+ * spec ({@link BertStudentRun.Spec}) on Brown masked-LM rows ({@link BertStudentRun}). Loss names follow the DistilBERT
+ * training script: {@code ce} the soft-target KL, {@code clm} (GPT) / {@code mlm} (BERT) the student's own task loss,
  * {@code cos} / {@code mse} on the last hidden states, plus {@code attn} (last layer's attention maps).
  */
 @Command(name = "distill", mixinStandardHelpOptions = true,
-        description = {"Distils a GPT teacher into the student of a run file and writes the student's model "
-                + "directory like ./lab train (summary.json also records the distillation). DIR must not exist."})
+        description = {"Distils a GPT or BERT teacher directory into a student and writes the student's model directory "
+                + "(summary.json records the distillation: options, teacher fingerprint). DIR must not exist.",
+                "",
+                "GPT teacher: FILE is a run file as for ./lab train; losses ce, clm, cos, mse, attn; the output is laid out "
+                + "like ./lab train's.",
+                "",
+                "BERT teacher (config.json model_type bert, model.safetensors, vocab.txt): FILE is a student spec, e.g.",
+                "  {\"layers\": 6, \"init\": \"teacher\", \"layer_map\": [0, 2, 4, 7, 9, 11],",
+                "   \"batch\": 32, \"seq_len\": 64, \"steps\": 400, \"lr\": 2e-3, \"warmup\": 20,",
+                "   \"dropout\": 0.1, \"seed\": 1, \"eval_tokens\": 20000}",
+                "only layers is required (defaults as shown; layer_map: init teacher only, default evenly spread with first "
+                + "and last kept; warmup: steps/20; eval_tokens 0 = all; steps 0 = the initialised student). The student "
+                + "keeps the teacher's width, heads and vocabulary; it trains on Brown's training split tokenized with "
+                + "vocab.txt (BERT's 15 %% masking; cosine lr to lr/10, weight decay 0.01); losses ce, mlm, cos, mse, attn. "
+                + "Writes config.json, model.safetensors, vocab.txt, run/metrics.csv and summary.json (spec, layer map, "
+                + "options, teacher fingerprint, masked-LM perplexity and accuracy of student and teacher on the first "
+                + "eval_tokens validation tokens, masking seed 2024)."})
 final class DistillCommand implements Callable<Integer> {
-    /** The accepted loss names and what they weight. */
-    static final List<String> LOSSES = List.of("ce", "clm", "cos", "mse", "attn");
+    /** The teacher families and their loss names (the task loss differs: clm for GPT, mlm for BERT). */
+    enum Family {
+        GPT("clm", "mlm", "BERT"), BERT("mlm", "clm", "GPT");
 
-    @Option(names = "--teacher", required = true, paramLabel = "DIR", description = "teacher model directory (GPT-2 layout)")
+        final String task, otherTask, other;
+
+        Family(String task, String otherTask, String other) {
+            this.task = task;
+            this.otherTask = otherTask;
+            this.other = other;
+        }
+
+        /** The accepted loss names. */
+        List<String> losses() { return List.of("ce", task, "cos", "mse", "attn"); }
+    }
+
+    @Option(names = "--teacher", required = true, paramLabel = "DIR",
+            description = "teacher model directory (GPT-2, or BERT with vocab.txt)")
     Path teacher;
 
-    @Option(names = "--student-config", required = true, paramLabel = "FILE", description = "the student's run file (JSON, as ./lab train)")
+    @Option(names = "--student-config", required = true, paramLabel = "FILE",
+            description = "GPT teacher: the student's run file (JSON, as ./lab train); BERT teacher: the student spec (JSON)")
     Path studentConfig;
 
     @Option(names = "--losses", required = true, paramLabel = "NAME=W,...",
-            description = "loss weights, each term on when > 0; names: ce (soft targets), clm (task), cos, mse, attn")
+            description = "loss weights, each term on when > 0; names: ce (soft targets), clm (GPT task) or mlm (BERT task), "
+                    + "cos, mse, attn")
     String losses;
 
     @Option(names = "--temperature", defaultValue = "2.0", paramLabel = "T", description = "softmax temperature (default: ${DEFAULT-VALUE})")
@@ -53,39 +90,75 @@ final class DistillCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--student-config " + studentConfig + ": no such file");
         }
         if (!Files.isDirectory(teacher)) throw new IllegalArgumentException("--teacher " + teacher + ": no such folder");
-        Map<String, Double> w = parseLosses(losses);
+        Family family = family(teacher);
+        Map<String, Double> w = parseLosses(losses, family);
         if (!(temperature > 0) || Double.isInfinite(temperature)) {
             throw new IllegalArgumentException("--temperature: must be a finite number > 0 but was " + temperature);
         }
-        LanguageModelRun run = LanguageModelRun.read(studentConfig);
-        Gpt t = Gpt.load(teacher, run.train().batchSize(), run.train().seqLen());
-        Distiller.Options options = new Distiller.Options(Schedule.constant(w.get("clm")), Schedule.constant(w.get("ce")),
+        Distiller.Options options = new Distiller.Options(Schedule.constant(w.get(family.task)), Schedule.constant(w.get("ce")),
                 Schedule.constant(w.get("cos")), Schedule.constant(w.get("mse")), Schedule.constant(w.get("attn")),
                 Schedule.constant(temperature), !noSquaredTemperature);
+        ModelOutput.newOutParent(out);
+        return family == Family.BERT ? bert(options) : gpt(options);
+    }
+
+    private int gpt(Distiller.Options options) {
+        LanguageModelRun run = LanguageModelRun.read(studentConfig);
+        Gpt t = Gpt.load(teacher, run.train().batchSize(), run.train().seqLen());
         LanguageModelRun.Result r = run.run(out, true, task -> Distiller.of(t, task, options, null));
         System.out.println("distilled " + out + ": " + LanguageModelRun.describe(r));
         return 0;
     }
 
-    /** {@code name=weight,...} with the names of {@link #LOSSES} (absent ones are 0). */
-    static Map<String, Double> parseLosses(String spec) {
+    private int bert(Distiller.Options options) {
+        BertStudentRun.Teacher t;
+        try {
+            t = BertStudentRun.Teacher.of(teacher);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--teacher " + teacher + ": " + e.getMessage(), e);
+        }
+        BertStudentRun run;
+        try {
+            run = new BertStudentRun(t, BertStudentRun.Spec.read(studentConfig), options);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--student-config " + studentConfig + ": " + e.getMessage(), e);
+        }
+        BertStudentRun.Result r = run.run(out, true);
+        System.out.println("distilled " + out + ": " + BertStudentRun.describe(r));
+        return 0;
+    }
+
+    /** The teacher's family from its {@code config.json}'s model_type. */
+    static Family family(Path teacher) {
+        Path config = teacher.resolve("config.json");
+        if (!Files.isRegularFile(config)) throw new IllegalArgumentException("--teacher " + teacher + ": no config.json there");
+        HfConfig c = HfConfig.read(config);
+        if (c instanceof Gpt2Config) return Family.GPT;
+        if (c instanceof BertConfig) return Family.BERT;
+        throw new IllegalArgumentException("--teacher " + teacher + ": config.json has model_type " + c.modelType()
+                + "; accepted: " + Gpt2Config.MODEL_TYPE + " (GPT-2 teacher), " + BertConfig.MODEL_TYPE + " (BERT teacher)");
+    }
+
+    /** {@code name=weight,...} with the loss names of {@code family} (absent ones are 0); at least one must be &gt; 0. */
+    static Map<String, Double> parseLosses(String spec, Family family) {
+        List<String> names = family.losses();
         Map<String, Double> w = new LinkedHashMap<>();
-        for (String n : LOSSES) w.put(n, 0.0);
+        for (String n : names) w.put(n, 0.0);
         for (String part : spec.split(",")) {
             String p = part.trim();
             int eq = p.indexOf('=');
             if (eq <= 0) {
                 throw new IllegalArgumentException("--losses: '" + p + "' is not NAME=WEIGHT (names: "
-                        + String.join(", ", LOSSES) + ")");
+                        + String.join(", ", names) + ")");
             }
             String name = p.substring(0, eq).trim().toLowerCase(Locale.ROOT);
-            if (name.equals("mlm")) {
-                throw new IllegalArgumentException("--losses: mlm is the task loss of BERT students; this student is a"
-                        + " GPT: use clm");
+            if (name.equals(family.otherTask)) {
+                throw new IllegalArgumentException("--losses: " + name + " is the task loss of " + family.other
+                        + " students; this student is a " + family + ": use " + family.task);
             }
             if (!w.containsKey(name)) {
                 throw new IllegalArgumentException("--losses: unknown loss '" + name + "'; accepted: "
-                        + String.join(", ", LOSSES));
+                        + String.join(", ", names));
             }
             double v;
             try {
@@ -99,6 +172,10 @@ final class DistillCommand implements Callable<Integer> {
                         + " was " + v);
             }
             w.put(name, v);
+        }
+        if (w.values().stream().allMatch(v -> v == 0)) {
+            throw new IllegalArgumentException("--losses " + spec + ": every weight is 0; at least one of "
+                    + String.join(", ", names) + " must be > 0");
         }
         return w;
     }

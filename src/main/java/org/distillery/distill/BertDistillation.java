@@ -51,7 +51,8 @@ import org.distillery.util.ArtifactCache;
  *       a_mlm L_mlm + a_cos (1 - cos(h_s, h_t)) on last hidden states, each term on as the recipe says, with
  *       {@link Setup#weights}.</li>
  *   <li><b>Scores</b>: masked-token perplexity and accuracy on the validation split ({@link MaskedLmEval},
- *       fixed masking seed, the same positions for every model); genre accuracy on the <em>test</em> split's
+ *       fixed masking seed, the same positions for every model; rows, training and scores are {@link BrownMaskedLm}'s,
+ *       shared with {@code ./lab distill}); genre accuracy on the <em>test</em> split's
  *       passages after fine-tuning ({@link SequenceClassificationObjective}; fixed hyperparameters, nothing is
  *       selected on the test split). Passages of one document are in one split only.</li>
  * </ol>
@@ -64,8 +65,8 @@ import org.distillery.util.ArtifactCache;
  */
 public final class BertDistillation {
     private static final ObjectMapper JSON = new ObjectMapper();
-    /** Masking seed of every masked-LM evaluation (the same masked positions for every model). */
-    public static final long MLM_EVAL_SEED = 2024;
+    /** Masking seed of every masked-LM evaluation (the same masked positions for every model): {@link BrownMaskedLm#EVAL_SEED}. */
+    public static final long MLM_EVAL_SEED = BrownMaskedLm.EVAL_SEED;
 
     /**
      * DistilBERT's loss weights (a_ce, a_mlm, a_cos) and temperature.
@@ -222,7 +223,7 @@ public final class BertDistillation {
     private final Map<String, String> dataSums;
     private final WordPieceTokenizer tokenizer;
     private final MaskedLmBatches.Vocabulary vocab;
-    private final int[] trainIds, mlmEvalIds;
+    private final BrownMaskedLm data;
     private final List<int[]> trainX, testX;
     private final int[] trainY, testY;
     private Pretrained teacher;
@@ -243,10 +244,8 @@ public final class BertDistillation {
         this.dataSums = new TreeMap<>(dataSums);
         String trainText = brown.text(BrownCorpus.Split.TRAIN);
         this.tokenizer = new WordPieceTrainer(setup.vocabSize(), true).train(trainText);
-        this.vocab = MaskedLmBatches.Vocabulary.of(tokenizer);
-        this.trainIds = tokenizer.encode(trainText);
-        int[] val = tokenizer.encode(brown.text(BrownCorpus.Split.VALIDATION));
-        this.mlmEvalIds = setup.mlmEvalTokens() == 0 ? val : Arrays.copyOf(val, Math.min(val.length, setup.mlmEvalTokens()));
+        this.data = BrownMaskedLm.of(brown, tokenizer, setup.mlmEvalTokens());
+        this.vocab = data.vocabulary();
         List<GenrePassages.Passage> tr = GenrePassages.of(brown.documents(BrownCorpus.Split.TRAIN), tokenizer, setup.seqLen() - 2);
         List<GenrePassages.Passage> te = GenrePassages.of(brown.documents(BrownCorpus.Split.TEST), tokenizer, setup.seqLen() - 2);
         this.trainX = GenrePassages.tokens(tr);
@@ -260,19 +259,16 @@ public final class BertDistillation {
     public WordPieceTokenizer tokenizer() { return tokenizer; }
 
     /** Tokens of the training split (the pre-training stream). */
-    public int trainTokens() { return trainIds.length; }
+    public int trainTokens() { return data.trainTokens(); }
 
     /** Validation tokens the masked-LM scores use. */
-    public int mlmEvalTokens() { return mlmEvalIds.length; }
+    public int mlmEvalTokens() { return data.evalTokens(); }
 
     /**
      * The masked-LM reference a model has to beat: the perplexity of the add-one unigram model of the training
      * tokens ({@link UnigramBaseline}) on the validation tokens that can be masked (the special tokens excluded).
      */
-    public double unigramPerplexity() {
-        int[] maskable = Arrays.stream(mlmEvalIds).filter(id -> !vocab.special().contains(id)).toArray();
-        return UnigramBaseline.perplexity(trainIds, maskable, tokenizer.vocabSize());
-    }
+    public double unigramPerplexity() { return data.unigramPerplexity(); }
 
     /** Genre labels of the training passages (the fine-tuning set), in order. */
     public int[] trainLabels() { return trainY.clone(); }
@@ -397,10 +393,7 @@ public final class BertDistillation {
     // ------------------------------------------------------------------------------------------------
 
     private MaskedLmObjective mlmObjective(Bert model) {
-        MaskedLmBatches rows = new MaskedLmBatches(MaskedLmBatches.windows(trainIds, setup.seqLen() - 2), setup.seqLen(), vocab,
-                MaskedLmBatches.BERT_MASK_PROB, setup.seed());
-        return new MaskedLmObjective(model, rows, null,
-                new MaskedLmObjective.Options(setup.batchSize(), 1, setup.dropout(), setup.seed()));
+        return data.objective(model, setup.seqLen(), setup.batchSize(), setup.dropout(), setup.seed());
     }
 
     /** Trains {@code model} through {@code objective} into {@code tmp}; returns the summary (scores, timing). */
@@ -408,20 +401,14 @@ public final class BertDistillation {
             throws IOException {
         LoopConfig loop = LoopConfig.defaults().withSteps(steps, Math.max(1, steps / 20))
                 .withLr(setup.lrMax(), setup.lrMax() / 10).withWeightDecay(0.01).withEvalInterval(0).withCheckpoints(0, 1);
-        Trainer trainer = new Trainer(loop, objective, tmp.resolve("run")).showProgress(showProgress);
-        long t0 = System.nanoTime();
-        trainer.run();
-        double seconds = (System.nanoTime() - t0) / 1e9;
-        model.setDropout(0, 0);
-        MaskedLmEval.Result mlm = MaskedLmEval.evaluate(model, mlmEvalIds, setup.seqLen(), vocab, MaskedLmBatches.BERT_MASK_PROB,
-                MLM_EVAL_SEED, setup.batchSize());
-        model.save(tmp.resolve("model"));
-        tokenizer.save(tmp.resolve("model").resolve("vocab.txt"));
+        BrownMaskedLm.Trained r = data.train(model, objective, loop, tmp.resolve("run"), setup.seqLen(), setup.batchSize(),
+                showProgress);
+        data.save(model, tmp.resolve("model"));
+        MaskedLmEval.Result mlm = r.mlm();
         ObjectNode s = JSON.createObjectNode();
         s.put("encoder_parameters", encoderParameters(model)).put("parameters", model.parameterCount());
         s.put("mlm_masked_tokens", mlm.maskedTokens()).put("mlm_accuracy", mlm.accuracy()).put("mlm_mean_nll", mlm.meanNll());
-        s.put("steps", trainer.step()).put("train_seconds", seconds)
-                .put("final_train_loss", trainer.history().get(trainer.history().size() - 1).loss());
+        s.put("steps", r.trainer().step()).put("train_seconds", r.seconds()).put("final_train_loss", r.finalTrainLoss());
         return s;
     }
 

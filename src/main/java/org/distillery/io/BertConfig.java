@@ -74,6 +74,12 @@ public record BertConfig(int vocabSize, int hiddenSize, int numHiddenLayers, int
                 512, 2, 1e-12, Map.of());
     }
 
+    /** The same configuration with {@code layers} encoder layers (a shallower student of the same width). */
+    public BertConfig withNumHiddenLayers(int layers) {
+        return new BertConfig(vocabSize, hiddenSize, layers, numAttentionHeads, intermediateSize, hiddenAct,
+                maxPositionEmbeddings, typeVocabSize, layerNormEps, extra);
+    }
+
     @Override
     public String modelType() {
         return MODEL_TYPE;

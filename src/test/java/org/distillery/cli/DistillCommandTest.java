@@ -71,7 +71,7 @@ class DistillCommandTest {
                 new String[] {"--losses", "ce=1,mlm=1"}, "--losses: mlm is the task loss of BERT students; this student is a GPT: use clm",
                 new String[] {"--losses", "ce=-1"}, "--losses: the weight of ce must be a finite number >= 0 but was -1.0",
                 new String[] {"--losses", "ce"}, "--losses: 'ce' is not NAME=WEIGHT (names: ce, clm, cos, mse, attn)",
-                new String[] {"--losses", "ce=0,clm=0"}, "task, soft, cos, mse, attention: every weight is 0 at every step; at least one loss term must be on",
+                new String[] {"--losses", "ce=0,clm=0"}, "--losses ce=0,clm=0: every weight is 0; at least one of ce, clm, cos, mse, attn must be > 0",
                 new String[] {"--losses", "ce=1", "--temperature", "0"}, "--temperature: must be a finite number > 0 but was 0.0");
         for (Map.Entry<String[], String> c : cases.entrySet()) {
             String[] args = new String[8 + c.getKey().length];
