@@ -2,14 +2,13 @@ package org.distillery.cli;
 
 import java.io.IOException;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Arrays;
 import org.distillery.data.BrownCorpus;
 import org.distillery.io.Gpt2Config;
 import org.distillery.io.HfConfig;
 import org.distillery.tokenize.Tokenizer;
+import org.distillery.util.FileTrees;
 
 /**
  * The checks and file steps the commands that turn a GPT model directory into a new one share ({@code quantize},
@@ -37,14 +36,11 @@ final class ModelOutput {
 
     /** Checks that {@code --out} does not exist and its folder does; returns that folder. */
     static Path newOutParent(Path out) {
-        if (Files.exists(out, LinkOption.NOFOLLOW_LINKS)) {
-            throw new IllegalArgumentException("--out " + out + " already exists: choose a new folder (outputs are never overwritten)");
+        try {
+            return FileTrees.requireNew(out);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--out " + e.getMessage(), e);
         }
-        Path parent = out.toAbsolutePath().getParent();
-        if (parent == null || !Files.isDirectory(parent)) {
-            throw new IllegalArgumentException("--out " + out + ": the folder " + parent + " does not exist");
-        }
-        return parent;
     }
 
     /** Checks that {@code --calib} (when given) is a file. */
@@ -66,14 +62,8 @@ final class ModelOutput {
     }
 
     /** A new temporary folder beside {@code out} ({@code .<name>.partial-...}, rwxr-xr-x where POSIX). */
-    static Path partial(Path parent, Path out) throws IOException {
-        Path tmp = Files.createTempDirectory(parent, "." + out.getFileName() + ".partial-");
-        try {                                        // createTempDirectory makes it owner-only (rwx------)
-            Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwxr-xr-x"));
-        } catch (UnsupportedOperationException ignored) {
-            // not a POSIX file system: keep the default
-        }
-        return tmp;
+    static Path partial(Path parent, Path out) {
+        return FileTrees.temporaryBeside(parent, out);
     }
 
     /** Copies the source model's tokenizer files that exist into {@code dir}. */

@@ -44,19 +44,8 @@ public final class FileTrees {
      * @throws IllegalArgumentException when {@code dir} exists or its parent does not ({@link #requireNew})
      */
     public static void createAtomically(Path dir, FolderWriter writer) {
-        Path parent = requireNew(dir);
-        Path tmp;
+        Path tmp = temporaryBeside(requireNew(dir), dir);
         try {
-            tmp = Files.createTempDirectory(parent, "." + dir.getFileName() + ".partial-");
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot create a temporary folder in " + parent + ": " + e.getMessage(), e);
-        }
-        try {
-            try {                                    // createTempDirectory makes it owner-only (rwx------)
-                Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwxr-xr-x"));
-            } catch (UnsupportedOperationException ignored) {
-                // not a POSIX file system: keep the default
-            }
             writer.write(tmp);
             Files.move(tmp, dir);
         } catch (IOException e) {
@@ -66,6 +55,28 @@ public final class FileTrees {
             delete(tmp);
             throw e;
         }
+    }
+
+    /**
+     * A new empty folder {@code parent/.<name of dir>.partial-<random>} (rwxr-xr-x where POSIX) to write {@code dir}
+     * into before renaming it.
+     */
+    public static Path temporaryBeside(Path parent, Path dir) {
+        Path tmp;
+        try {
+            tmp = Files.createTempDirectory(parent, "." + dir.getFileName() + ".partial-");
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create a temporary folder in " + parent + ": " + e.getMessage(), e);
+        }
+        try {                                        // createTempDirectory makes it owner-only (rwx------)
+            Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwxr-xr-x"));
+        } catch (UnsupportedOperationException ignored) {
+            // not a POSIX file system: keep the default
+        } catch (IOException e) {
+            delete(tmp);
+            throw new UncheckedIOException("cannot set the permissions of " + tmp + ": " + e.getMessage(), e);
+        }
+        return tmp;
     }
 
     /** Deletes {@code dir} and everything below it; nothing happens when it does not exist. */
