@@ -292,8 +292,8 @@ final class PackedKernels {
      * Rows o to o + rows - 1 (1 to 4): per group the whole 32-column chunks in a leaf method ({@link #group4x4},
      * {@link #group4x1}) and the rest (INT4 groups that are not a multiple of 32) in scalar code here. Four 4-bit
      * rows with their accumulators kept in registers across groups, as {@link #rows8x4} does for 8-bit codes, made
-     * a method too large for C2 on JDK 17 (left to C1, every vector allocated); two rows per method that way ran no
-     * faster than this. (The kernel
+     * a method too large for C2 on JDK 17 (its compiled code allocated every vector: PackedAllocationTest); two
+     * rows per method that way ran no faster than this. (The kernel
      * before called nibble helpers from a method with scalar tails; on JDK 17 C2 sometimes left them out of line
      * and boxed their vectors, 16 MB allocated per 4096 x 4096 product, depending on the run.)
      */
