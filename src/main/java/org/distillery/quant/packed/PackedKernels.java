@@ -8,6 +8,11 @@ import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
+import static jdk.incubator.vector.VectorOperators.ASHR;
+import static jdk.incubator.vector.VectorOperators.B2F;
+import static jdk.incubator.vector.VectorOperators.B2I;
+import static jdk.incubator.vector.VectorOperators.I2F;
+
 /**
  * Matrix-vector kernels on packed codes ({@link PackedWeights}' in-memory layout), on heap arrays, with
  * {@code jdk.incubator.vector}. For output row {@code o}:
@@ -18,10 +23,13 @@ import jdk.incubator.vector.VectorSpecies;
  * {@code xsum[g] = sum(x_g)} (computed once per input row and shared by all output rows) and
  * {@code offset = scale * z'} ({@link PackedWeights#offsets}). Codes are widened byte -> float lane by lane
  * (a {@link ByteVector} of {@link #LANES} bytes cast to a {@link FloatVector}); four output rows are computed
- * together, so each x vector is loaded once for four rows and their accumulation chains (eight for 4-bit codes:
- * low and high nibbles apart) run in parallel. The vector work of one group of four rows is a leaf method whose
- * vectors never cross a call ({@code group8x4}, {@code group4x4}: lane accumulators carried across groups in a
- * small caller-owned float array), so C2 never has to box them.
+ * together, so each x vector is loaded once for four rows and four (8-bit) or eight (4-bit: low and high nibbles
+ * apart) independent FMA chains run in parallel. 8-bit rows whose groups are whole vectors run in one method
+ * ({@code rows8x4}) with the lane accumulators in registers across groups; otherwise each group of four rows is a
+ * leaf method ({@code group8x4}, {@code group4x4}, one-row twins) that adds into lane accumulators in a
+ * caller-owned float array, with scalar code for the columns past the last whole vector (or 32-column chunk). Every method that handles vectors takes and returns none, so
+ * C2 never has to box one: on JDK 17 a vector that crosses a call which C2 did not inline, or a method too large
+ * for C2 (four 4-bit rows in one method were), is allocated on the heap, and the product runs 2-10x slower.
  *
  * <p>The 4-bit kernel reads 16 bytes (32 columns) per step: low nibbles are the first 16 entries of the
  * matching x chunk and high nibbles the next 16. That is Q4_0's block order as stored; for INT4/INT4_ASYM
@@ -150,9 +158,8 @@ final class PackedKernels {
                               float[] x, int xo, float[] xsum, int xso, float[] y, int yo, int o, int rows, float[] acc) {
         int bound = VECTOR ? group - group % LANES : 0;
         int s0 = o * groups;
-        if (rows == 4 && bound == group) {                      // every group whole vectors: one leaf call
-            rows8x4(q, o * in, in, group, groups, x, xo, scales, s0, acc);
-            store(acc, 0, 0, 0, 0, offsets, s0, groups, xsum, xso, y, yo + o, 4);
+        if (rows == 4 && bound == group) {                      // every group whole vectors: one method
+            rows8x4(q, o * in, in, group, groups, x, xo, scales, offsets, s0, xsum, xso, y, yo + o);
             return;
         }
         java.util.Arrays.fill(acc, 0, rows * LANES, 0f);
@@ -189,10 +196,10 @@ final class PackedKernels {
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
         for (int k = 0; k < n; k += LANES) {
             FloatVector xv = FloatVector.fromArray(F, x, xo + k);
-            a0 = codes8(q, qo + k).fma(xv, a0);
-            a1 = codes8(q, q1 + k).fma(xv, a1);
-            a2 = codes8(q, q2 + k).fma(xv, a2);
-            a3 = codes8(q, q3 + k).fma(xv, a3);
+            a0 = ((FloatVector) ByteVector.fromArray(B, q, qo + k).convertShape(B2F, F, 0)).fma(xv, a0);
+            a1 = ((FloatVector) ByteVector.fromArray(B, q, q1 + k).convertShape(B2F, F, 0)).fma(xv, a1);
+            a2 = ((FloatVector) ByteVector.fromArray(B, q, q2 + k).convertShape(B2F, F, 0)).fma(xv, a2);
+            a3 = ((FloatVector) ByteVector.fromArray(B, q, q3 + k).convertShape(B2F, F, 0)).fma(xv, a3);
         }
         a0.fma(FloatVector.broadcast(F, sc0), FloatVector.fromArray(F, acc, 0)).intoArray(acc, 0);
         a1.fma(FloatVector.broadcast(F, sc1), FloatVector.fromArray(F, acc, LANES)).intoArray(acc, LANES);
@@ -201,39 +208,40 @@ final class PackedKernels {
     }
 
     /**
-     * Four rows whose groups are all whole vectors, every group in this one leaf: per group four FMA chains as in
-     * {@link #group8x4}, scaled into lane accumulators kept in registers across groups; acc[r * LANES ..] = the
-     * accumulator of row r (overwritten). Saves {@link #group8x4}'s call and accumulator load/store per group,
-     * which cost most with small groups (Q8_0's 32).
+     * Four rows whose groups are all whole vectors, every group in this one method: per group four FMA chains as
+     * in {@link #group8x4}, scaled into lane accumulators kept in registers across groups; then y[yo + r] = their
+     * lane sums minus the zero corrections. No vector goes through memory: {@link #group8x4}'s accumulator
+     * load/store per group is saved (it costs most with small groups, Q8_0's 32), and on JDK 17 C2 now and then
+     * compiles a vector store as its slow Java fallback, depending on the run.
      */
     private static void rows8x4(byte[] q, int qo, int in, int group, int groups, float[] x, int xo, float[] scales,
-                                int s0, float[] acc) {
+                                float[] offsets, int s0, float[] xsum, int xso, float[] y, int yo) {
         int q1 = qo + in, q2 = q1 + in, q3 = q2 + in;
         FloatVector t0 = FloatVector.zero(F), t1 = t0, t2 = t0, t3 = t0;
         for (int g = 0, k0 = 0; g < groups; g++, k0 += group) {
             FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
             for (int k = k0; k < k0 + group; k += LANES) {
                 FloatVector xv = FloatVector.fromArray(F, x, xo + k);
-                a0 = codes8(q, qo + k).fma(xv, a0);
-                a1 = codes8(q, q1 + k).fma(xv, a1);
-                a2 = codes8(q, q2 + k).fma(xv, a2);
-                a3 = codes8(q, q3 + k).fma(xv, a3);
+                a0 = ((FloatVector) ByteVector.fromArray(B, q, qo + k).convertShape(B2F, F, 0)).fma(xv, a0);
+                a1 = ((FloatVector) ByteVector.fromArray(B, q, q1 + k).convertShape(B2F, F, 0)).fma(xv, a1);
+                a2 = ((FloatVector) ByteVector.fromArray(B, q, q2 + k).convertShape(B2F, F, 0)).fma(xv, a2);
+                a3 = ((FloatVector) ByteVector.fromArray(B, q, q3 + k).convertShape(B2F, F, 0)).fma(xv, a3);
             }
             t0 = a0.fma(FloatVector.broadcast(F, scales[s0 + g]), t0);
             t1 = a1.fma(FloatVector.broadcast(F, scales[s0 + groups + g]), t1);
             t2 = a2.fma(FloatVector.broadcast(F, scales[s0 + 2 * groups + g]), t2);
             t3 = a3.fma(FloatVector.broadcast(F, scales[s0 + 3 * groups + g]), t3);
         }
-        t0.intoArray(acc, 0);
-        t1.intoArray(acc, LANES);
-        t2.intoArray(acc, 2 * LANES);
-        t3.intoArray(acc, 3 * LANES);
+        y[yo] = sumLanes(t0) - correction(offsets, s0, groups, xsum, xso);
+        y[yo + 1] = sumLanes(t1) - correction(offsets, s0 + groups, groups, xsum, xso);
+        y[yo + 2] = sumLanes(t2) - correction(offsets, s0 + 2 * groups, groups, xsum, xso);
+        y[yo + 3] = sumLanes(t3) - correction(offsets, s0 + 3 * groups, groups, xsum, xso);
     }
 
     /** {@link #group8x4} for one row, accumulating at acc[ao ..]. */
     private static void group8x1(byte[] q, int qo, float[] x, int xo, int n, float sc, float[] acc, int ao) {
         FloatVector a = FloatVector.zero(F);
-        for (int k = 0; k < n; k += LANES) a = codes8(q, qo + k).fma(FloatVector.fromArray(F, x, xo + k), a);
+        for (int k = 0; k < n; k += LANES) a = ((FloatVector) ByteVector.fromArray(B, q, qo + k).convertShape(B2F, F, 0)).fma(FloatVector.fromArray(F, x, xo + k), a);
         a.fma(FloatVector.broadcast(F, sc), FloatVector.fromArray(F, acc, ao)).intoArray(acc, ao);
     }
 
@@ -281,22 +289,19 @@ final class PackedKernels {
     }
 
     /**
-     * Rows o to o + rows - 1 (1 to 4), structured as {@link #rows8}: per group the whole 32-column chunks in a leaf
-     * method ({@link #group4x4}, {@link #group4x1}), the rest (INT4 groups that are not a multiple of 32) in scalar
-     * code here. Before, two rows were done per call with the vectors carried across groups in this method; on
-     * JDK 17 C2 sometimes left the nibble helpers out of line there and boxed their vectors (4096 x 4096: 16 MB
-     * allocated per product, 2x slower), depending on the run.
+     * Rows o to o + rows - 1 (1 to 4): per group the whole 32-column chunks in a leaf method ({@link #group4x4},
+     * {@link #group4x1}) and the rest (INT4 groups that are not a multiple of 32) in scalar code here. Four 4-bit
+     * rows with their accumulators kept in registers across groups, as {@link #rows8x4} does for 8-bit codes, made
+     * a method too large for C2 on JDK 17 (its compiled code allocated every vector: PackedAllocationTest); two
+     * rows per method that way ran no faster than this. (The kernel
+     * before called nibble helpers from a method with scalar tails; on JDK 17 C2 sometimes left them out of line
+     * and boxed their vectors, 16 MB allocated per 4096 x 4096 product, depending on the run.)
      */
     private static void rows4(byte[] q, float[] scales, float[] offsets, int in, int group, int groups,
                               boolean blocked, float[] x, float[] xp, int xo, float[] xsum, int xso,
                               float[] y, int yo, int o, int rows, float[] acc) {
         int whole = VECTOR ? group - group % 32 : 0, rb = in / 2;
         int s0 = o * groups, q0 = o * rb;
-        if (rows == 4 && whole == group) {                      // every group whole 32-chunks: one leaf call
-            rows4x4(q, q0, rb, group, groups, xp, xo, scales, s0, acc);
-            store(acc, 0, 0, 0, 0, offsets, s0, groups, xsum, xso, y, yo + o, 4);
-            return;
-        }
         java.util.Arrays.fill(acc, 0, rows * LANES, 0f);
         float u0 = 0, u1 = 0, u2 = 0, u3 = 0;
         for (int g = 0, k0 = 0; g < groups; g++, k0 += group) {
@@ -336,16 +341,18 @@ final class PackedKernels {
             for (int j = 0; j < 16; j += LANES) {
                 FloatVector xl = FloatVector.fromArray(F, xp, xo + c + j);
                 FloatVector xh = FloatVector.fromArray(F, xp, xo + c + 16 + j);
-                IntVector b0 = bytes(q, qo + b + j), b1 = bytes(q, q1 + b + j);
-                IntVector b2 = bytes(q, q2 + b + j), b3 = bytes(q, q3 + b + j);
-                a0 = low(b0).fma(xl, a0);
-                h0 = high(b0).fma(xh, h0);
-                a1 = low(b1).fma(xl, a1);
-                h1 = high(b1).fma(xh, h1);
-                a2 = low(b2).fma(xl, a2);
-                h2 = high(b2).fma(xh, h2);
-                a3 = low(b3).fma(xl, a3);
-                h3 = high(b3).fma(xh, h3);
+                IntVector b0 = (IntVector) ByteVector.fromArray(B, q, qo + b + j).convertShape(B2I, I, 0);
+                IntVector b1 = (IntVector) ByteVector.fromArray(B, q, q1 + b + j).convertShape(B2I, I, 0);
+                IntVector b2 = (IntVector) ByteVector.fromArray(B, q, q2 + b + j).convertShape(B2I, I, 0);
+                IntVector b3 = (IntVector) ByteVector.fromArray(B, q, q3 + b + j).convertShape(B2I, I, 0);
+                a0 = ((FloatVector) b0.and(0x0F).convertShape(I2F, F, 0)).fma(xl, a0);
+                h0 = ((FloatVector) b0.lanewise(ASHR, 4).and(0x0F).convertShape(I2F, F, 0)).fma(xh, h0);
+                a1 = ((FloatVector) b1.and(0x0F).convertShape(I2F, F, 0)).fma(xl, a1);
+                h1 = ((FloatVector) b1.lanewise(ASHR, 4).and(0x0F).convertShape(I2F, F, 0)).fma(xh, h1);
+                a2 = ((FloatVector) b2.and(0x0F).convertShape(I2F, F, 0)).fma(xl, a2);
+                h2 = ((FloatVector) b2.lanewise(ASHR, 4).and(0x0F).convertShape(I2F, F, 0)).fma(xh, h2);
+                a3 = ((FloatVector) b3.and(0x0F).convertShape(I2F, F, 0)).fma(xl, a3);
+                h3 = ((FloatVector) b3.lanewise(ASHR, 4).and(0x0F).convertShape(I2F, F, 0)).fma(xh, h3);
             }
         }
         a0.add(h0).fma(FloatVector.broadcast(F, sc0), FloatVector.fromArray(F, acc, 0)).intoArray(acc, 0);
@@ -354,49 +361,14 @@ final class PackedKernels {
         a3.add(h3).fma(FloatVector.broadcast(F, sc3), FloatVector.fromArray(F, acc, 3 * LANES)).intoArray(acc, 3 * LANES);
     }
 
-    /** {@link #rows8x4} for 4-bit codes: every group of four rows in this one leaf, as {@link #group4x4}. */
-    private static void rows4x4(byte[] q, int qo, int rb, int group, int groups, float[] xp, int xo, float[] scales,
-                                int s0, float[] acc) {
-        int q1 = qo + rb, q2 = q1 + rb, q3 = q2 + rb;
-        FloatVector t0 = FloatVector.zero(F), t1 = t0, t2 = t0, t3 = t0;
-        for (int g = 0, k0 = 0; g < groups; g++, k0 += group) {
-            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, h0 = a0, h1 = a0, h2 = a0, h3 = a0;
-            for (int c = k0; c < k0 + group; c += 32) {
-                int b = c / 2;
-                for (int j = 0; j < 16; j += LANES) {
-                    FloatVector xl = FloatVector.fromArray(F, xp, xo + c + j);
-                    FloatVector xh = FloatVector.fromArray(F, xp, xo + c + 16 + j);
-                    IntVector b0 = bytes(q, qo + b + j), b1 = bytes(q, q1 + b + j);
-                    IntVector b2 = bytes(q, q2 + b + j), b3 = bytes(q, q3 + b + j);
-                    a0 = low(b0).fma(xl, a0);
-                    h0 = high(b0).fma(xh, h0);
-                    a1 = low(b1).fma(xl, a1);
-                    h1 = high(b1).fma(xh, h1);
-                    a2 = low(b2).fma(xl, a2);
-                    h2 = high(b2).fma(xh, h2);
-                    a3 = low(b3).fma(xl, a3);
-                    h3 = high(b3).fma(xh, h3);
-                }
-            }
-            t0 = a0.add(h0).fma(FloatVector.broadcast(F, scales[s0 + g]), t0);
-            t1 = a1.add(h1).fma(FloatVector.broadcast(F, scales[s0 + groups + g]), t1);
-            t2 = a2.add(h2).fma(FloatVector.broadcast(F, scales[s0 + 2 * groups + g]), t2);
-            t3 = a3.add(h3).fma(FloatVector.broadcast(F, scales[s0 + 3 * groups + g]), t3);
-        }
-        t0.intoArray(acc, 0);
-        t1.intoArray(acc, LANES);
-        t2.intoArray(acc, 2 * LANES);
-        t3.intoArray(acc, 3 * LANES);
-    }
-
     /** {@link #group4x4} for one row, accumulating at acc[ao ..]. */
     private static void group4x1(byte[] q, int qo, float[] xp, int xo, int n, float sc, float[] acc, int ao) {
         FloatVector a = FloatVector.zero(F), h = a;
         for (int c = 0; c < n; c += 32) {
             for (int j = 0; j < 16; j += LANES) {
-                IntVector b = bytes(q, qo + c / 2 + j);
-                a = low(b).fma(FloatVector.fromArray(F, xp, xo + c + j), a);
-                h = high(b).fma(FloatVector.fromArray(F, xp, xo + c + 16 + j), h);
+                IntVector b = (IntVector) ByteVector.fromArray(B, q, qo + c / 2 + j).convertShape(B2I, I, 0);
+                a = ((FloatVector) b.and(0x0F).convertShape(I2F, F, 0)).fma(FloatVector.fromArray(F, xp, xo + c + j), a);
+                h = ((FloatVector) b.lanewise(ASHR, 4).and(0x0F).convertShape(I2F, F, 0)).fma(FloatVector.fromArray(F, xp, xo + c + 16 + j), h);
             }
         }
         a.add(h).fma(FloatVector.broadcast(F, sc), FloatVector.fromArray(F, acc, ao)).intoArray(acc, ao);
