@@ -17,6 +17,11 @@ import org.distillery.quant.Gptq;
 import org.distillery.quant.LinearLayers;
 import org.distillery.train.TrainConfig;
 import org.distillery.util.FileTrees;
+import tech.tablesaw.api.DoubleColumn;
+import tech.tablesaw.api.IntColumn;
+import tech.tablesaw.api.LongColumn;
+import tech.tablesaw.api.StringColumn;
+import tech.tablesaw.api.Table;
 
 /**
  * The pruning experiment of notebook {@code 30-pruning}: one dense GPT pruned by each {@link Method} at each
@@ -402,6 +407,49 @@ public final class PruningSweep {
                     SeedSummary.of(ppl), SeedSummary.of(kl), Math.round(bytes / g.size()), f.denseBytes(), List.copyOf(seeds)));
         }
         return out;
+    }
+
+    /**
+     * One row per point: model, setting, target and measured sparsity (%), seed (-1: none), perplexity, perplexity /
+     * dense, KL to dense, sparse-file bytes, size vs dense, fine-tuning steps, seconds.
+     */
+    public static Table pointTable(String title, List<Point> points) {
+        if (title == null || points == null) throw new IllegalArgumentException("title, points: must not be null");
+        return Table.create(title).addColumns(
+                StringColumn.create("model", points.stream().map(Point::label).toList()),
+                DoubleColumn.create("target sparsity %", points.stream().mapToDouble(p -> 100 * p.target()).toArray()),
+                DoubleColumn.create("measured sparsity %", points.stream().mapToDouble(p -> 100 * p.sparsity()).toArray()),
+                LongColumn.create("calibration seed", points.stream().mapToLong(Point::seed).toArray()),
+                DoubleColumn.create("perplexity", points.stream().mapToDouble(Point::perplexity).toArray()),
+                DoubleColumn.create("ppl / dense", points.stream().mapToDouble(p -> p.perplexity() / p.densePerplexity()).toArray()),
+                DoubleColumn.create("KL to dense (nats/token)", points.stream().mapToDouble(Point::meanKl).toArray()),
+                LongColumn.create("sparse file bytes", points.stream().mapToLong(Point::sparseBytes).toArray()),
+                DoubleColumn.create("size vs dense", points.stream().mapToDouble(Point::sizeRatio).toArray()),
+                IntColumn.create("fine-tuning steps", points.stream().mapToInt(Point::finetuneSteps).toArray()),
+                DoubleColumn.create("seconds", points.stream().mapToDouble(Point::seconds).toArray()));
+    }
+
+    /**
+     * One row per summary: model, target sparsity (%), seeds, perplexity mean with its 95 % t-interval (the mean itself
+     * for one seed), min and max, mean / dense, mean KL, sparse-file bytes, size vs dense.
+     *
+     * @param densePerplexity the dense model's perplexity on the same tokens
+     */
+    public static Table summaryTable(String title, List<Summary> rows, double densePerplexity) {
+        if (title == null || rows == null) throw new IllegalArgumentException("title, rows: must not be null");
+        return Table.create(title).addColumns(
+                StringColumn.create("model", rows.stream().map(Summary::label).toList()),
+                DoubleColumn.create("sparsity %", rows.stream().mapToDouble(r -> 100 * r.target()).toArray()),
+                IntColumn.create("seeds", rows.stream().mapToInt(r -> r.perplexity().n()).toArray()),
+                DoubleColumn.create("perplexity (mean)", rows.stream().mapToDouble(r -> r.perplexity().mean()).toArray()),
+                DoubleColumn.create("95% low", rows.stream().mapToDouble(r -> r.perplexity().low()).toArray()),
+                DoubleColumn.create("95% high", rows.stream().mapToDouble(r -> r.perplexity().high()).toArray()),
+                DoubleColumn.create("min", rows.stream().mapToDouble(r -> r.perplexity().min()).toArray()),
+                DoubleColumn.create("max", rows.stream().mapToDouble(r -> r.perplexity().max()).toArray()),
+                DoubleColumn.create("ppl / dense", rows.stream().mapToDouble(r -> r.perplexity().mean() / densePerplexity).toArray()),
+                DoubleColumn.create("KL to dense (mean)", rows.stream().mapToDouble(r -> r.meanKl().mean()).toArray()),
+                LongColumn.create("sparse file bytes", rows.stream().mapToLong(Summary::sparseBytes).toArray()),
+                DoubleColumn.create("size vs dense", rows.stream().mapToDouble(Summary::sizeRatio).toArray()));
     }
 
     // ------------------------------------------------------------------------------------------------

@@ -147,6 +147,17 @@ class PruningSweepTest {
         assertEquals(Math.min(a.perplexity(), c.perplexity()), wanda.perplexity().min(), 0.0);
         assertEquals(Math.round((a.sparseBytes() + c.sparseBytes()) / 2.0), wanda.sparseBytes());
         assertEquals(1, s.get(1).perplexity().n());
+
+        var points = PruningSweep.pointTable("points", List.of(a, m));
+        assertEquals(2, points.rowCount());
+        assertEquals("Wanda one-shot", points.stringColumn("model").get(0));
+        assertEquals(a.perplexity() / a.densePerplexity(), points.doubleColumn("ppl / dense").get(0), 0.0);
+        assertEquals(-1L, points.longColumn("calibration seed").get(1));
+        var table = PruningSweep.summaryTable("summary", s, a.densePerplexity());
+        assertEquals(2, table.intColumn("seeds").get(0));
+        assertEquals(50.0, table.doubleColumn("sparsity %").get(0), 0.0);
+        assertEquals(wanda.perplexity().mean() - wanda.perplexity().ci95(), table.doubleColumn("95% low").get(0), 1e-12);
+        assertEquals(m.perplexity(), table.doubleColumn("95% high").get(1), 0.0);      // one seed: the value itself
     }
 
     /** Hand count: per layer E = 64, A = 64, I = 256; 120,576 parameters dense (two layers). */
