@@ -70,6 +70,8 @@ public sealed interface HfConfig permits Gpt2Config, BertConfig, DistilBertConfi
         String text;
         try {
             text = Files.readString(path);
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new CheckpointFormatException(path + ": not UTF-8 text (" + e + ")");
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + path + ": " + e.getMessage(), e);
         }

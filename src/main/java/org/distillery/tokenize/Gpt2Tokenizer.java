@@ -179,6 +179,8 @@ public final class Gpt2Tokenizer implements Tokenizer {
         List<String> lines;
         try {
             lines = Files.readAllLines(mergesTxt, StandardCharsets.UTF_8);
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new IllegalArgumentException(mergesTxt + ": not UTF-8 text (" + e + ")", e);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + mergesTxt + ": " + e.getMessage(), e);
         }

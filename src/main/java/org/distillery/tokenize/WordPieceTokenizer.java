@@ -101,6 +101,8 @@ public final class WordPieceTokenizer implements Tokenizer {
         List<String> lines;
         try {
             lines = Files.readAllLines(vocabTxt, StandardCharsets.UTF_8);
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new IllegalArgumentException(vocabTxt + ": not UTF-8 text (" + e + ")", e);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + vocabTxt + ": " + e.getMessage(), e);
         }

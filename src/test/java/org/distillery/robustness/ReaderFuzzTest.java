@@ -175,4 +175,30 @@ class ReaderFuzzTest {
         Files.write(step.resolve("trainer.json"), resource(in + "trainerState/format-2"));
         org.junit.jupiter.api.Assertions.assertEquals(3, Trainer.readState(step).path("step").asInt());
     }
+
+    /** Found by fuzzing (gpt2Tokenizer): a text file that is not UTF-8 is a malformed file, named, not an I/O error. */
+    @org.junit.jupiter.api.Test
+    void textFilesThatAreNotUtf8AreMalformedFiles() throws IOException {
+        byte[] bad = {'a', 'b', (byte) 0xFF, '\n'};
+        Path merges = scratch("bad-merges.txt"), vocab = scratch("bad-vocab.json"), txt = scratch("bad-vocab.txt");
+        Files.write(merges, bad);
+        byte[] seed = resource("ReaderFuzzTestInputs/gpt2Tokenizer/small");
+        int cut = 0;
+        while (seed[cut] != 0) cut++;
+        Files.write(vocab, java.util.Arrays.copyOf(seed, cut));
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> Gpt2Tokenizer.load(vocab, merges));
+        org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().startsWith(merges + ": not UTF-8 text ("), e.getMessage());
+        Files.write(txt, bad);
+        e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> WordPieceTokenizer.load(txt, true));
+        org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().startsWith(txt + ": not UTF-8 text ("), e.getMessage());
+        Path dir = scratch("bad-config");
+        Files.createDirectories(dir);
+        Files.write(dir.resolve("config.json"), bad);
+        Files.write(dir.resolve("model.safetensors"), resource("tiny-gpt/model.safetensors"));
+        CheckpointFormatException c = org.junit.jupiter.api.Assertions.assertThrows(CheckpointFormatException.class,
+                () -> HfCheckpoint.load(dir));
+        org.junit.jupiter.api.Assertions.assertTrue(c.getMessage().startsWith(dir.resolve("config.json") + ": not UTF-8 text ("),
+                c.getMessage());
+    }
 }
