@@ -182,6 +182,22 @@ public final class Safetensors {
         }
     }
 
+    /**
+     * Checks that a file's metadata says it is of one of the project's own layouts: {@code metadata[key]} must be
+     * {@code version}.
+     *
+     * @param what the layout, for the message (e.g. "a packed-weights file")
+     * @throws CheckpointFormatException naming the file, the key, what it holds and what is accepted
+     */
+    public static void requireLayout(Path path, Map<String, String> metadata, String key, String version, String what) {
+        String found = metadata.get(key);
+        if (!version.equals(found)) {
+            throw new CheckpointFormatException(path + ": metadata \"" + key + "\" is "
+                    + (found == null ? "missing" : "\"" + found + "\"") + " (accepted: \"" + version
+                    + "\"): not " + what + " of this layout");
+        }
+    }
+
     /** Reads and validates the header of {@code path} only (names, dtypes, shapes) without reading data. */
     public static SafetensorsHeader header(Path path) {
         try (Reader r = open(path)) {

@@ -92,12 +92,7 @@ public final class SparseSafetensors {
         Objects.requireNonNull(path, "path");
         try (Safetensors.Reader r = Safetensors.open(path)) {
             Map<String, String> meta = r.header().metadata();
-            String version = meta.get(VERSION_KEY);
-            if (!VERSION.equals(version)) {
-                throw new CheckpointFormatException(path + ": metadata \"" + VERSION_KEY + "\" is "
-                        + (version == null ? "missing" : "\"" + version + "\"") + " (accepted: \"" + VERSION
-                        + "\"): not a sparse-weights file of this layout");
-            }
+            Safetensors.requireLayout(path, meta, VERSION_KEY, VERSION, "a sparse-weights file");
             Map<String, NamedTensor> out = new LinkedHashMap<>();
             Set<String> used = new HashSet<>();
             for (Map.Entry<String, String> m : new TreeMap<>(meta).entrySet()) {

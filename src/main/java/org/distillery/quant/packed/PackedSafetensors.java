@@ -90,12 +90,7 @@ public final class PackedSafetensors {
         Objects.requireNonNull(path, "path");
         try (Safetensors.Reader r = Safetensors.open(path)) {
             Map<String, String> meta = r.header().metadata();
-            String version = meta.get(VERSION_KEY);
-            if (!VERSION.equals(version)) {
-                throw new CheckpointFormatException(path + ": metadata \"" + VERSION_KEY + "\" is "
-                        + (version == null ? "missing" : "\"" + version + "\"") + " (accepted: \"" + VERSION
-                        + "\"): not a packed-weights file of this layout");
-            }
+            Safetensors.requireLayout(path, meta, VERSION_KEY, VERSION, "a packed-weights file");
             List<String> names = new ArrayList<>();
             for (String k : new TreeMap<>(meta).keySet()) {
                 if (k.endsWith(".format")) names.add(k.substring(0, k.length() - ".format".length()));
