@@ -39,11 +39,8 @@ class QuantizeCommandTest {
 
     @BeforeEach
     void tinyModel() throws Exception {
-        src = tmp.resolve("src");
-        new Gpt(Gpt2Config.of(256, 16, 32, 2, 2), 4, 16, 7).save(src);
-        StringBuilder text = new StringBuilder();
-        for (int i = 0; i < 40; i++) text.append("The quick brown fox ").append(i).append(" jumps over the lazy dog. ");
-        calib = Files.writeString(tmp.resolve("calib.txt"), text);
+        src = TinyGptDir.model(tmp.resolve("src"));
+        calib = TinyGptDir.calibration(tmp.resolve("calib.txt"));
     }
 
     private int lab(String... args) {

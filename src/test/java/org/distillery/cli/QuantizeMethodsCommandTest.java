@@ -13,7 +13,6 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
 import org.distillery.eval.Perplexity;
-import org.distillery.io.Gpt2Config;
 import org.distillery.model.Gpt;
 import org.distillery.quant.ActivationQuantizer;
 import org.distillery.quant.SelfGeneratedCalibration;
@@ -40,12 +39,9 @@ class QuantizeMethodsCommandTest {
 
     @BeforeEach
     void tinyModel() throws Exception {
-        src = tmp.resolve("src");
-        new Gpt(Gpt2Config.of(256, 16, 32, 2, 2), 8, 16, 7).save(src);
-        StringBuilder b = new StringBuilder();
-        for (int i = 0; i < 40; i++) b.append("The quick brown fox ").append(i).append(" jumps over the lazy dog. ");
-        text = b.toString();
-        calib = Files.writeString(tmp.resolve("calib.txt"), text);
+        src = TinyGptDir.model(tmp.resolve("src"));
+        text = TinyGptDir.calibrationText();
+        calib = TinyGptDir.calibration(tmp.resolve("calib.txt"));
     }
 
     private String stdout(String... args) {
