@@ -1,12 +1,9 @@
 package org.distillery.model;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import org.distillery.engine.kernels.CrossEntropyKernel;
@@ -14,9 +11,6 @@ import org.distillery.engine.kernels.DropoutKernel;
 import org.distillery.engine.kernels.FloatTensor;
 import org.distillery.engine.kernels.LinearKernel;
 import org.distillery.engine.kernels.TanhKernel;
-import org.distillery.io.CheckpointFormatException;
-import org.distillery.io.NamedTensor;
-import org.distillery.io.Safetensors;
 import org.distillery.util.Seeds;
 
 /**
@@ -37,9 +31,9 @@ import org.distillery.util.Seeds;
  * <p>Saved as the encoder's Hugging Face BERT directory plus {@value #HEAD_FILE} (the pooler and
  * classifier under their HF names); {@link #load} reads both.
  */
-public final class BertClassifier implements TrainableModel {
+public final class BertClassifier implements SequenceClassifier {
     /** The file holding the pooler and classifier tensors beside the encoder's model.safetensors. */
-    public static final String HEAD_FILE = "classifier.safetensors";
+    public static final String HEAD_FILE = ClassifierHeadFile.NAME;
 
     private final Bert bert;
     private final int classes, hidden;
@@ -119,6 +113,7 @@ public final class BertClassifier implements TrainableModel {
      * @param labels class per sequence [B] in [0, C), or null for logits only
      * @return the mean cross-entropy, or NaN without labels
      */
+    @Override
     public double forward(int[] ids, int[] lengths, int[] labels, int b, int t) {
         if (labels != null) {
             if (labels.length != b) throw new IllegalArgumentException("labels: length " + labels.length + " but b = " + b);
@@ -151,6 +146,7 @@ public final class BertClassifier implements TrainableModel {
     }
 
     /** Backward of the last forward (which had labels): accumulates into {@link #gradients()}. */
+    @Override
     public void backward() {
         if (!hasLoss) throw new IllegalStateException("backward: the last forward had no labels (or there was none)");
         boolean drop = training && dropout > 0;
@@ -167,6 +163,7 @@ public final class BertClassifier implements TrainableModel {
     }
 
     /** The logits of the last forward, [B, C] (a live buffer). */
+    @Override
     public FloatTensor logits() {
         if (buf == null) throw new IllegalStateException("logits: no forward has run yet");
         return buf.logits;
@@ -176,6 +173,7 @@ public final class BertClassifier implements TrainableModel {
      * Dropout p on the pooled output and, through {@link Bert#setDropout}, in the encoder; masks are a
      * pure function of (seed, forward count).
      */
+    @Override
     public void setDropout(double p, long seed) {
         bert.setDropout(p, seed);
         this.dropout = p;
@@ -185,6 +183,7 @@ public final class BertClassifier implements TrainableModel {
     }
 
     /** Training mode (dropout on, if set; the encoder's dropout masks start again from its seed). */
+    @Override
     public BertClassifier train() {
         if (!training && dropout > 0) bert.setDropout(dropout, encoderSeed);
         training = true;
@@ -192,6 +191,7 @@ public final class BertClassifier implements TrainableModel {
     }
 
     /** Evaluation mode: no dropout on the pooled output (the encoder's dropout is switched off too). */
+    @Override
     public BertClassifier eval() {
         training = false;
         bert.setDropout(0, 0);
@@ -200,7 +200,17 @@ public final class BertClassifier implements TrainableModel {
 
     public Bert encoder() { return bert; }
 
+    @Override
     public int classes() { return classes; }
+
+    @Override
+    public int vocabSize() { return bert.config().vocabSize(); }
+
+    @Override
+    public int maxBatch() { return bert.maxBatch(); }
+
+    @Override
+    public int maxSequenceLength() { return bert.maxSequenceLength(); }
 
     @Override
     public Map<String, FloatTensor> parameters() { return Collections.unmodifiableMap(params); }
@@ -222,38 +232,14 @@ public final class BertClassifier implements TrainableModel {
     @Override
     public void save(Path dir) {
         bert.save(dir);
-        List<NamedTensor> out = new ArrayList<>();
-        for (Map.Entry<String, FloatTensor> e : head.parameters().entrySet()) {
-            out.add(NamedTensor.f32(e.getKey(), e.getValue().shape(), e.getValue().toFloatArray()));
-        }
-        Safetensors.write(dir.resolve(HEAD_FILE), out, Map.of("num_labels", Integer.toString(classes)));
+        ClassifierHeadFile.write(dir, head, classes);
     }
 
     /** Reads a directory written by {@link #save}. */
     public static BertClassifier load(Path dir, int maxB, int maxT) {
-        Path f = dir.resolve(HEAD_FILE);
-        if (!Files.isRegularFile(f)) {
-            throw new CheckpointFormatException(dir + ": no " + HEAD_FILE + " (the classification head); a plain BERT"
-                    + " directory loads with Bert.load");
-        }
-        Bert bert = Bert.load(dir, maxB, maxT);
-        String labels = Safetensors.header(f).metadata().get("num_labels");
-        int classes;
-        try {
-            classes = Integer.parseInt(labels);
-        } catch (NumberFormatException e) {
-            throw new CheckpointFormatException(f + ": metadata num_labels is '" + labels + "', not a number");
-        }
-        BertClassifier m = new BertClassifier(bert, classes);
-        Map<String, NamedTensor> in = Safetensors.readAll(f);
-        for (Map.Entry<String, FloatTensor> e : m.head.parameters().entrySet()) {
-            NamedTensor t = in.get(e.getKey());
-            if (t == null || !java.util.Arrays.equals(t.shape(), e.getValue().shape())) {
-                throw new CheckpointFormatException(f + ": tensor " + e.getKey() + " is missing or not "
-                        + e.getValue().shapeString());
-            }
-            e.getValue().copyFrom(t.data());
-        }
+        int classes = ClassifierHeadFile.classes(dir, "Bert.load");
+        BertClassifier m = new BertClassifier(Bert.load(dir, maxB, maxT), classes);
+        ClassifierHeadFile.readInto(dir, m.head);
         return m;
     }
 }

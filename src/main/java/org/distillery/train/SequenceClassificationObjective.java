@@ -4,18 +4,20 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.Arrays;
+import java.nio.file.Path;
 import java.util.List;
-import org.distillery.model.Bert;
 import org.distillery.eval.ClassificationAccuracy;
 import org.distillery.eval.LogitRows;
 import org.distillery.model.BertClassifier;
+import org.distillery.model.SequenceClassifier;
 import org.distillery.model.Mlp;
 import org.distillery.util.Seeds;
 
 /**
- * Fine-tuning a {@link BertClassifier} on labelled token sequences (e.g. Brown passages and their genres,
- * {@link org.distillery.data.GenrePassages}). Each example becomes one row {@code [CLS] tokens [SEP]}
- * (tokens cut to T - 2), right-padded with [PAD] to T. Examples are visited in epochs ({@link EpochOrder});
+ * Fine-tuning a {@link SequenceClassifier} ({@link BertClassifier}, {@link org.distillery.model.GptClassifier})
+ * on labelled token sequences (e.g. Brown passages and their genres, {@link org.distillery.data.GenrePassages}).
+ * Each example becomes one right-padded row of T ids as its {@link SequenceFraming} says (BERT:
+ * {@code [CLS] tokens [SEP] [PAD]...}, tokens cut to T - 2; GPT: the tokens, cut to T). Examples are visited in epochs ({@link EpochOrder});
  * micro-batch i holds slots [iB, (i + 1)B); the model's dropout is reseeded with {@code Seeds.mix(seed, i)},
  * so everything is a pure function of (seed, i). Loss: mean cross-entropy over the B rows. Validation
  * loss: mean NLL over all validation examples in evaluation mode; {@link #validationAccuracy()} gives the
@@ -27,53 +29,73 @@ public final class SequenceClassificationObjective implements TrainingObjective 
 
     /**
      * @param batchSize B, &gt;= 1
-     * @param seqLen    T (with [CLS] and [SEP]), &gt;= 3
+     * @param seqLen    T (with the framing's specials, e.g. [CLS] and [SEP]), &gt;= 1 (and at least the framing's
+     *                  {@link SequenceFraming#minLength()})
      * @param dropout   dropout during training (encoder and pooled output), in [0, 1)
      * @param seed      order and dropout seed
      */
     public record Options(int batchSize, int seqLen, double dropout, long seed) {
         public Options {
             if (batchSize < 1) throw new IllegalArgumentException("batchSize: must be >= 1 but was " + batchSize);
-            if (seqLen < 3) throw new IllegalArgumentException("seqLen: must be >= 3 ([CLS], a token, [SEP]) but was " + seqLen);
+            if (seqLen < 1) throw new IllegalArgumentException("seqLen: must be >= 1 but was " + seqLen);
             if (!(dropout >= 0 && dropout < 1)) throw new IllegalArgumentException("dropout: must be in [0, 1) but was " + dropout);
         }
     }
 
-    private final BertClassifier model;
+    private final SequenceClassifier model;
     private final List<int[]> trainX, valX;
     private final int[] trainY, valY;
-    private final MaskedLmBatches.Vocabulary vocab;
+    private final SequenceFraming framing;
     private final Options options;
     private final EpochOrder order;
     private final int[] ids, lengths, labels;     // [B*T], [B], [B]
 
     /**
+     * A BERT classifier's objective ({@link SequenceFraming#bert}).
+     *
      * @param vocab  the special ids ([CLS], [SEP], [PAD]); its size must be the model's vocab_size
      * @param valX   validation sequences, or null
      */
     public SequenceClassificationObjective(BertClassifier model, List<int[]> trainX, int[] trainY, List<int[]> valX,
                                            int[] valY, MaskedLmBatches.Vocabulary vocab, Options options) {
+        this(model, trainX, trainY, valX, valY, bertFraming(model, vocab), options);
+    }
+
+    private static SequenceFraming bertFraming(BertClassifier model, MaskedLmBatches.Vocabulary vocab) {
+        if (vocab == null) throw new IllegalArgumentException("vocab: must not be null");
+        if (model != null && vocab.size() != model.vocabSize()) {
+            throw new IllegalArgumentException("vocab: size " + vocab.size() + " differs from the model's vocab_size "
+                    + model.vocabSize());
+        }
+        return SequenceFraming.bert(vocab);
+    }
+
+    /**
+     * @param framing how an example becomes a row ({@link SequenceFraming#bert}, {@link SequenceFraming#plain})
+     * @param valX    validation sequences, or null
+     */
+    public SequenceClassificationObjective(SequenceClassifier model, List<int[]> trainX, int[] trainY, List<int[]> valX,
+                                           int[] valY, SequenceFraming framing, Options options) {
         if (model == null) throw new IllegalArgumentException("model: must not be null");
         if (options == null) throw new IllegalArgumentException("options: must not be null");
-        if (vocab == null) throw new IllegalArgumentException("vocab: must not be null");
-        Bert enc = model.encoder();
-        if (vocab.size() != enc.config().vocabSize()) {
-            throw new IllegalArgumentException("vocab: size " + vocab.size() + " differs from the model's vocab_size "
-                    + enc.config().vocabSize());
+        if (framing == null) throw new IllegalArgumentException("framing: must not be null");
+        if (options.seqLen() < framing.minLength()) {
+            throw new IllegalArgumentException("options: seqLen " + options.seqLen() + " is shorter than the "
+                    + framing.name() + " framing's rows need (" + framing.minLength() + ")");
         }
-        if (enc.maxBatch() < options.batchSize() || enc.maxSequenceLength() < options.seqLen()) {
-            throw new IllegalArgumentException("model: built for batches up to " + enc.maxBatch() + " x "
-                    + enc.maxSequenceLength() + " but the objective needs " + options.batchSize() + " x " + options.seqLen());
+        if (model.maxBatch() < options.batchSize() || model.maxSequenceLength() < options.seqLen()) {
+            throw new IllegalArgumentException("model: built for batches up to " + model.maxBatch() + " x "
+                    + model.maxSequenceLength() + " but the objective needs " + options.batchSize() + " x " + options.seqLen());
         }
-        check("train", trainX, trainY, vocab.size(), model.classes());
+        check("train", trainX, trainY, model.vocabSize(), model.classes());
         if ((valX == null) != (valY == null)) throw new IllegalArgumentException("valX, valY: give both or neither");
-        if (valX != null) check("val", valX, valY, vocab.size(), model.classes());
+        if (valX != null) check("val", valX, valY, model.vocabSize(), model.classes());
         this.model = model;
         this.trainX = trainX;
         this.trainY = trainY;
         this.valX = valX;
         this.valY = valY;
-        this.vocab = vocab;
+        this.framing = framing;
         this.options = options;
         this.order = new EpochOrder(trainY.length, options.seed());
         this.ids = new int[options.batchSize() * options.seqLen()];
@@ -98,14 +120,10 @@ public final class SequenceClassificationObjective implements TrainingObjective 
         }
     }
 
-    /** Writes example {@code x} as row r of ids/lengths: [CLS] x[:T-2] [SEP] [PAD]... */
+    /** Writes example {@code x} as row r of ids/lengths, as the framing says. */
     private void row(int[] x, int r, int[] rowIds, int[] rowLengths) {
-        int t = options.seqLen(), n = Math.min(x.length, t - 2), o = r * t;
-        rowIds[o] = vocab.cls();
-        System.arraycopy(x, 0, rowIds, o + 1, n);
-        rowIds[o + n + 1] = vocab.sep();
-        Arrays.fill(rowIds, o + n + 2, o + t, vocab.pad());
-        rowLengths[r] = n + 2;
+        int t = options.seqLen();
+        rowLengths[r] = framing.write(x, rowIds, r * t, t);
     }
 
     /** Fills the micro-batch's rows and labels and reseeds the dropout; what {@link #forwardBackward} trains on. */
@@ -141,7 +159,7 @@ public final class SequenceClassificationObjective implements TrainingObjective 
 
     /** Accuracy and mean NLL of the model on any labelled sequences, in batches of B, evaluation mode. */
     public ClassificationAccuracy.Result accuracy(List<int[]> xs, int[] ys) {
-        check("eval", xs, ys, vocab.size(), model.classes());
+        check("eval", xs, ys, model.vocabSize(), model.classes());
         int b = options.batchSize(), t = options.seqLen();
         int[] vi = new int[b * t], vl = new int[b];
         double nll = 0;
@@ -171,6 +189,7 @@ public final class SequenceClassificationObjective implements TrainingObjective 
         o.putObject("options").put("batch_size", options.batchSize()).put("seq_len", options.seqLen())
                 .put("dropout", options.dropout()).put("seed", options.seed());
         o.put("classes", model.classes());
+        o.put("framing", framing.name());
         o.set("train", fingerprint(trainX, trainY));
         if (valX != null) o.set("val", fingerprint(valX, valY));
         return o;
@@ -190,20 +209,32 @@ public final class SequenceClassificationObjective implements TrainingObjective 
         return Fingerprints.of(flat);
     }
 
-    /** The restorer of a checkpoint of this objective: options from the stored state, the model from the checkpoint. */
+    /** Loads a classifier's checkpoint directory for a restore, built for batches of B x T. */
+    @FunctionalInterface
+    public interface Loader {
+        SequenceClassifier load(Path dir, int maxB, int maxT);
+    }
+
+    /** The restorer of a BERT classifier's checkpoint: options from the stored state, the model from the checkpoint. */
     public static Restorer restorer(List<int[]> trainX, int[] trainY, List<int[]> valX, int[] valY,
                                     MaskedLmBatches.Vocabulary vocab) {
+        return restorer(trainX, trainY, valX, valY, SequenceFraming.bert(vocab), BertClassifier::load);
+    }
+
+    /** The restorer of any classifier's checkpoint: options from the stored state, the model by {@code loader}. */
+    public static Restorer restorer(List<int[]> trainX, int[] trainY, List<int[]> valX, int[] valY,
+                                    SequenceFraming framing, Loader loader) {
         return (modelDir, stored) -> {
             JsonNode o = stored.path("options");
             Options options = new Options(o.path("batch_size").asInt(), o.path("seq_len").asInt(), o.path("dropout").asDouble(),
                     o.path("seed").asLong());
-            return new SequenceClassificationObjective(BertClassifier.load(modelDir, options.batchSize(), options.seqLen()),
-                    trainX, trainY, valX, valY, vocab, options);
+            return new SequenceClassificationObjective(loader.load(modelDir, options.batchSize(), options.seqLen()),
+                    trainX, trainY, valX, valY, framing, options);
         };
     }
 
     @Override
-    public BertClassifier model() { return model; }
+    public SequenceClassifier model() { return model; }
 
     @Override
     public String kind() { return KIND; }

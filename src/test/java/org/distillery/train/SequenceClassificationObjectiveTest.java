@@ -12,6 +12,9 @@ import org.distillery.data.GenrePassages;
 import org.distillery.io.BertConfig;
 import org.distillery.model.Bert;
 import org.distillery.model.BertClassifier;
+import org.distillery.model.Gpt;
+import org.distillery.model.GptClassifier;
+import org.distillery.io.Gpt2Config;
 import org.distillery.testing.ResumeSupport;
 import org.distillery.tokenize.ByteTokenizer;
 import org.junit.jupiter.api.Test;
@@ -63,6 +66,57 @@ class SequenceClassificationObjectiveTest {
                 .withCheckpoints(4, 2);
         ResumeSupport.assertExactResume(loop, () -> new SequenceClassificationObjective(model(7), x, y, vx, vy, VOCAB, opt),
                 SequenceClassificationObjective.restorer(x, y, vx, vy, VOCAB), dir);
+    }
+
+    static GptClassifier gptModel(long seed) {
+        Gpt gpt = new Gpt(Gpt2Config.of(40, T, 32, 2, 2), 16, T, seed);
+        return new GptClassifier(gpt, 2, seed + 1);
+    }
+
+    /** A GPT classifier (plain rows, the last real token's score) learns the same task: it must attend back to token 0. */
+    @Test
+    void gptClassifierLearnsATaskThatNeedsAttentionFromTheLastToken() {
+        int[] y = new int[800], vy = new int[200];
+        List<int[]> x = sequences(1, 800, y), vx = sequences(2, 200, vy);
+        SequenceClassificationObjective obj = new SequenceClassificationObjective(gptModel(5), x, y, vx, vy,
+                SequenceFraming.plain(), new SequenceClassificationObjective.Options(16, T, 0.1, 3));
+        double before = obj.validationAccuracy().accuracy();
+        new Trainer(LoopConfig.defaults().withSteps(300, 30).withLr(3e-3, 1e-4).withWeightDecay(0.01).withEvalInterval(0), obj)
+                .showProgress(false).run();
+        org.distillery.eval.ClassificationAccuracy.Result after = obj.validationAccuracy();
+        System.out.printf("GPT: validation accuracy %.3f -> %.3f (mean NLL %.3f)%n", before, after.accuracy(), after.meanNll());
+        assertTrue(after.accuracy() > 0.9, "accuracy " + after.accuracy());
+        assertEquals("plain", obj.state().path("framing").asText());
+    }
+
+    @Test
+    void gptResumeIsExact(@TempDir Path dir) {
+        int[] y = new int[100], vy = new int[20];
+        List<int[]> x = sequences(3, 100, y), vx = sequences(4, 20, vy);
+        var opt = new SequenceClassificationObjective.Options(8, T, 0.1, 9);
+        LoopConfig loop = LoopConfig.defaults().withSteps(8, 2).withLr(3e-3, 3e-4).withGradAccumSteps(2).withEvalInterval(3)
+                .withCheckpoints(4, 2);
+        ResumeSupport.assertExactResume(loop, () -> new SequenceClassificationObjective(gptModel(7), x, y, vx, vy,
+                        SequenceFraming.plain(), opt),
+                SequenceClassificationObjective.restorer(x, y, vx, vy, SequenceFraming.plain(), GptClassifier::load), dir);
+    }
+
+    @Test
+    void framingsWriteTheirRowsAndRefuseShortSequences() {
+        int[] ids = new int[6];
+        assertEquals(4, SequenceFraming.bert(VOCAB).write(new int[] {7, 8}, ids, 0, 6));
+        assertArrayEquals(new int[] {2, 7, 8, 3, 0, 0}, ids);
+        assertEquals(6, SequenceFraming.bert(VOCAB).write(new int[] {7, 8, 9, 10, 11}, ids, 0, 6));
+        assertArrayEquals(new int[] {2, 7, 8, 9, 10, 3}, ids);
+        assertEquals(2, SequenceFraming.plain().write(new int[] {7, 8}, ids, 0, 6));
+        assertArrayEquals(new int[] {7, 8, 0, 0, 0, 0}, ids);
+        assertEquals(6, SequenceFraming.plain().write(new int[] {1, 2, 3, 4, 5, 6, 7}, ids, 0, 6));
+        assertArrayEquals(new int[] {1, 2, 3, 4, 5, 6}, ids);
+        int[] y = new int[4];
+        List<int[]> x = sequences(3, 4, y);
+        assertEquals("options: seqLen 2 is shorter than the bert framing's rows need (3)",
+                assertThrows(IllegalArgumentException.class, () -> new SequenceClassificationObjective(model(1), x, y, null,
+                        null, VOCAB, new SequenceClassificationObjective.Options(4, 2, 0, 1))).getMessage());
     }
 
     @Test
