@@ -117,6 +117,10 @@ final class QuantizeCommand implements Callable<Integer> {
     @Option(names = "--act-order", description = "gptq, normtweak+gptq: process columns by descending Hessian diagonal")
     boolean actOrder;
 
+    @Option(names = "--keep-zeros", description = "gptq, normtweak+gptq: weights that are exactly 0 (a pruned model) stay 0"
+            + " (RTN, AWQ and SmoothQuant keep them anyway: every range holds 0)")
+    boolean keepZeros;
+
     @Option(names = "--true-sequential", description = "gptq, normtweak+gptq: quantize the four linear layers of a block one after the other")
     boolean trueSequential;
 
@@ -207,6 +211,10 @@ final class QuantizeCommand implements Callable<Integer> {
         if (!plan.gptq()) {
             if (actOrder) throw new IllegalArgumentException("--act-order: only for --method gptq or normtweak+gptq (" + plan.id() + " has no column order)");
             if (trueSequential) throw new IllegalArgumentException("--true-sequential: only for --method gptq or normtweak+gptq");
+            if (keepZeros) {
+                throw new IllegalArgumentException("--keep-zeros: only for --method gptq or normtweak+gptq (" + plan.id()
+                        + " keeps exact zeros anyway)");
+            }
         }
         if (!plan.calibrated() && (calib != null || calibBrown != null || selfGenerated != null)) {
             throw new IllegalArgumentException("--calib/--calib-brown/--self-generated: rtn uses no calibration data; use"
@@ -301,7 +309,8 @@ final class QuantizeCommand implements Callable<Integer> {
         Map<String, QuantizedTensor> tensors = new LinkedHashMap<>();
         Map<String, Object> details = new LinkedHashMap<>();              // the method's own section of the report
         List<LayerReport> layers;
-        Gptq.Options gptqOptions = Gptq.Options.defaults(quantizer).withActOrder(actOrder).withPercDamp(damp);
+        Gptq.Options gptqOptions = Gptq.Options.defaults(quantizer).withActOrder(actOrder).withPercDamp(damp)
+                .withKeepZeros(keepZeros);
         SmoothQuant.Options sqOptions = new SmoothQuant.Options(alpha == null ? 0.5 : alpha, true, quantizer, actGranularity,
                 aBits, batch);
         double awqAlpha = alpha == null ? Double.NaN : alpha;
@@ -593,6 +602,7 @@ final class QuantizeCommand implements Callable<Integer> {
         r.put("granularity", group == null ? "per-channel" : "group");
         r.put("sym", quantizer.symmetric());
         r.put("act_order", actOrder);
+        r.put("keep_zeros", keepZeros);
         r.put("clip", clip);
         r.put("scales", "fp16");
         r.put("quantizer", quantizer.name());

@@ -67,7 +67,8 @@ public final class Gptq {
      * @param staticGroups with GROUP granularity: fit every group's parameters on the original W up front
      *                     (false: re-fit every g columns during the sweep, GPTQ's default)
      */
-    public record Options(Quantizer quantizer, double percDamp, int blockSize, boolean actOrder, boolean staticGroups) {
+    public record Options(Quantizer quantizer, double percDamp, int blockSize, boolean actOrder, boolean staticGroups,
+                          boolean keepZeros) {
         public Options {
             if (quantizer == null) throw new IllegalArgumentException("quantizer: must not be null");
             if (!(percDamp >= 0) || Double.isInfinite(percDamp)) {
@@ -82,28 +83,39 @@ public final class Gptq {
 
         /** percdamp 0.01, block 128, no act-order, dynamic groups. */
         public static Options defaults(Quantizer quantizer) {
-            return new Options(quantizer, 0.01, 128, false, false);
+            return new Options(quantizer, 0.01, 128, false, false, false);
         }
 
         public Options withActOrder(boolean on) {
-            return new Options(quantizer, percDamp, blockSize, on, staticGroups);
+            return new Options(quantizer, percDamp, blockSize, on, staticGroups, keepZeros);
         }
 
         public Options withStaticGroups(boolean on) {
-            return new Options(quantizer, percDamp, blockSize, actOrder, on);
+            return new Options(quantizer, percDamp, blockSize, actOrder, on, keepZeros);
         }
 
         public Options withPercDamp(double p) {
-            return new Options(quantizer, p, blockSize, actOrder, staticGroups);
+            return new Options(quantizer, p, blockSize, actOrder, staticGroups, keepZeros);
         }
 
         public Options withBlockSize(int b) {
-            return new Options(quantizer, percDamp, b, actOrder, staticGroups);
+            return new Options(quantizer, percDamp, b, actOrder, staticGroups, keepZeros);
         }
 
-        /** e.g. {@code GPTQ INT4-asym g128 act-order static}. */
+        /**
+         * Weights that are exactly 0 in W (e.g. pruned) stay exactly 0: their code is the one that dequantizes to 0
+         * (the zero-point; every fitted range contains 0), and the error of forcing them there is propagated to
+         * the columns not yet quantized like any other rounding error, as SparseGPT does with a fixed mask. So
+         * GPTQ can follow pruning without undoing the sparsity.
+         */
+        public Options withKeepZeros(boolean on) {
+            return new Options(quantizer, percDamp, blockSize, actOrder, staticGroups, on);
+        }
+
+        /** e.g. {@code GPTQ INT4-asym g128 act-order static keep-zeros}. */
         public String name() {
-            return "GPTQ " + quantizer.name() + (actOrder ? " act-order" : "") + (staticGroups ? " static" : "");
+            return "GPTQ " + quantizer.name() + (actOrder ? " act-order" : "") + (staticGroups ? " static" : "")
+                    + (keepZeros ? " keep-zeros" : "");
         }
     }
 
@@ -202,6 +214,15 @@ public final class Gptq {
             h = hp;
         }
 
+        // keep-zeros: which entries of W^T (permuted) were exactly 0 in W
+        boolean[] zeroT = null;
+        if (options.keepZeros()) {
+            zeroT = new boolean[n * m];                                  // [in (permuted), out]
+            for (int i = 0; i < n; i++) {
+                for (int r = 0; r < m; r++) zeroT[i * m + r] = w[r * n + perm[i]] == 0f;
+            }
+        }
+
         // 4. dampening, 5. U = chol(H^-1) upper
         final int[] order = perm;
         double[] u = InverseCholesky.dampedUpperOfInverse(h, n, options.percDamp(), "GPTQ", c -> order[c]);
@@ -238,13 +259,14 @@ public final class Gptq {
                 int row = i * m, e0 = (i - i1) * m;
                 for (int r = 0; r < m; r++) {
                     float x = wt[row + r];
+                    float target = zeroT != null && zeroT[row + r] ? 0f : x;  // a kept zero is rounded from 0
                     int code;
                     float q;
                     if (fmt != null) {
-                        code = fmt.quantize(x, cur[r], curZ[r]);
+                        code = fmt.quantize(target, cur[r], curZ[r]);
                         q = fmt.dequantize(code, cur[r], curZ[r]);
                     } else {
-                        code = ff.encode(x);
+                        code = ff.encode(target);
                         q = ff.decode(code);
                     }
                     codesT[row + r] = code;

@@ -281,4 +281,33 @@ class QuantizeCommandTest {
         rejects("--model " + nan + ": tensor ln_f.bias has a non-finite weight Infinity at flat index 0", "quantize", "--model",
                 nan.toString(), "--method", "rtn", "--bits", "8", "--out", out);
     }
+
+    /** GPTQ after pruning: --keep-zeros leaves every pruned weight exactly 0; it is refused for methods that keep them anyway. */
+    @Test
+    void gptqKeepZerosKeepsAPrunedModelSparse() throws Exception {
+        Path pruned = tmp.resolve("pruned");
+        lab("prune", "--model", src.toString(), "--method", "magnitude", "--sparsity", "0.5", "--out", pruned.toString());
+        Path out = tmp.resolve("gptq-kz");
+        stdout("quantize", "--model", pruned.toString(), "--method", "gptq", "--bits", "4", "--keep-zeros",
+                "--calib", calib.toString(), "--out", out.toString());
+        assertTrue(report(out).get("keep_zeros").asBoolean());
+        Gpt before = Gpt.load(pruned, 1, 16), after = Gpt.load(out, 1, 16);
+        int zeros = 0;
+        for (String name : LinearLayers.names(before)) {
+            FloatTensor b = before.parameters().get(name), a = after.parameters().get(name);
+            for (int i = 0; i < b.size(); i++) {
+                if (b.get(i) == 0f) {
+                    zeros++;
+                    assertEquals(0f, a.get(i), name + "[" + i + "]");
+                }
+            }
+        }
+        assertTrue(zeros > 0, "the pruned model has zeros");
+        Path rtn = tmp.resolve("rtn-kz");
+        assertEquals(2, lab("quantize", "--model", pruned.toString(), "--method", "rtn", "--bits", "4", "--keep-zeros",
+                "--out", rtn.toString()));
+        assertTrue(err.toString().contains("--keep-zeros: only for --method gptq or normtweak+gptq (rtn keeps exact zeros anyway)"),
+                err.toString());
+        assertFalse(Files.exists(rtn));
+    }
 }

@@ -24,6 +24,12 @@ final class ReferenceGptq {
     /** Q [rows, cols] (the dequantized weights). */
     static float[] quantize(float[] w0, int rows, int cols, double[] h0, Quantizer quantizer, double percDamp,
                             boolean actOrder, boolean staticGroups) {
+        return quantize(w0, rows, cols, h0, quantizer, percDamp, actOrder, staticGroups, false);
+    }
+
+    /** With {@code keepZeros}: entries exactly 0 in {@code w0} are rounded from 0 (so stay 0), their error propagated. */
+    static float[] quantize(float[] w0, int rows, int cols, double[] h0, Quantizer quantizer, double percDamp,
+                            boolean actOrder, boolean staticGroups, boolean keepZeros) {
         int n = cols;
         double[][] w = new double[rows][n];
         for (int r = 0; r < rows; r++) for (int c = 0; c < n; c++) w[r][c] = w0[r * n + c];
@@ -80,7 +86,8 @@ final class ReferenceGptq {
             double d = hinv[c][c];
             remaining.remove(Integer.valueOf(c));
             for (int r = 0; r < rows; r++) {
-                float qv = quantizer.round((float) w[r][c], scale[r], zero[r]);
+                boolean kept = keepZeros && w0[r * n + c] == 0f;
+                float qv = quantizer.round(kept ? 0f : (float) w[r][c], scale[r], zero[r]);
                 double err = (w[r][c] - qv) / d;
                 for (int j : remaining) w[r][j] -= err * hinv[c][j];
                 w[r][c] = qv;
