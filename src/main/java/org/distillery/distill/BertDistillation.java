@@ -9,7 +9,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.distillery.data.BrownCorpus;
@@ -27,8 +26,8 @@ import org.distillery.tokenize.WordPieceTrainer;
 import org.distillery.train.LoopConfig;
 import org.distillery.train.MaskedLmBatches;
 import org.distillery.train.MaskedLmObjective;
-import org.distillery.train.SequenceClassificationObjective;
-import org.distillery.train.Trainer;
+import org.distillery.train.GenreTask;
+import org.distillery.train.SequenceFraming;
 import org.distillery.train.TrainingObjective;
 import org.distillery.util.ArtifactCache;
 
@@ -53,7 +52,7 @@ import org.distillery.util.ArtifactCache;
  *   <li><b>Scores</b>: masked-token perplexity and accuracy on the validation split ({@link MaskedLmEval},
  *       fixed masking seed, the same positions for every model; rows, training and scores are {@link BrownMaskedLm}'s,
  *       shared with {@code ./lab distill}); genre accuracy on the <em>test</em> split's
- *       passages after fine-tuning ({@link SequenceClassificationObjective}; fixed hyperparameters, nothing is
+ *       passages after fine-tuning ({@link GenreTask#fineTune}; fixed hyperparameters, nothing is
  *       selected on the test split). Passages of one document are in one split only.</li>
  * </ol>
  *
@@ -224,8 +223,7 @@ public final class BertDistillation {
     private final WordPieceTokenizer tokenizer;
     private final MaskedLmBatches.Vocabulary vocab;
     private final BrownMaskedLm data;
-    private final List<int[]> trainX, testX;
-    private final int[] trainY, testY;
+    private final GenreTask genres;
     private Pretrained teacher;
 
     /**
@@ -246,12 +244,7 @@ public final class BertDistillation {
         this.tokenizer = new WordPieceTrainer(setup.vocabSize(), true).train(trainText);
         this.data = BrownMaskedLm.of(brown, tokenizer, setup.mlmEvalTokens());
         this.vocab = data.vocabulary();
-        List<GenrePassages.Passage> tr = GenrePassages.of(brown.documents(BrownCorpus.Split.TRAIN), tokenizer, setup.seqLen() - 2);
-        List<GenrePassages.Passage> te = GenrePassages.of(brown.documents(BrownCorpus.Split.TEST), tokenizer, setup.seqLen() - 2);
-        this.trainX = GenrePassages.tokens(tr);
-        this.trainY = GenrePassages.labels(tr);
-        this.testX = GenrePassages.tokens(te);
-        this.testY = GenrePassages.labels(te);
+        this.genres = new GenreTask(brown, tokenizer, setup.seqLen() - 2);
     }
 
     public Setup setup() { return setup; }
@@ -271,23 +264,14 @@ public final class BertDistillation {
     public double unigramPerplexity() { return data.unigramPerplexity(); }
 
     /** Genre labels of the training passages (the fine-tuning set), in order. */
-    public int[] trainLabels() { return trainY.clone(); }
+    public int[] trainLabels() { return genres.trainLabels(); }
 
     /** Genre labels of the test passages, in order. */
-    public int[] testLabels() { return testY.clone(); }
+    public int[] testLabels() { return genres.testLabels(); }
 
-    /**
-     * The majority-class baseline: the accuracy on the test passages of always answering the most frequent genre
-     * of the training passages.
-     */
+    /** The majority-class baseline ({@link GenreTask#majorityBaseline()}). */
     public ClassificationAccuracy.Result majorityBaseline() {
-        int[] counts = new int[BrownCorpus.CATEGORIES.size()];
-        for (int y : trainY) counts[y]++;
-        int best = 0;
-        for (int c = 1; c < counts.length; c++) if (counts[c] > counts[best]) best = c;
-        int correct = 0;
-        for (int y : testY) if (y == best) correct++;
-        return new ClassificationAccuracy.Result(testY.length, correct, Double.NaN);
+        return genres.majorityBaseline();
     }
 
     /** The teacher: loaded from its artifact folder, or pre-trained now. */
@@ -357,22 +341,15 @@ public final class BertDistillation {
         if (!loaded) {
             ArtifactCache.write(dir, tmp -> {
                 int b = setup.batchSize(), t = setup.seqLen();
-                BertClassifier clf = new BertClassifier(base.model(b, t), BrownCorpus.CATEGORIES.size(), seed);
-                var objective = new SequenceClassificationObjective(clf, trainX, trainY, testX, testY, vocab,
-                        new SequenceClassificationObjective.Options(b, t, setup.dropout(), seed));
-                int steps = setup.fineTuneSteps();
-                LoopConfig loop = LoopConfig.defaults().withSteps(steps, Math.max(1, steps / 10))
-                        .withLr(setup.fineTuneLr(), setup.fineTuneLr() / 10).withWeightDecay(0.01).withEvalInterval(0);
-                Trainer trainer = new Trainer(loop, objective).showProgress(showProgress);
-                long t0 = System.nanoTime();
-                trainer.run();
-                double seconds = (System.nanoTime() - t0) / 1e9;
-                ClassificationAccuracy.Result acc = objective.validationAccuracy();      // the test passages
+                BertClassifier clf = new BertClassifier(base.model(b, t), GenreTask.classes(), seed);
+                GenreTask.Result r = genres.fineTune(clf, SequenceFraming.bert(vocab),
+                        new GenreTask.Recipe(b, t, setup.fineTuneSteps(), setup.fineTuneLr(), setup.dropout(), seed, ""), showProgress);
+                ClassificationAccuracy.Result acc = r.test();
                 clf.save(tmp.resolve("model"));
                 ObjectNode s = JSON.createObjectNode();
                 s.set("key", key);
                 s.put("test_examples", acc.examples()).put("test_correct", acc.correct()).put("test_mean_nll", acc.meanNll());
-                s.put("train_seconds", seconds).put("final_train_loss", trainer.history().get(trainer.history().size() - 1).loss());
+                s.put("train_seconds", r.trainSeconds()).put("final_train_loss", r.finalTrainLoss());
                 return s;
             });
         }

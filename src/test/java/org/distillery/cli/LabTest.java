@@ -28,7 +28,7 @@ class LabTest {
     @Test
     void missingCommandIsAUsageError() {
         assertEquals(2, run());
-        assertTrue(err.toString().startsWith("lab: missing command: choose one of reproduce, test, notebook, train, distill, eval, quantize, prune, bench"),
+        assertTrue(err.toString().startsWith("lab: missing command: choose one of reproduce, test, notebook, train, distill, eval, quantize, prune, finetune, bench"),
                 err.toString());
     }
 
@@ -53,7 +53,7 @@ class LabTest {
 
     @Test
     void everyCommandHasHelp() {
-        for (String c : new String[] {"reproduce", "test", "notebook", "train", "distill", "eval", "quantize", "prune", "bench"}) {
+        for (String c : new String[] {"reproduce", "test", "notebook", "train", "distill", "eval", "quantize", "prune", "finetune", "bench"}) {
             assertEquals(0, run(c, "--help"), c);
             assertTrue(out.toString().contains("Usage: lab " + c), c);
         }
