@@ -1,9 +1,7 @@
 package org.distillery.model;
 
 import java.nio.file.Path;
-import java.util.Collections;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Random;
 import org.distillery.engine.kernels.CrossEntropyKernel;
@@ -31,16 +29,14 @@ import org.distillery.util.Seeds;
  * <p>Saved as the encoder's Hugging Face BERT directory plus {@value #HEAD_FILE} (the pooler and
  * classifier under their HF names); {@link #load} reads both.
  */
-public final class BertClassifier implements SequenceClassifier {
+public final class BertClassifier extends HeadedClassifier {
     /** The file holding the pooler and classifier tensors beside the encoder's model.safetensors. */
-    public static final String HEAD_FILE = ClassifierHeadFile.NAME;
+    public static final String HEAD_FILE = HeadedClassifier.NAME;
 
     private final Bert bert;
-    private final int classes, hidden;
-    private final NamedParameters head = new NamedParameters();
+    private final int hidden;
     private final FloatTensor poolW, poolB, clsW, clsB;          // [H, H], [H], [C, H], [C]
     private final FloatTensor dpoolW, dpoolB, dclsW, dclsB;
-    private final Map<String, FloatTensor> params = new LinkedHashMap<>(), grads = new LinkedHashMap<>();
     private final Map<Integer, Buffers> byBatch = new HashMap<>();
     private final Map<Integer, FloatTensor> dhiddenByRows = new HashMap<>();
     private Buffers buf;
@@ -85,10 +81,8 @@ public final class BertClassifier implements SequenceClassifier {
     }
 
     private BertClassifier(Bert bert, int classes) {
-        if (bert == null) throw new IllegalArgumentException("bert: must not be null");
-        if (classes < 2) throw new IllegalArgumentException("classes: must be >= 2 but was " + classes);
+        super(bert, "bert", classes);
         this.bert = bert;
-        this.classes = classes;
         this.hidden = bert.config().hiddenSize();
         poolW = head.add("bert.pooler.dense.weight", hidden, hidden);
         poolB = head.add("bert.pooler.dense.bias", hidden);
@@ -98,13 +92,7 @@ public final class BertClassifier implements SequenceClassifier {
         dpoolB = head.grad("bert.pooler.dense.bias");
         dclsW = head.grad("classifier.weight");
         dclsB = head.grad("classifier.bias");
-        for (Map.Entry<String, FloatTensor> e : bert.parameters().entrySet()) {
-            if (e.getKey().startsWith("cls.predictions.")) continue;          // the MLM head is not used
-            params.put(e.getKey(), e.getValue());
-            grads.put(e.getKey(), bert.gradients().get(e.getKey()));
-        }
-        params.putAll(head.parameters());
-        grads.putAll(head.gradients());
+        collect(name -> !name.startsWith("cls.predictions."));              // the MLM head is not used
     }
 
     /**
@@ -201,9 +189,6 @@ public final class BertClassifier implements SequenceClassifier {
     public Bert encoder() { return bert; }
 
     @Override
-    public int classes() { return classes; }
-
-    @Override
     public int vocabSize() { return bert.config().vocabSize(); }
 
     @Override
@@ -212,34 +197,11 @@ public final class BertClassifier implements SequenceClassifier {
     @Override
     public int maxSequenceLength() { return bert.maxSequenceLength(); }
 
-    @Override
-    public Map<String, FloatTensor> parameters() { return Collections.unmodifiableMap(params); }
-
-    @Override
-    public Map<String, FloatTensor> gradients() { return Collections.unmodifiableMap(grads); }
-
-    @Override
-    public void zeroGrad() {
-        bert.zeroGrad();
-        head.zeroGrad();
-    }
-
-    @Override
-    public long parameterCount() {
-        return NamedParameters.count(params);
-    }
-
-    @Override
-    public void save(Path dir) {
-        bert.save(dir);
-        ClassifierHeadFile.write(dir, head, classes);
-    }
-
     /** Reads a directory written by {@link #save}. */
     public static BertClassifier load(Path dir, int maxB, int maxT) {
-        int classes = ClassifierHeadFile.classes(dir, "Bert.load");
+        int classes = HeadedClassifier.storedClasses(dir, "Bert.load");
         BertClassifier m = new BertClassifier(Bert.load(dir, maxB, maxT), classes);
-        ClassifierHeadFile.readInto(dir, m.head);
+        m.readHead(dir);
         return m;
     }
 }

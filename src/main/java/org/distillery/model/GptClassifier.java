@@ -1,9 +1,7 @@
 package org.distillery.model;
 
 import java.nio.file.Path;
-import java.util.Collections;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Random;
 import org.distillery.engine.kernels.CrossEntropyKernel;
@@ -25,14 +23,12 @@ import org.distillery.engine.kernels.LinearKernel;
  * {@code score.weight}. Head initialisation as GPT-2: N(0, 0.02). Dropout is the GPT's own
  * ({@link Gpt#setDropout}); HF's head adds none.
  *
- * <p>Saved as the GPT's Hugging Face directory plus {@value ClassifierHeadFile#NAME}; {@link #load} reads both.
+ * <p>Saved as the GPT's Hugging Face directory plus {@value HeadedClassifier#NAME}; {@link #load} reads both.
  */
-public final class GptClassifier implements SequenceClassifier {
+public final class GptClassifier extends HeadedClassifier {
     private final Gpt gpt;
-    private final int classes, embd;
-    private final NamedParameters head = new NamedParameters();
+    private final int embd;
     private final FloatTensor scoreW, dscoreW;                  // [C, E]
-    private final Map<String, FloatTensor> params = new LinkedHashMap<>(), grads = new LinkedHashMap<>();
     private final Map<Integer, Buffers> byBatch = new HashMap<>();
     private final Map<Integer, FloatTensor> dhiddenByRows = new HashMap<>();
     private Buffers buf;
@@ -68,17 +64,12 @@ public final class GptClassifier implements SequenceClassifier {
     }
 
     private GptClassifier(Gpt gpt, int classes) {
-        if (gpt == null) throw new IllegalArgumentException("gpt: must not be null");
-        if (classes < 2) throw new IllegalArgumentException("classes: must be >= 2 but was " + classes);
+        super(gpt, "gpt", classes);
         this.gpt = gpt;
-        this.classes = classes;
         this.embd = gpt.config().nEmbd();
         scoreW = head.add("score.weight", classes, embd);
         dscoreW = head.grad("score.weight");
-        params.putAll(gpt.parameters());
-        grads.putAll(gpt.gradients());
-        params.putAll(head.parameters());
-        grads.putAll(head.gradients());
+        collect(name -> true);
     }
 
     @Override
@@ -162,9 +153,6 @@ public final class GptClassifier implements SequenceClassifier {
     public Gpt body() { return gpt; }
 
     @Override
-    public int classes() { return classes; }
-
-    @Override
     public int vocabSize() { return gpt.config().vocabSize(); }
 
     @Override
@@ -173,34 +161,11 @@ public final class GptClassifier implements SequenceClassifier {
     @Override
     public int maxSequenceLength() { return gpt.maxSequenceLength(); }
 
-    @Override
-    public Map<String, FloatTensor> parameters() { return Collections.unmodifiableMap(params); }
-
-    @Override
-    public Map<String, FloatTensor> gradients() { return Collections.unmodifiableMap(grads); }
-
-    @Override
-    public void zeroGrad() {
-        gpt.zeroGrad();
-        head.zeroGrad();
-    }
-
-    @Override
-    public long parameterCount() {
-        return NamedParameters.count(params);
-    }
-
-    @Override
-    public void save(Path dir) {
-        gpt.save(dir);
-        ClassifierHeadFile.write(dir, head, classes);
-    }
-
     /** Reads a directory written by {@link #save}. */
     public static GptClassifier load(Path dir, int maxB, int maxT) {
-        int classes = ClassifierHeadFile.classes(dir, "Gpt.load");
+        int classes = HeadedClassifier.storedClasses(dir, "Gpt.load");
         GptClassifier m = new GptClassifier(Gpt.load(dir, maxB, maxT), classes);
-        ClassifierHeadFile.readInto(dir, m.head);
+        m.readHead(dir);
         return m;
     }
 }
