@@ -51,14 +51,14 @@ final class RunHeadlines {
         };
     }
 
-    /** The headline metrics of {@code command}'s report, in a fixed order. */
-    static Map<String, Double> of(String command, JsonNode report) {
+    /** The headline metrics of {@code command}'s report (numbers as the report has them), in a fixed order. */
+    static Map<String, JsonNode> of(String command, JsonNode report) {
         List<String[]> pointers = POINTERS.get(command);
         if (pointers == null) throw new IllegalArgumentException("command: '" + command + "' is not a recorded command");
-        Map<String, Double> m = new LinkedHashMap<>();
+        Map<String, JsonNode> m = new LinkedHashMap<>();
         for (String[] p : pointers) {
             JsonNode v = report.at(p[1]);
-            if (v.isNumber()) m.put(p[0], v.asDouble());
+            if (v.isNumber()) m.put(p[0], v);
         }
         return m;
     }

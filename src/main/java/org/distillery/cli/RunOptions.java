@@ -180,9 +180,9 @@ final class RunOptions {
         Path trainerMetrics = rec.modelDir().resolve("run").resolve(RunRecord.METRICS);
         if (writesModel && Files.isRegularFile(trainerMetrics)) metrics.addAll(RunRecord.readMetrics(trainerMetrics));
         long step = metrics.isEmpty() ? 0 : metrics.get(metrics.size() - 1).step();
-        Map<String, Double> headline = RunHeadlines.of(command, report);
-        for (Map.Entry<String, Double> e : headline.entrySet()) {
-            metrics.add(new RunRecord.Metric(step, "final", e.getKey(), e.getValue()));
+        Map<String, JsonNode> headline = RunHeadlines.of(command, report);
+        for (Map.Entry<String, JsonNode> e : headline.entrySet()) {
+            metrics.add(new RunRecord.Metric(step, "final", e.getKey(), e.getValue().asDouble()));
         }
         rec.writeMetrics(metrics);
         if (metrics.stream().anyMatch(m -> m.split().equals("train") && m.metric().equals("loss"))) {
@@ -193,7 +193,7 @@ final class RunOptions {
         summary.put("command", command);
         summary.put("run", rec.dir().getFileName().toString());
         ObjectNode m = summary.putObject("metrics");
-        headline.forEach(m::put);
+        headline.forEach(m::set);
         if (writesModel) summary.put("report", RunRecord.MODEL + "/" + reportName);
         else summary.set("result", result);
         summary.put("resumed", resumed);

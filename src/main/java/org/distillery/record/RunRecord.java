@@ -141,15 +141,20 @@ public final class RunRecord implements AutoCloseable {
     public static RunRecord read(Path dir) {
         Path abs = dir.toAbsolutePath().normalize();
         if (!Files.isDirectory(abs)) throw new IllegalArgumentException("run folder " + dir + ": no such folder");
-        if (!Files.isRegularFile(abs.resolve(CONFIG))) {
-            throw new IllegalArgumentException("run folder " + dir + ": not a run folder (no " + CONFIG + ")");
+        if (!isRun(abs)) {
+            throw new IllegalArgumentException("run folder " + dir + ": not a run folder (no " + CONFIG + " with "
+                    + INCOMPLETE + " or " + PROVENANCE + ")");
         }
         return new RunRecord(abs);
     }
 
-    /** True when {@code dir} is a run folder (holds {@code config.json}). */
+    /**
+     * True when {@code dir} is a run folder: {@code config.json} and either the {@code INCOMPLETE} marker or
+     * {@code provenance.json} (a model directory's {@code config.json} alone does not make one).
+     */
     public static boolean isRun(Path dir) {
-        return Files.isDirectory(dir) && Files.isRegularFile(dir.resolve(CONFIG));
+        return Files.isDirectory(dir) && Files.isRegularFile(dir.resolve(CONFIG))
+                && (Files.exists(dir.resolve(INCOMPLETE)) || Files.isRegularFile(dir.resolve(PROVENANCE)));
     }
 
     private static void refuseExisting(Path dir) {

@@ -18,6 +18,8 @@ import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
 import tech.tablesaw.aggregate.AggregateFunctions;
 import tech.tablesaw.api.DoubleColumn;
+import tech.tablesaw.api.LongColumn;
+import tech.tablesaw.api.NumericColumn;
 import tech.tablesaw.api.StringColumn;
 import tech.tablesaw.api.Table;
 import tech.tablesaw.columns.Column;
@@ -28,8 +30,8 @@ import tech.tablesaw.selection.Selection;
  * were found under), {@code status} (complete / incomplete), {@code command}, then every option of the run's
  * {@code config.json} as a column named after it (e.g. {@code method}, {@code bits}, {@code seed}), then the
  * summary's headline metrics (a metric whose name is already a column gets the prefix {@code summary.}), then
- * {@code seconds}, {@code git_commit}, {@code git_dirty} and {@code date}. A column whose values are all numbers is a
- * {@link DoubleColumn} (missing values for runs without it), every other one a {@link StringColumn}.
+ * {@code seconds}, {@code git_commit}, {@code git_dirty} and {@code date}. Column types follow {@link #column}
+ * (missing values for runs without the field).
  */
 public final class RunTable {
     /** The fixed columns before the options. */
@@ -91,36 +93,53 @@ public final class RunTable {
             if (names.contains(o)) continue;            // an option named like a fixed column: cannot happen for ./lab's
             names.add(o);
         }
-        for (String n : names) t.addColumns(column(n, rows, n));
+        for (String n : names) t.addColumns(column(n, values(rows, n)));
         List<String> tail = List.of("seconds", "git_commit", "git_dirty", "date");
         for (String m : metrics) {
             String name = names.contains(m) || tail.contains(m) ? "summary." + m : m;
             names.add(name);
-            t.addColumns(column(name, rows, "metric:" + m));
+            t.addColumns(column(name, values(rows, "metric:" + m)));
         }
-        for (String n : tail) t.addColumns(column(n, rows, n));
+        for (String n : tail) t.addColumns(column(n, values(rows, n)));
         return t;
     }
 
-    private static Column<?> column(String name, List<Map<String, JsonNode>> rows, String key) {
-        boolean numeric = true, any = false;
-        for (Map<String, JsonNode> r : rows) {
-            JsonNode v = r.get(key);
+    private static List<JsonNode> values(List<Map<String, JsonNode>> rows, String key) {
+        List<JsonNode> v = new ArrayList<>();
+        for (Map<String, JsonNode> r : rows) v.add(r.get(key));
+        return v;
+    }
+
+    /**
+     * A column of JSON values (null or JSON null: missing): a {@link LongColumn} when every value present is an
+     * integer, a {@link DoubleColumn} when every one is a number, else a {@link StringColumn} of their text.
+     */
+    public static Column<?> column(String name, List<JsonNode> values) {
+        boolean numeric = true, integral = true, any = false;
+        for (JsonNode v : values) {
             if (v == null || v.isNull() || v.isMissingNode()) continue;
             any = true;
             if (!v.isNumber()) numeric = false;
+            else if (!v.isIntegralNumber() || !v.canConvertToLong()) integral = false;
+        }
+        if (numeric && any && integral) {
+            LongColumn c = LongColumn.create(name);
+            for (JsonNode v : values) {
+                if (v == null || !v.isNumber()) c.appendMissing();
+                else c.append(v.asLong());
+            }
+            return c;
         }
         if (numeric && any) {
             DoubleColumn c = DoubleColumn.create(name);
-            for (Map<String, JsonNode> r : rows) {
-                JsonNode v = r.get(key);
+            for (JsonNode v : values) {
                 if (v == null || !v.isNumber()) c.appendMissing();
                 else c.append(v.asDouble());
             }
             return c;
         }
         StringColumn c = StringColumn.create(name);
-        for (Map<String, JsonNode> r : rows) c.append(JsonLeaves.text(r.get(key)));
+        for (JsonNode v : values) c.append(JsonLeaves.text(v));
         return c;
     }
 
@@ -141,7 +160,7 @@ public final class RunTable {
                         + String.join(", ", t.columnNames()));
             }
             Column<?> c = t.column(k);
-            if (c instanceof DoubleColumn d) {
+            if (c instanceof NumericColumn<?> d) {
                 double x;
                 try {
                     x = Double.parseDouble(v);
@@ -164,7 +183,7 @@ public final class RunTable {
                 throw new IllegalArgumentException("no column '" + c + "'; columns: " + String.join(", ", t.columnNames()));
             }
         }
-        if (!(t.column(metric) instanceof DoubleColumn)) {
+        if (!(t.column(metric) instanceof NumericColumn<?>)) {
             throw new IllegalArgumentException("metric: column '" + metric + "' does not hold numbers");
         }
         return t.summarize(metric, AggregateFunctions.mean, AggregateFunctions.stdDev, AggregateFunctions.count).by(by);
@@ -180,7 +199,7 @@ public final class RunTable {
                 throw new IllegalArgumentException("no column '" + c + "'; columns: " + String.join(", ", t.columnNames()));
             }
         }
-        if (!(t.column(x) instanceof DoubleColumn xs) || !(t.column(y) instanceof DoubleColumn ys)) {
+        if (!(t.column(x) instanceof NumericColumn<?> xs) || !(t.column(y) instanceof NumericColumn<?> ys)) {
             throw new IllegalArgumentException("x and y must be numeric columns: " + x + ", " + y);
         }
         XYChart chart = new XYChartBuilder().width(720).height(420).title(y + " vs " + x).xAxisTitle(x).yAxisTitle(y).build();
