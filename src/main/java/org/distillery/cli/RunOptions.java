@@ -82,11 +82,16 @@ final class RunOptions {
         public boolean preprocess(Stack<String> args, CommandSpec spec, ArgSpec argSpec, Map<String, Object> info) {
             if (args.isEmpty()) throw new ParameterException(spec.commandLine(), "--resume: missing RUNDIR");
             String dir = args.pop();
-            if (!args.isEmpty()) {
-                List<String> rest = new ArrayList<>(args);
-                java.util.Collections.reverse(rest);
+            List<String> others = new ArrayList<>();
+            for (OptionSpec o : spec.options()) {            // given before --resume
+                if (o != argSpec && !o.originalStringValues().isEmpty()) others.add(o.longestName());
+            }
+            List<String> rest = new ArrayList<>(args);       // given after it
+            java.util.Collections.reverse(rest);
+            others.addAll(rest);
+            if (!others.isEmpty()) {
                 throw new ParameterException(spec.commandLine(), "--resume " + dir + ": give no other options (the run's own are"
-                        + " in its " + RunRecord.CONFIG + "); found " + String.join(" ", rest));
+                        + " in its " + RunRecord.CONFIG + "); found " + String.join(" ", others));
             }
             JsonNode config;
             try {
@@ -116,14 +121,7 @@ final class RunOptions {
         String command = spec.name();
         RunRecord rec;
         boolean resuming = resume != null;
-        if (resuming) {
-            List<String> given = spec.commandLine().getParseResult().originalArgs();
-            int at = given.indexOf(command);
-            List<String> own = given.subList(at + 1, given.size());
-            if (!(own.size() == 2 && own.get(0).equals("--resume")) && !(own.size() == 1 && own.get(0).startsWith("--resume="))) {
-                throw new ParameterException(spec.commandLine(), "--resume " + resume + ": give no other options (the run's own"
-                        + " are in its " + RunRecord.CONFIG + "); found " + String.join(" ", own));
-            }
+        if (resuming) {                                      // the preprocessor (Resume) refused any other option
             rec = RunRecord.resume(resume);
             RunInputs.verify(rec.config());
             cleanPartials(out);

@@ -175,12 +175,10 @@ public final class RunRecord implements AutoCloseable {
             lock = null;
         }
         if (lock == null) {
-            String holder = "";
-            try {
-                holder = " (" + Files.readString(marker, StandardCharsets.UTF_8).strip() + ")";
-            } catch (IOException ignored) {
-                // only for the message
-            }
+            // read through this channel: opening the file again and closing it would drop this JVM's POSIX locks on it
+            ByteBuffer b = ByteBuffer.allocate(200);
+            markerChannel.read(b, 0);
+            String holder = " (" + new String(b.array(), 0, b.position(), StandardCharsets.UTF_8).strip() + ")";
             release();
             throw new IllegalArgumentException("run folder " + dir + " is being written by another process" + holder
                     + ": wait for it to end or stop it");
@@ -293,9 +291,16 @@ public final class RunRecord implements AutoCloseable {
         }
     }
 
-    /** Marks the run complete (deletes {@code INCOMPLETE}, the last step) and releases its lock. */
+    /**
+     * Marks the run complete (deletes {@code INCOMPLETE}, the last step) and releases its lock.
+     *
+     * @throws IllegalStateException when {@code provenance.json} was not written (every complete run has one)
+     */
     public void complete() {
         requireWriting();
+        if (!Files.isRegularFile(dir.resolve(PROVENANCE))) {
+            throw new IllegalStateException("run folder " + dir + ": write " + PROVENANCE + " before completing the run");
+        }
         try {
             Files.delete(dir.resolve(INCOMPLETE));
         } catch (IOException e) {
