@@ -9,7 +9,9 @@ import java.util.Map;
  * The headline metrics of each recorded command, taken from its own report (a model directory's
  * {@code summary.json}, {@code quantization.json} or {@code pruning.json}; {@code eval}'s result): they go to the run
  * record's {@code summary.json} and, as split {@code final}, to its {@code metrics.csv}. A metric the report does not
- * hold (e.g. perplexities without {@code --eval}) is left out. Timings are not headline metrics.
+ * hold (e.g. perplexities without {@code --eval}) is left out. Timings are not headline metrics. For {@code quantize}
+ * and {@code prune} also {@code mean_relative_output_error}: the mean over the layers of the report's
+ * {@code relative_output_error} (calibrated methods only).
  */
 final class RunHeadlines {
     private RunHeadlines() {}
@@ -59,6 +61,18 @@ final class RunHeadlines {
         for (String[] p : pointers) {
             JsonNode v = report.at(p[1]);
             if (v.isNumber()) m.put(p[0], v);
+        }
+        if (command.equals("quantize") || command.equals("prune")) {
+            double sum = 0;
+            int n = 0;
+            for (JsonNode layer : report.path("layers")) {
+                JsonNode e = layer.get("relative_output_error");
+                if (e != null && e.isNumber()) {
+                    sum += e.asDouble();
+                    n++;
+                }
+            }
+            if (n > 0) m.put("mean_relative_output_error", com.fasterxml.jackson.databind.node.DoubleNode.valueOf(sum / n));
         }
         return m;
     }

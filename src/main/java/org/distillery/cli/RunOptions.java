@@ -122,9 +122,8 @@ final class RunOptions {
         RunRecord rec;
         boolean resuming = resume != null;
         if (resuming) {                                      // the preprocessor (Resume) refused any other option
+            RunInputs.verify(RunRecord.read(resume).config());
             rec = RunRecord.resume(resume);
-            RunInputs.verify(rec.config());
-            cleanPartials(out);
         } else {
             if (out != null) ModelOutput.newOutParent(out);
             String name = runName == null ? defaultName(command) : checkName(runName);
@@ -141,6 +140,7 @@ final class RunOptions {
         Path target = !writesModel ? null : out != null ? out : rec.modelDir();
         JsonNode result = null;
         try {
+            if (resuming) cleanPartials(out);
             rec.writeProvenance(RunProvenance.capture(root, List.of()));      // again at the end, with the datasets read
             if (writesModel && Files.isDirectory(target)) {
                 System.err.println(command + ": " + target + " was finished before the interruption; completing the record");
