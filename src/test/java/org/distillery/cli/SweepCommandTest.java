@@ -179,17 +179,31 @@ class SweepCommandTest {
         List<String> cmd = new ArrayList<>(List.of("setsid"));
         cmd.addAll(Sweep.javaCommand(Lab.class.getName()));
         cmd.addAll(List.of("sweep", "--grid", grid.toString(), "--runs", runs.toString(), "--workers", "2"));
+        int kills = 0;
         for (int kill = 0; kill < 3; kill++) {
-            long delayMs = 1500 + random.nextInt(6000);
+            long delayMs = 1000 + random.nextInt(3000 * (kill + 1));     // later and later: some cells finish between kills
             Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(tmp.resolve("killed.log").toFile())).start();
             if (p.waitFor(delayMs, TimeUnit.MILLISECONDS)) break;            // finished before the kill: nothing to cut
             List<ProcessHandle> tree = new ArrayList<>(p.descendants().toList());
             assertEquals(0, new ProcessBuilder("kill", "-KILL", "--", "-" + p.pid()).start().waitFor(), "kill the process group");
+            kills++;
             tree.add(p.toHandle());
             for (ProcessHandle h : tree) h.onExit().get(30, TimeUnit.SECONDS);
             assertWhole(sweep);
+            long complete = 0, incomplete = 0;
+            if (Files.isDirectory(sweep.resolve(Sweep.RUNS))) {
+                try (Stream<Path> s = Files.list(sweep.resolve(Sweep.RUNS))) {
+                    for (Path r : s.filter(RunRecord::isRun).toList()) {
+                        if (RunRecord.read(r).isComplete()) complete++;
+                        else incomplete++;
+                    }
+                }
+            }
+            System.out.printf("SIGKILL %d after %d ms (%d processes): %d cells complete, %d incomplete%n", kill + 1, delayMs,
+                    tree.size(), complete, incomplete);
         }
+        assertTrue(kills >= 1, "at least one kill came before the sweep ended");
         String out = runner.stdout("sweep", "--grid", grid.toString(), "--runs", runs.toString(), "--workers", "2");
         assertTrue(out.contains("0 failed"), out);
         assertEquals(Files.readString(reference.resolve(Sweep.RESULTS)), Files.readString(sweep.resolve(Sweep.RESULTS)));
