@@ -81,11 +81,17 @@ final class DistillCommand implements Callable<Integer> {
     @Option(names = "--no-squared-temperature", description = "do not multiply the soft term by T^2 (the ablation)")
     boolean noSquaredTemperature;
 
-    @Option(names = "--out", required = true, paramLabel = "DIR", description = "student model directory to create")
+    @Option(names = "--out", paramLabel = "DIR", description = "also write the student model directory here (default: only the run folder's model/)")
     Path out;
 
+    @picocli.CommandLine.Mixin
+    RunOptions runs = new RunOptions();
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     @Override
-    public Integer call() {
+    public Integer call() throws Exception {
         if (!Files.isRegularFile(studentConfig)) {
             throw new IllegalArgumentException("--student-config " + studentConfig + ": no such file");
         }
@@ -98,19 +104,24 @@ final class DistillCommand implements Callable<Integer> {
         Distiller.Options options = new Distiller.Options(Schedule.constant(w.get(family.task)), Schedule.constant(w.get("ce")),
                 Schedule.constant(w.get("cos")), Schedule.constant(w.get("mse")), Schedule.constant(w.get("attn")),
                 Schedule.constant(temperature), !noSquaredTemperature);
-        ModelOutput.newOutParent(out);
-        return family == Family.BERT ? bert(options) : gpt(options);
+        return runs.record(spec, out, true, (target, resuming) -> {
+            if (family == Family.BERT) bert(options, target);
+            else gpt(options, target, resuming);
+            return null;
+        });
     }
 
-    private int gpt(Distiller.Options options) {
+    private void gpt(Distiller.Options options, Path target, boolean resuming) {
         LanguageModelRun run = LanguageModelRun.read(studentConfig);
         Gpt t = Gpt.load(teacher, run.train().batchSize(), run.train().seqLen());
-        LanguageModelRun.Result r = run.run(out, true, task -> Distiller.of(t, task, options, null));
-        System.out.println("distilled " + out + ": " + LanguageModelRun.describe(r));
-        return 0;
+        LanguageModelRun.Result r = resuming
+                ? run.resume(target, true, task -> Distiller.of(t, task, options, null), task -> Distiller.restorer(t, task, null))
+                : run.run(target, true, task -> Distiller.of(t, task, options, null));
+        System.out.println("distilled " + target + ": " + LanguageModelRun.describe(r));
     }
 
-    private int bert(Distiller.Options options) {
+    /** A BERT student (no checkpoints to resume from: an interrupted run is done again). */
+    private void bert(Distiller.Options options, Path target) {
         BertStudentRun.Teacher t;
         try {
             t = BertStudentRun.Teacher.of(teacher);
@@ -123,9 +134,8 @@ final class DistillCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("--student-config " + studentConfig + ": " + e.getMessage(), e);
         }
-        BertStudentRun.Result r = run.run(out, true);
-        System.out.println("distilled " + out + ": " + BertStudentRun.describe(r));
-        return 0;
+        BertStudentRun.Result r = run.run(target, true);
+        System.out.println("distilled " + target + ": " + BertStudentRun.describe(r));
     }
 
     /** The teacher's family from its {@code config.json}'s model_type. */

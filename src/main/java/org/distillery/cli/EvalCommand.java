@@ -53,8 +53,19 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--json", description = "print one JSON object")
     boolean json;
 
+    @picocli.CommandLine.Mixin
+    RunOptions runs = new RunOptions();
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     @Override
-    public Integer call() throws IOException {
+    public Integer call() throws Exception {
+        return runs.record(spec, null, false, (target, resuming) -> evaluate());
+    }
+
+    /** The work: the perplexity, printed; returns the result (the JSON of --json). */
+    private com.fasterxml.jackson.databind.JsonNode evaluate() throws IOException {
         if (!Files.isRegularFile(model.resolve("config.json"))) {
             throw new IllegalArgumentException("--model " + model + ": no config.json there");
         }
@@ -100,7 +111,7 @@ final class EvalCommand implements Callable<Integer> {
                     + "%,.0f tokens/s, %.1f s%s%n", r.perplexity(), r.nll(), r.tokensPredicted(), r.tokensPerSecond(), r.seconds(),
                     activations == null ? "" : "; activations quantized " + activations.name() + " (" + QuantizeCommand.REPORT_FILE + ")");
         }
-        return 0;
+        return new ObjectMapper().valueToTree(out);
     }
 
     /** A nanoGPT-style .bin: little-endian uint16 token ids, each checked against the vocabulary. */

@@ -34,7 +34,7 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code ./lab finetune --model DIR [--task genre] [--train all|norms] [--steps N] [--lr LR] [--batch B]
- * [--seq-len T] [--dropout P] [--seed S] --out DIR}: fine-tunes a GPT model directory on the genre task
+ * [--seq-len T] [--dropout P] [--seed S] [--out DIR]} (recorded as a run: {@link RunOptions}): fine-tunes a GPT model directory on the genre task
  * ({@link GenreTask}: Brown passages of the training split, scored on the test split's) with a new
  * {@link GptClassifier} head, and writes the classifier directory (under a temporary name, renamed when complete;
  * nothing is left on any error): the GPT's {@code config.json} + {@code model.safetensors},
@@ -87,11 +87,26 @@ final class FinetuneCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", paramLabel = "S", description = "head initialisation, passage order and dropout (default: ${DEFAULT-VALUE})")
     long seed;
 
-    @Option(names = "--out", required = true, paramLabel = "DIR", description = "classifier directory to create")
+    @Option(names = "--out", paramLabel = "DIR", description = "also write the classifier directory here (default: only the run folder's model/)")
     Path out;
 
+    @picocli.CommandLine.Mixin
+    RunOptions runs = new RunOptions();
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     @Override
-    public Integer call() throws IOException {
+    public Integer call() throws Exception {
+        return runs.record(spec, out, true, (target, resuming) -> {
+            out = target;
+            finetune();
+            return null;
+        });
+    }
+
+    /** The work: checks the arguments, fine-tunes, writes {@link #out}. */
+    private int finetune() throws IOException {
         // ---- arguments that need no files
         String t = task.toLowerCase(Locale.ROOT);
         if (!TASKS.contains(t)) throw new IllegalArgumentException("--task " + task + " is not accepted: use " + String.join(", ", TASKS));

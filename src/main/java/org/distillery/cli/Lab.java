@@ -12,7 +12,8 @@ import picocli.CommandLine.Command;
 @Command(name = "lab", mixinStandardHelpOptions = true, version = "Distillery 0.1.0",
         description = "Distillery: compress language models; run the notebooks, the tests and the tools.",
         subcommands = {ReproduceCommand.class, TestCommand.class, NotebookCommand.class, TrainCommand.class, DistillCommand.class,
-                EvalCommand.class, QuantizeCommand.class, PruneCommand.class, FinetuneCommand.class, BenchCommand.class},
+                EvalCommand.class, QuantizeCommand.class, PruneCommand.class, FinetuneCommand.class, BenchCommand.class,
+                SweepCommand.class, RunsCommand.class},
         footer = {"", "Also: ./lab setup  installs what the commands need (they call it themselves)."})
 public final class Lab implements Runnable {
     @CommandLine.Spec

@@ -113,11 +113,26 @@ final class PruneCommand implements Callable<Integer> {
     @Option(names = "--batch", defaultValue = "8", paramLabel = "B", description = "windows per forward pass and fine-tuning batch (default: ${DEFAULT-VALUE})")
     int batch;
 
-    @Option(names = "--out", required = true, paramLabel = "DIR", description = "model directory to create")
+    @Option(names = "--out", paramLabel = "DIR", description = "also write the model directory here (default: only the run folder's model/)")
     Path out;
 
+    @picocli.CommandLine.Mixin
+    RunOptions runs = new RunOptions();
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     @Override
-    public Integer call() throws IOException {
+    public Integer call() throws Exception {
+        return runs.record(spec, out, true, (target, resuming) -> {
+            out = target;
+            prune();
+            return null;
+        });
+    }
+
+    /** The work: checks the arguments, prunes, writes {@link #out}. */
+    private int prune() throws IOException {
         // ---- arguments that need no files
         String m = method.toLowerCase(Locale.ROOT);
         if (!METHODS.contains(m)) {

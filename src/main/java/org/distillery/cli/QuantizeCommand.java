@@ -172,8 +172,14 @@ final class QuantizeCommand implements Callable<Integer> {
     @Option(names = "--batch", defaultValue = "8", paramLabel = "B", description = "windows per forward pass (default: ${DEFAULT-VALUE})")
     int batch;
 
-    @Option(names = "--out", required = true, paramLabel = "DIR", description = "model directory to create")
+    @Option(names = "--out", paramLabel = "DIR", description = "also write the model directory here (default: only the run folder's model/)")
     Path out;
+
+    @picocli.CommandLine.Mixin
+    RunOptions runs = new RunOptions();
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
 
     /** The calibration windows and where they came from. */
     record Calibration(String source, List<int[]> windows, Long seed) {
@@ -194,7 +200,16 @@ final class QuantizeCommand implements Callable<Integer> {
     }
 
     @Override
-    public Integer call() throws IOException {
+    public Integer call() throws Exception {
+        return runs.record(spec, out, true, (target, resuming) -> {
+            out = target;
+            quantize();
+            return null;
+        });
+    }
+
+    /** The work: checks the arguments, quantizes, writes {@link #out}. */
+    private int quantize() throws IOException {
         // ---- arguments that need no files
         QuantizationMethod plan = QuantizationMethod.parse(method, "--method");
         if (bits < 2 || bits > 8) {

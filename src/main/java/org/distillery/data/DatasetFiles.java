@@ -8,7 +8,10 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
@@ -38,7 +41,23 @@ public final class DatasetFiles {
     /** Number of files hashed so far (lets tests check the cache). */
     private static final AtomicInteger HASHED = new AtomicInteger();
 
+    /** Every file {@link #verified} handed to a loader in this JVM, in order (see {@link #reads()}). */
+    private static final List<Read> READS = Collections.synchronizedList(new ArrayList<>());
+
     private DatasetFiles() {}
+
+    /** A shipped dataset file a loader read: its absolute path and sha256. */
+    public record Read(Path file, String sha256) {}
+
+    /**
+     * The dataset files {@link #verified} handed to loaders in this JVM so far, in order, repeats included: a run
+     * record takes the entries after the count it saw at its start (the datasets that run read).
+     */
+    public static List<Read> reads() {
+        synchronized (READS) {
+            return List.copyOf(READS);
+        }
+    }
 
     /**
      * Returns {@code datasetDir/fileName} after checking it against {@code datasetDir/SHA256SUMS}.
@@ -65,6 +84,7 @@ public final class DatasetFiles {
             throw new DatasetException("cannot read " + file + ": " + e.getMessage(), e);
         }
         if (VERIFIED.contains(key)) {
+            READS.add(new Read(file.toAbsolutePath().normalize(), expected));
             return file;
         }
         String actual = sha256(file);
@@ -73,6 +93,7 @@ public final class DatasetFiles {
                     + ", actual " + actual + "; " + restoreHint(datasetDir, fileName));
         }
         VERIFIED.add(key);
+        READS.add(new Read(file.toAbsolutePath().normalize(), expected));
         return file;
     }
 

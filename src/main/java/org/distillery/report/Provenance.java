@@ -68,7 +68,7 @@ public record Provenance(String gitCommit, boolean gitDirty, String jdk, String 
     }
 
     /** Output of a git command in {@code root}, or null when git is missing or fails. */
-    static String git(Path root, String... args) {
+    public static String git(Path root, String... args) {
         try {
             Process p = new ProcessBuilder(concat("git", args)).directory(root.toFile())
                     .redirectError(ProcessBuilder.Redirect.DISCARD).start();

@@ -121,7 +121,7 @@ public record LanguageModelRun(String dataset, String tokenizer, int validationT
         if (Files.exists(out)) {
             throw new IllegalArgumentException("--out " + out + " already exists: choose a new folder (runs are never overwritten)");
         }
-        Path tmp = out.toAbsolutePath().resolveSibling("." + out.getFileName() + ".partial");
+        Path tmp = partial(out);
         if (Files.exists(tmp)) {
             throw new IllegalArgumentException(tmp + " exists (an interrupted run?): remove it or choose another --out");
         }
@@ -130,6 +130,49 @@ public record LanguageModelRun(String dataset, String tokenizer, int validationT
         TrainingObjective trained = objective.apply(task);
         Trainer trainer = new Trainer(train.loop(), trained, tmp.resolve("run")).showProgress(showProgress);
         trainer.run();
+        return finish(out, tmp, c, trainer);
+    }
+
+    /**
+     * Continues {@link #run(Path, boolean, java.util.function.Function)} into {@code out} after an interruption: from
+     * the last checkpoint in its temporary folder ({@code .<out>.partial/run/}), bit-identically to an uninterrupted
+     * run ({@link Trainer#resume}), or from the start when the run left no checkpoint.
+     *
+     * @param objective as for {@code run}, used when starting over
+     * @param restorer  the restorer of the trained objective from the causal-LM task's restorer (identity for plain
+     *                  training; e.g. {@code task -> Distiller.restorer(teacher, task, null)})
+     */
+    public Result resume(Path out, boolean showProgress,
+                         java.util.function.Function<CausalLmObjective, TrainingObjective> objective,
+                         java.util.function.UnaryOperator<TrainingObjective.Restorer> restorer) {
+        if (Files.exists(out)) {
+            throw new IllegalArgumentException("--out " + out + " already exists: that run finished; nothing to resume");
+        }
+        Path tmp = partial(out);
+        Path checkpoint = Trainer.latestCheckpoint(tmp.resolve("run"));
+        if (checkpoint == null) {
+            org.distillery.util.FileTrees.delete(tmp);
+            return run(out, showProgress, objective);
+        }
+        Corpus c = corpus();
+        Trainer trainer = Trainer.resume(checkpoint, restorer.apply(CausalLmObjective.restorer(c.train(), c.validation())))
+                .showProgress(showProgress);
+        trainer.run();
+        return finish(out, tmp, c, trainer);
+    }
+
+    /** The temporary folder a run into {@code out} trains and writes in: {@code .<name>.partial} beside it. */
+    private static Path partial(Path out) {
+        return out.toAbsolutePath().resolveSibling("." + out.getFileName() + ".partial");
+    }
+
+    /** Evaluates the trained model, writes it and summary.json into {@code tmp} and renames {@code tmp} to {@code out}. */
+    private Result finish(Path out, Path tmp, Corpus c, Trainer trainer) {
+        TrainingObjective trained = trainer.objective(), inner = trained;
+        while (inner instanceof WrappingObjective w) inner = w.inner();
+        if (!(inner instanceof CausalLmObjective task)) {
+            throw new IllegalStateException("the trained objective wraps a " + inner.kind() + " objective, not a causal LM");
+        }
         Gpt model = task.model();
         Perplexity.Result ppl = Perplexity.evaluate(model, evaluationTokens(c), train.seqLen(), train.batchSize());
         model.save(tmp);
