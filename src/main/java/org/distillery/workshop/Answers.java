@@ -22,6 +22,10 @@ final class Answers {
         }
     }
 
+    /** The hint for a share of a small perplexity gap computed from rounded values. */
+    static final String FULL_PRECISION = "compute it from the points' perplexities (p.perplexity()), not from values rounded for"
+            + " display: the gap is small, so rounding moves the share.";
+
     /** A number (any boxed primitive number). */
     static double number(Object a) {
         if (a instanceof Number n) return n.doubleValue();

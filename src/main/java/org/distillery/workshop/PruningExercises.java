@@ -114,6 +114,7 @@ public final class PruningExercises {
             if (seed0 != null && close(v, 100 * (m - seed0.perplexity()) / (m - dense), 0, 0.05) && sgpt.perplexity().n() > 1) {
                 return e.wrong(show(v) + " uses SparseGPT's seed 0 only.", "take the mean over SparseGPT's calibration seeds.");
             }
+            if (close(v, ref, 0, 2)) return e.wrong(show(v) + " is close, but not within 0.05 percentage points.", Answers.FULL_PRECISION);
             return e.wrong(show(v) + " is not the share of the gap.");
         });
     }

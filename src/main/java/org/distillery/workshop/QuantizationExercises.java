@@ -115,6 +115,7 @@ public final class QuantizationExercises {
             }
             if (close(v, ref / 100, 0, 0.0005)) return e.wrong(show(v) + " is a fraction.", "give it in %: multiply by 100.");
             if (close(v, -ref, 0, 0.05)) return e.wrong(show(v) + " has the wrong sign.", "recovered = (ppl_RTN - ppl_RTN+NT) / (ppl_RTN - ppl_float).");
+            if (close(v, ref, 0, 2)) return e.wrong(show(v) + " is close, but not within 0.05 percentage points.", Answers.FULL_PRECISION);
             return e.wrong(show(v) + " is not the recovered share.");
         });
     }

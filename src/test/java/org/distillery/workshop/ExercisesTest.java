@@ -145,7 +145,25 @@ class ExercisesTest {
         assertTrue(Exercises.check("30.2", new boolean[] {true, false, true, false, true, true, false, false}).contains("magnitude pruning per row"));
         assertTrue(Exercises.check("30.3", 0.32).contains("linear schedule"));
         assertTrue(Exercises.check("30.3", 62.72).contains("in %"));
-        String unknown = Exercises.check("20.2", "GPTQ per-chanel", QuickRuns.quantizationPoints(tmp));
+        List<QuantizationSweep.Point> q = QuickRuns.quantizationPoints(tmp);
+        QuantizationSweep.Point rtn = q.stream().filter(p -> p.scheme() == QuantizationSweep.Scheme.RTN_CHANNEL && p.bits() == 3
+                && !p.normTweak()).findFirst().orElseThrow();
+        QuantizationSweep.Point rtnNt = q.stream().filter(p -> p.scheme() == QuantizationSweep.Scheme.RTN_CHANNEL && p.bits() == 3
+                && p.normTweak()).findFirst().orElseThrow();
+        double share = 100 * (rtn.perplexity() - rtnNt.perplexity()) / (rtn.perplexity() - rtn.floatPerplexity());
+        assertEquals(Verdict.Status.CORRECT, Exercises.verdict("20.3", share + 0.04, q).status());
+        assertTrue(Exercises.check("20.3", share + 0.5, q).contains("is close, but not within 0.05 percentage points"));
+        assertTrue(Exercises.check("20.3", share / 100, q).contains("is a fraction"));
+        List<PruningSweep.Point> pp = QuickRuns.pruningPoints(tmp);
+        double dense = pp.get(0).densePerplexity();
+        double mag = pp.stream().filter(p -> p.method() == PruningSweep.Method.MAGNITUDE).mapToDouble(PruningSweep.Point::perplexity).average().orElseThrow();
+        double seed0 = pp.stream().filter(p -> p.method() == PruningSweep.Method.SPARSEGPT && p.seed() == 0).findFirst().orElseThrow().perplexity();
+        double sgpt = pp.stream().filter(p -> p.method() == PruningSweep.Method.SPARSEGPT).mapToDouble(PruningSweep.Point::perplexity).average().orElseThrow();
+        if (Math.abs(seed0 - sgpt) * 100 / (mag - dense) > 0.05) {
+            assertTrue(Exercises.check("30.4", 100 * (mag - seed0) / (mag - dense), pp).contains("uses SparseGPT's seed 0 only"));
+        }
+        assertEquals(Verdict.Status.CORRECT, Exercises.verdict("30.4", 100 * (mag - sgpt) / (mag - dense), pp).status());
+        String unknown = Exercises.check("20.2", "GPTQ per-chanel", q);
         assertTrue(unknown.contains("\"GPTQ per-chanel\" is not a method label of the sweep"), unknown);
     }
 
