@@ -376,8 +376,20 @@ public final class RunRecord implements AutoCloseable {
      * @throws IllegalArgumentException naming the file and line of a row that is not step,split,metric,value
      */
     public static List<Metric> readMetrics(Path file) {
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(file);                       // unreadable: UncheckedIOException
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
+        }
+        String text;
+        try {
+            text = StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(bytes)).toString();
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new IllegalArgumentException(file + ": not UTF-8 text (a CSV file of step,split,metric,value)", e);
+        }
         List<Metric> rows = new ArrayList<>();
-        try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+        try (Reader r = new java.io.StringReader(text)) {              // malformed: IllegalArgumentException
             for (CSVRecord rec : CSVFormat.DEFAULT.builder().setHeader().setSkipHeaderRecord(true).build().parse(r)) {
                 if (rec.size() != METRICS_HEADER.size()) {
                     throw new IllegalArgumentException(file + " record " + rec.getRecordNumber() + ": " + rec.size()
@@ -390,9 +402,7 @@ public final class RunRecord implements AutoCloseable {
                             + " number: " + rec.toList(), e);
                 }
             }
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
-        } catch (IllegalStateException | java.io.UncheckedIOException e) {
+        } catch (IOException | IllegalStateException | UncheckedIOException e) {
             throw new IllegalArgumentException(file + ": not a CSV file of step,split,metric,value: " + e.getMessage(), e);
         }
         return Collections.unmodifiableList(rows);
