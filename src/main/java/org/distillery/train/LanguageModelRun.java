@@ -39,6 +39,10 @@ import org.distillery.util.AtomicFiles;
 public record LanguageModelRun(String dataset, String tokenizer, int validationTokens, TrainConfig train) {
     private static final List<String> DATASETS = List.of("brown");
     private static final List<String> TOKENIZERS = List.of("byte", "bpe");
+    /** The training folder inside the model directory ({@link Trainer}'s run directory). */
+    public static final String RUN_DIR = "run";
+    /** The run file of a plain training run, kept in {@code run/} (what {@link #resume} reads). */
+    public static final String RUN_FILE = "run.json";
 
     public LanguageModelRun {
         if (!DATASETS.contains(dataset)) {
@@ -121,15 +125,68 @@ public record LanguageModelRun(String dataset, String tokenizer, int validationT
         if (Files.exists(out)) {
             throw new IllegalArgumentException("--out " + out + " already exists: choose a new folder (runs are never overwritten)");
         }
-        Path tmp = out.toAbsolutePath().resolveSibling("." + out.getFileName() + ".partial");
+        Path tmp = partialDir(out);
         if (Files.exists(tmp)) {
-            throw new IllegalArgumentException(tmp + " exists (an interrupted run?): remove it or choose another --out");
+            throw new IllegalArgumentException(tmp + " exists (an interrupted run?): remove it or choose another --out"
+                    + " (./lab train --resume " + out + " continues an interrupted ./lab train)");
         }
         Corpus c = corpus();
         CausalLmObjective task = new CausalLmObjective(train, c.train(), c.validation());
         TrainingObjective trained = objective.apply(task);
-        Trainer trainer = new Trainer(train.loop(), trained, tmp.resolve("run")).showProgress(showProgress);
+        if (trained == task) {            // plain training: keep the run file, so that resume(out) can continue it
+            AtomicFiles.writeString(tmp.resolve(RUN_DIR).resolve(RUN_FILE), toJson().toPrettyString() + "\n");
+        }
+        Trainer trainer = new Trainer(train.loop(), trained, tmp.resolve(RUN_DIR)).showProgress(showProgress);
         trainer.run();
+        return finish(out, tmp, c, task, trained, trainer);
+    }
+
+    /**
+     * Continues the plain training run ({@link #run(Path, boolean)}) that was to write {@code out} and was
+     * interrupted (killed, out of memory, a power cut): from the last checkpoint in the temporary folder's
+     * {@code run/} (from step 0 when none was written yet), with the run file kept in {@code run/run.json};
+     * then evaluates and writes {@code out} as an uninterrupted run would. Weights, losses and the
+     * non-timing rows of {@code metrics.csv} are those of an uninterrupted run, bit for bit (the trainer
+     * resumes exactly). Temporary files an interrupted write left behind are removed.
+     *
+     * @throws IllegalArgumentException when {@code out} is complete, or there is no interrupted run of
+     *                                  {@code ./lab train} for it
+     */
+    public static Result resume(Path out, boolean showProgress) {
+        if (out == null) throw new IllegalArgumentException("--resume: must name the --out folder of the interrupted run");
+        Path tmp = partialDir(out);
+        if (Files.exists(out)) {
+            throw new IllegalArgumentException("--resume " + out + ": the run is complete (" + out
+                    + " exists); nothing to resume");
+        }
+        if (!Files.isDirectory(tmp)) {
+            throw new IllegalArgumentException("--resume " + out + ": nothing to resume: no interrupted run (" + tmp
+                    + " does not exist); start one with --config FILE --out " + out);
+        }
+        Path runDir = tmp.resolve(RUN_DIR), runFile = runDir.resolve(RUN_FILE);
+        if (!Files.isRegularFile(runFile)) {
+            throw new IllegalArgumentException("--resume " + out + ": " + runFile + " is missing: " + tmp
+                    + " is not an interrupted ./lab train run (distillation runs do not resume)");
+        }
+        LanguageModelRun run = read(runFile);
+        AtomicFiles.deleteTemporaries(tmp);
+        Corpus c = run.corpus();
+        Path checkpoint = Trainer.latestCheckpoint(runDir);
+        Trainer trainer = checkpoint == null
+                ? new Trainer(run.train.loop(), new CausalLmObjective(run.train, c.train(), c.validation()), runDir)
+                : Trainer.resume(checkpoint, CausalLmObjective.restorer(c.train(), c.validation()));
+        trainer.showProgress(showProgress).run();
+        CausalLmObjective task = (CausalLmObjective) trainer.objective();
+        return run.finish(out, tmp, c, task, task, trainer);
+    }
+
+    /** The temporary folder a run writes {@code out} into: {@code .<name>.partial} beside it. */
+    static Path partialDir(Path out) {
+        return out.toAbsolutePath().resolveSibling("." + out.getFileName() + ".partial");
+    }
+
+    /** Evaluates the trained model, writes the model directory into {@code tmp} and renames it to {@code out}. */
+    private Result finish(Path out, Path tmp, Corpus c, CausalLmObjective task, TrainingObjective trained, Trainer trainer) {
         Gpt model = task.model();
         Perplexity.Result ppl = Perplexity.evaluate(model, evaluationTokens(c), train.seqLen(), train.batchSize());
         model.save(tmp);
