@@ -76,44 +76,51 @@ class CrashSafetyTest {
     void killedThreeTimesAndResumedItEndsAsAnUninterruptedRunWithNoHalfWrittenFile() throws Exception {
         Path config = runFile(STEPS, 32768), reference = dir.resolve("reference"), out = dir.resolve("killed");
         Path partial = dir.resolve(".killed.partial");
-        Path refLog = dir.resolve("reference.log");
-        assertEquals(0, ChildJvm.run(1, refLog, 300, Lab.class, "train", "--config", config.toString(), "--out",
-                reference.toString()), () -> ChildJvm.tail(refLog));
+        Path refLog = dir.resolve("reference.log");      // the uninterrupted run, beside the killed one
+        Process uninterrupted = ChildJvm.start(1, refLog, Lab.class, "train", "--config", config.toString(), "--out",
+                reference.toString());
 
-        Random random = new Random(20261123);
-        int[] targets = {2 + random.nextInt(18), 22 + random.nextInt(18), STEPS};
-        List<String> killedAt = new ArrayList<>();
-        for (int k = 0; k < targets.length; k++) {
-            Path log = dir.resolve("kill-" + k + ".log");
-            String[] args = k == 0 ? new String[] {"train", "--config", config.toString(), "--out", out.toString()}
-                    : new String[] {"train", "--resume", out.toString()};
-            Process p = ChildJvm.start(1, log, Lab.class, args);
-            int step = waitForStep(partial.resolve("run").resolve(Trainer.METRICS_FILE), targets[k], p, log);
-            Thread.sleep(random.nextInt(k == targets.length - 1 ? 10 : 30));
-            if (!p.isAlive()) {
-                assertTrue(k == targets.length - 1 && p.exitValue() == 0, () -> "the run ended before kill " + "; log:\n"
-                        + ChildJvm.tail(log));
-                killedAt.add("none (the run finished first)");
-                break;
+        try {
+            Random random = new Random(20261123);
+            int[] targets = {2 + random.nextInt(18), 22 + random.nextInt(18), STEPS};
+            List<String> killedAt = new ArrayList<>();
+            for (int k = 0; k < targets.length; k++) {
+                Path log = dir.resolve("kill-" + k + ".log");
+                String[] args = k == 0 ? new String[] {"train", "--config", config.toString(), "--out", out.toString()}
+                        : new String[] {"train", "--resume", out.toString()};
+                Process p = ChildJvm.start(1, log, Lab.class, args);
+                int step = waitForStep(partial.resolve("run").resolve(Trainer.METRICS_FILE), targets[k], p, log);
+                Thread.sleep(random.nextInt(k == targets.length - 1 ? 10 : 30));
+                if (!p.isAlive()) {
+                    int kill = k;
+                    assertTrue(k == targets.length - 1 && p.exitValue() == 0, () -> "the run ended before kill " + kill
+                            + "; log:\n" + ChildJvm.tail(log));
+                    killedAt.add("none (the run finished first)");
+                    break;
+                }
+                p.destroyForcibly();
+                assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+                assertEquals(128 + 9, p.exitValue(), "destroyForcibly is SIGKILL (exit status 128 + 9)");
+                Path latest = Trainer.latestCheckpoint(partial.resolve("run"));
+                killedAt.add("after step " + step + " (latest checkpoint " + (latest == null ? "none" : latest.getFileName())
+                        + ", final directory " + (Files.exists(out) ? "written" : "not yet") + ")");
+                if (!Files.exists(out)) assertNothingHalfWritten(partial);
             }
-            p.destroyForcibly();
-            assertTrue(p.waitFor(30, TimeUnit.SECONDS));
-            assertEquals(128 + 9, p.exitValue(), "destroyForcibly is SIGKILL (exit status 128 + 9)");
-            Path latest = Trainer.latestCheckpoint(partial.resolve("run"));
-            killedAt.add("after step " + step + " (latest checkpoint " + (latest == null ? "none" : latest.getFileName())
-                    + ", final directory " + (Files.exists(out) ? "written" : "not yet") + ")");
-            if (!Files.exists(out)) assertNothingHalfWritten(partial);
-        }
-        System.out.println("killed " + killedAt);
-        assertTrue(killedAt.size() >= 2 && killedAt.get(1).startsWith("after"), "the first two kills hit a running training");
+            System.out.println("killed " + killedAt);
+            assertTrue(killedAt.size() >= 2 && killedAt.get(1).startsWith("after"), "the first two kills hit a running training");
 
-        if (!Files.exists(out)) {
-            Path log = dir.resolve("final.log");
-            assertEquals(0, ChildJvm.run(1, log, 300, Lab.class, "train", "--resume", out.toString()),
-                    () -> ChildJvm.tail(log));
-            assertTrue(Files.readString(log).contains("trained " + out + " (resumed): "), () -> ChildJvm.tail(log));
+            if (!Files.exists(out)) {
+                Path log = dir.resolve("final.log");
+                assertEquals(0, ChildJvm.run(1, log, 300, Lab.class, "train", "--resume", out.toString()),
+                        () -> ChildJvm.tail(log));
+                assertTrue(Files.readString(log).contains("trained " + out + " (resumed): "), () -> ChildJvm.tail(log));
+            }
+            assertFalse(Files.exists(partial), "the temporary folder was renamed");
+            assertTrue(uninterrupted.waitFor(300, TimeUnit.SECONDS), "the uninterrupted run ends");
+            assertEquals(0, uninterrupted.exitValue(), () -> ChildJvm.tail(refLog));
+        } finally {
+            uninterrupted.destroyForcibly();              // only if the test failed first
         }
-        assertFalse(Files.exists(partial), "the temporary folder was renamed");
         assertSameRun(reference, out);
     }
 
@@ -183,6 +190,7 @@ class CrashSafetyTest {
             }
             Thread.sleep(1);
         }
+        p.destroyForcibly();
         fail("step " + target + " not reached in 120 s; log:\n" + ChildJvm.tail(log));
         return -1;
     }
