@@ -43,6 +43,9 @@ def parse_args():
     ap.add_argument("--startup-timeout", type=int, default=60)
     ap.add_argument("--notebook", default=str(HERE / "train-steps.ipynb"))
     ap.add_argument("--json")
+    ap.add_argument("--jvm-memory", action="store_true",
+                    help="after each pass also ask the kernel JVM for its heap and non-heap sizes (one more cell per "
+                         "pass, whose snippets JShell keeps too)")
     ap.add_argument("--jvm-flags", default="",
                     help="extra flags for the kernel's JVM (a copy of the kernelspec is used), e.g. to compare collectors")
     a = ap.parse_args()
@@ -157,7 +160,7 @@ def kernel_pid(km):
     return getattr(p, "pid", None) or p.process.pid
 
 
-# After each pass: the kernel JVM's own view of its memory (MB): Java heap committed and used, non-heap (metaspace,
+# With --jvm-memory, after each pass: the kernel JVM's own view of its memory (MB): Java heap committed and used, non-heap (metaspace,
 # code cache) committed. RSS minus these is native memory: ND4J's off-heap tensors, malloc, thread stacks.
 JVM_MEMORY = ("var memoryBeans = java.lang.management.ManagementFactory.getMemoryMXBean();\n"
               "String.format(java.util.Locale.ROOT, \"%.1f %.1f %.1f\", memoryBeans.getHeapMemoryUsage().getCommitted() / 1048576.0, "
@@ -183,10 +186,12 @@ def executions(a):
                     break
             samples.append(rss_kb(pid))
             outputs.append("\n".join(text))
-            ok, out, err = execute(client, JVM_MEMORY, 60)
-            jvm.append([float(x) for x in out.strip().strip('"').split()] if ok else None)
-            print(f"pass {i}: {time.monotonic() - p0:.2f} s, RSS {samples[-1] / 1024:.1f} MB (heap committed/used, "
-                  f"non-heap: {jvm[-1]} MB): {text[-1]}", flush=True)
+            note = ""
+            if a.jvm_memory:
+                ok, out, err = execute(client, JVM_MEMORY, 60)
+                jvm.append([float(x) for x in out.strip().strip('"').split()] if ok else None)
+                note = f" (heap committed/used, non-heap: {jvm[-1]} MB)"
+            print(f"pass {i}: {time.monotonic() - p0:.2f} s, RSS {samples[-1] / 1024:.1f} MB{note}: {text[-1]}", flush=True)
             if failures:
                 break
     finally:
@@ -196,9 +201,10 @@ def executions(a):
     r = {"notebook": str(pathlib.Path(a.notebook).relative_to(ROOT)) if a.notebook.startswith(str(ROOT)) else a.notebook,
          "executions": len(samples), "failures": failures, "seconds": round(seconds, 1),
          "jvm_flags": a.jvm_flags, "rss_mb": [round(s / 1024, 1) for s in samples],
-         "heap_committed_mb": [j and j[0] for j in jvm], "heap_used_mb": [j and j[1] for j in jvm],
-         "nonheap_committed_mb": [j and j[2] for j in jvm],
          "identical_outputs": len(set(outputs)) == 1, "output": outputs[0] if outputs else None}
+    if jvm:
+        r.update({"heap_committed_mb": [j and j[0] for j in jvm], "heap_used_mb": [j and j[1] for j in jvm],
+                  "nonheap_committed_mb": [j and j[2] for j in jvm]})
     if len(samples) > a.warmup:
         base = samples[a.warmup - 1]
         after = samples[a.warmup:]
