@@ -31,11 +31,11 @@ import org.junit.jupiter.api.io.TempDir;
  *       (about sqrt(K) float roundings, K = 64-256 here); the metric tolerance that of a double sum over 10^4-10^5
  *       terms added in another order.</li>
  * </ul>
- * Measured (JDK 17, ND4J 1.0.0-M2.1 with its OpenBLAS 0.3.19, 2-core Xeon, 4 + 3 runs): the two-thread runs are
- * bit-identical to each other, and to the single-threaded ones for training, distillation and Norm Tweaking
- * (OpenBLAS's sgemm splits the output, not the sums). GPTQ's weights are identical too; only its reported
- * {@code output_error} differs, by at most 9.6e-15 relative: {@code Gptq.relativeOutputError} sums a double
- * product with ND4J's {@code sumNumber()}, which adds per-thread partial sums.
+ * Measured (JDK 17 and 25, ND4J 1.0.0-M2.1 with its OpenBLAS 0.3.19, 2-core Xeon, this test on each JDK and one run
+ * by hand): the two-thread runs are bit-identical to each other, and to the single-threaded ones for training,
+ * distillation and Norm Tweaking (OpenBLAS's sgemm splits the output, not the sums). GPTQ's weights are identical
+ * too; only its reported {@code output_error} differs, by at most 9.6e-15 relative: {@code Gptq.relativeOutputError}
+ * sums a double product with ND4J's {@code sumNumber()}, which adds per-thread partial sums.
  */
 class DeterminismTest {
     static final double METRIC_TOLERANCE = 1e-12, WEIGHT_TOLERANCE = 1e-6;
