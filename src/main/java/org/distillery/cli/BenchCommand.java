@@ -44,7 +44,7 @@ import picocli.CommandLine.Parameters;
                 + "Configs: src/bench/configs/A.json, B.json. 'gptq' times GPTQ on one layer against a PyTorch GPTQ. "
                 + "'packed' times the packed int8/int4 GPT against the float32 one (Java only). "
                 + "'endurance' runs src/bench/endurance/notebook_endurance.py (kernel memory over 200 notebook "
-                + "executions, 100 kernel starts; about half an hour)."})
+                + "executions, 100 kernel starts; about 10 minutes; numbers in target/endurance/endurance.json)."})
 final class BenchCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "train|eval|gptq|packed|endurance", description = "what to time")
     String what;
