@@ -42,9 +42,11 @@ import picocli.CommandLine.Parameters;
         description = {"Times GPT training steps (train) or forward passes (eval) in Distillery and, side by "
                 + "side, the same model in PyTorch (Debian's python3-torch, 2 threads), alternating runs. "
                 + "Configs: src/bench/configs/A.json, B.json. 'gptq' times GPTQ on one layer against a PyTorch GPTQ. "
-                + "'packed' times the packed int8/int4 GPT against the float32 one (Java only)."})
+                + "'packed' times the packed int8/int4 GPT against the float32 one (Java only). "
+                + "'endurance' runs src/bench/endurance/notebook_endurance.py (kernel memory over 200 notebook "
+                + "executions, 100 kernel starts; about 10 minutes; numbers in target/endurance/endurance.json)."})
 final class BenchCommand implements Callable<Integer> {
-    @Parameters(index = "0", paramLabel = "train|eval|gptq|packed", description = "what to time")
+    @Parameters(index = "0", paramLabel = "train|eval|gptq|packed|endurance", description = "what to time")
     String what;
 
     @Option(names = "--config", paramLabel = "FILE", description = "benchmark config (JSON), for train and eval")
@@ -85,11 +87,14 @@ final class BenchCommand implements Callable<Integer> {
         if (what.equals("packed")) {
             return packed();
         }
+        if (what.equals("endurance")) {
+            return endurance();
+        }
         GptBenchmark.Mode mode;
         try {
             mode = GptBenchmark.Mode.valueOf(what.toUpperCase());
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("'" + what + "' is not a benchmark: choose train, eval, gptq or packed");
+            throw new IllegalArgumentException("'" + what + "' is not a benchmark: choose train, eval, gptq, packed or endurance");
         }
         if (config == null) {
             throw new IllegalArgumentException("--config FILE is required for " + what);
@@ -272,6 +277,20 @@ final class BenchCommand implements Callable<Integer> {
 
     private static double max(List<JsonNode> runs, String field) {
         return runs.stream().mapToDouble(j -> j.get(field).asDouble()).max().orElse(Double.NaN);
+    }
+
+    /**
+     * The kernel endurance run (README, Endurance): the Python driver, its output on this process' output and its
+     * numbers in {@code target/endurance/endurance.json}.
+     */
+    private Integer endurance() throws IOException, InterruptedException {
+        Path script = ProjectPaths.root().resolve("src/bench/endurance/notebook_endurance.py");
+        Path results = ProjectPaths.root().resolve("target/endurance/endurance.json");
+        int code = new ProcessBuilder("/usr/bin/python3", script.toString(), "--json", results.toString())
+                .inheritIO().start().waitFor();
+        if (code != 0) throw LabException.failure("endurance: a pass or a kernel start failed, or the memory drift "
+                + "exceeded 10 % (see the lines above)");
+        return 0;
     }
 
     /** This JVM's java binary, flags and classpath. */

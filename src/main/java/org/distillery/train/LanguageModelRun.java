@@ -39,6 +39,10 @@ import org.distillery.util.AtomicFiles;
 public record LanguageModelRun(String dataset, String tokenizer, int validationTokens, TrainConfig train) {
     private static final List<String> DATASETS = List.of("brown");
     private static final List<String> TOKENIZERS = List.of("byte", "bpe");
+    /** The training folder inside the model directory ({@link Trainer}'s run directory). */
+    public static final String RUN_DIR = "run";
+    /** The run file of a plain training run, kept in {@code run/} (what {@link #resume} reads). */
+    public static final String RUN_FILE = "run.json";
 
     public LanguageModelRun {
         if (!DATASETS.contains(dataset)) {
@@ -123,12 +127,16 @@ public record LanguageModelRun(String dataset, String tokenizer, int validationT
         }
         Path tmp = partial(out);
         if (Files.exists(tmp)) {
-            throw new IllegalArgumentException(tmp + " exists (an interrupted run?): remove it or choose another --out");
+            throw new IllegalArgumentException(tmp + " exists (an interrupted run?): remove it or choose another --out"
+                    + " (./lab train --resume RUNDIR continues an interrupted ./lab train from its run folder)");
         }
         Corpus c = corpus();
         CausalLmObjective task = new CausalLmObjective(train, c.train(), c.validation());
         TrainingObjective trained = objective.apply(task);
-        Trainer trainer = new Trainer(train.loop(), trained, tmp.resolve("run")).showProgress(showProgress);
+        if (trained == task) {            // plain training: keep the run file, so that resume(out) can continue it
+            AtomicFiles.writeString(tmp.resolve(RUN_DIR).resolve(RUN_FILE), toJson().toPrettyString() + "\n");
+        }
+        Trainer trainer = new Trainer(train.loop(), trained, tmp.resolve(RUN_DIR)).showProgress(showProgress);
         trainer.run();
         return finish(out, tmp, c, trainer);
     }
@@ -159,6 +167,39 @@ public record LanguageModelRun(String dataset, String tokenizer, int validationT
                 .showProgress(showProgress);
         trainer.run();
         return finish(out, tmp, c, trainer);
+    }
+
+    /**
+     * Continues the plain training run ({@link #run(Path, boolean)}) that was to write {@code out} and was
+     * interrupted (killed, out of memory, a power cut), from what its temporary folder holds: the run file kept in
+     * {@code run/run.json} and the last checkpoint (from step 0 when none was written yet); then evaluates and
+     * writes {@code out} as an uninterrupted run would, bit for bit ({@link #resume(Path, boolean,
+     * java.util.function.Function, java.util.function.UnaryOperator)}). Temporary files an interrupted write left
+     * behind are removed first. ({@code ./lab train --resume RUNDIR} resumes through the run record instead, which
+     * also holds the run file.)
+     *
+     * @throws IllegalArgumentException when {@code out} is complete, or there is no interrupted run of
+     *                                  {@code ./lab train} for it
+     */
+    public static Result resume(Path out, boolean showProgress) {
+        if (out == null) throw new IllegalArgumentException("--resume: must name the --out folder of the interrupted run");
+        Path tmp = partial(out);
+        if (Files.exists(out)) {
+            throw new IllegalArgumentException("--resume " + out + ": the run is complete (" + out
+                    + " exists); nothing to resume");
+        }
+        if (!Files.isDirectory(tmp)) {
+            throw new IllegalArgumentException("--resume " + out + ": nothing to resume: no interrupted run (" + tmp
+                    + " does not exist); start one with --config FILE --out " + out);
+        }
+        Path runFile = tmp.resolve(RUN_DIR).resolve(RUN_FILE);
+        if (!Files.isRegularFile(runFile)) {
+            throw new IllegalArgumentException("--resume " + out + ": " + runFile + " is missing: " + tmp
+                    + " is not an interrupted ./lab train run (distillation runs do not resume)");
+        }
+        LanguageModelRun run = read(runFile);
+        AtomicFiles.deleteTemporaries(tmp);
+        return run.resume(out, showProgress, task -> task, restorer -> restorer);
     }
 
     /** The temporary folder a run into {@code out} trains and writes in: {@code .<name>.partial} beside it. */

@@ -61,7 +61,9 @@ import java.util.stream.Stream;
  * {@code trainer.json} (format 2: step, AdamW step count, the {@link LoopConfig} under {@code loop}, the
  * objective's {@link TrainingObjective#state()} under {@code objective} with its {@code kind}, the model's
  * class under {@code model_class}, the records so far). It is written into a temporary directory beside it
- * and renamed into place, so a checkpoint directory is either whole or absent. {@link #resume} continues
+ * and renamed into place, and an old one is renamed before it is deleted, so a checkpoint directory is either
+ * whole or absent, even when the process is killed (a new or resumed run removes the temporaries such a kill
+ * leaves). {@link #resume} continues
  * bit-identically: parameters, moments and step count are restored exactly, and the objective's batches,
  * the learning rates and the rest are pure functions of the step. Format-1 checkpoints (GPT only, before
  * objectives) are still read.
@@ -141,6 +143,7 @@ public final class Trainer {
                 throw new IllegalArgumentException("runDir: " + runDir + " already holds checkpoints (latest "
                         + latestCheckpoint(runDir) + "); use Trainer.resume or another directory");
             }
+            deleteTemporaries(runDir);
             writeCsv(List.of());
         }
     }
@@ -287,7 +290,7 @@ public final class Trainer {
                     Map.of("adamw_step", Integer.toString(optimizer.stepCount())));
             AtomicFiles.writeString(tmp.resolve(STATE_FILE),
                     JSON.writerWithDefaultPrettyPrinter().writeValueAsString(stateJson()) + "\n");
-            FileTrees.delete(target);
+            discard(target);
             AtomicFiles.moveReplacing(tmp, target);
             tmp = null;
             lastCheckpoint = target;
@@ -386,6 +389,7 @@ public final class Trainer {
         }
         for (JsonNode r : s.get("evals")) tr.evals.add(new EvalRecord(r.get(0).asInt(), r.get(1).asDouble()));
         tr.lastCheckpoint = checkpointDir.toAbsolutePath();
+        deleteTemporaries(tr.runDir);
         tr.truncateCsv();
         return tr;
     }
@@ -455,7 +459,43 @@ public final class Trainer {
 
     private void prune() {
         List<Path> all = checkpoints(runDir);
-        for (int i = 0; i < all.size() - loop.keepCheckpoints(); i++) FileTrees.delete(all.get(i));
+        for (int i = 0; i < all.size() - loop.keepCheckpoints(); i++) discard(all.get(i));
+    }
+
+    /**
+     * Deletes a checkpoint so that a kill part-way leaves no half-deleted {@code step-N}: it is first renamed
+     * to {@code .step-N.deleted} (atomic), which {@link #deleteTemporaries} removes if the kill came first.
+     */
+    private static void discard(Path checkpoint) {
+        if (!Files.exists(checkpoint)) return;
+        Path doomed = checkpoint.resolveSibling("." + checkpoint.getFileName() + ".deleted");
+        FileTrees.delete(doomed);
+        try {
+            AtomicFiles.moveReplacing(checkpoint, doomed);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot delete checkpoint " + checkpoint + ": " + e.getMessage(), e);
+        }
+        FileTrees.delete(doomed);
+    }
+
+    /**
+     * Removes what writes interrupted by a kill left in a run directory: checkpoints being written
+     * ({@code .step-N.tmp<digits>}) or deleted ({@code .step-N.deleted}) and temporary copies of
+     * {@code metrics.csv} ({@link AtomicFiles#deleteTemporaries}). Readers never mistake them for checkpoints
+     * ({@link #checkpoints} lists {@code step-N} only); a new or resumed run clears them away.
+     */
+    private static void deleteTemporaries(Path runDir) {
+        if (!Files.isDirectory(runDir)) return;
+        AtomicFiles.deleteTemporaries(runDir);
+        try (Stream<Path> s = Files.list(runDir)) {
+            for (Path p : (Iterable<Path>) s::iterator) {
+                if (p.getFileName().toString().matches("\\." + CHECKPOINT_PREFIX + "\\d+\\.(tmp\\d+|deleted)")) {
+                    FileTrees.delete(p);
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list " + runDir + ": " + e.getMessage(), e);
+        }
     }
 
     private static NamedTensor toNamed(String name, FloatTensor t) {

@@ -7,13 +7,19 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.LinkOption;
 import java.nio.file.StandardCopyOption;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
 
 /**
  * Writes files so that a reader never sees a half-written one: the content goes to a temporary file
  * beside the target, which is then renamed over it (atomic on the same file system).
  */
 public final class AtomicFiles {
+    /** The names {@link Files#createTempFile} gives {@link #write}'s temporary files. */
+    private static final Pattern TEMPORARY = Pattern.compile("\\..+\\.\\d+\\.tmp");
+
     private AtomicFiles() {}
 
     /** Something that writes a file's content to a stream. */
@@ -55,6 +61,29 @@ public final class AtomicFiles {
         } catch (AtomicMoveNotSupportedException e) {
             Files.move(from, to, StandardCopyOption.REPLACE_EXISTING);
         }
+    }
+
+    /**
+     * Deletes the temporary files that writes into {@code dir} interrupted by a kill left behind (named
+     * {@code .<target name>.<digits>.tmp}, as {@link #write} makes them); other files are left alone.
+     * Nothing happens when {@code dir} does not exist.
+     *
+     * @return the number of files deleted
+     */
+    public static int deleteTemporaries(Path dir) {
+        if (!Files.isDirectory(dir)) return 0;
+        int n = 0;
+        try (Stream<Path> s = Files.list(dir)) {
+            for (Path p : (Iterable<Path>) s::iterator) {
+                if (TEMPORARY.matcher(p.getFileName().toString()).matches() && Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
+                    Files.delete(p);
+                    n++;
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot delete the temporary files in " + dir + ": " + e.getMessage(), e);
+        }
+        return n;
     }
 
     private static void deleteQuietly(Path p) {
