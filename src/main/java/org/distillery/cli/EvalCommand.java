@@ -3,8 +3,6 @@ package org.distillery.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,10 +11,12 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.distillery.data.DatasetFiles;
+import org.distillery.data.TokenBin;
 import org.distillery.eval.Perplexity;
 import org.distillery.model.Gpt;
 import org.distillery.model.ModelTokenizer;
 import org.distillery.quant.ActivationQuantizer;
+import org.distillery.quant.QuantizationReport;
 import org.distillery.report.Provenance;
 import org.distillery.util.ProjectPaths;
 import picocli.CommandLine.Command;
@@ -26,7 +26,7 @@ import picocli.CommandLine.Option;
  * {@code ./lab eval --model DIR --data FILE}: perplexity of a GPT model directory on a text. A directory written by
  * {@code ./lab quantize} whose {@code quantization.json} records an activation quantization (SmoothQuant's W8A8) is
  * evaluated with it: the activation quantizer is installed on the loaded model
- * ({@link QuantizeCommand#activationQuantizer}).
+ * ({@link QuantizationReport#activationQuantizer}).
  */
 @Command(name = "eval", mixinStandardHelpOptions = true,
         description = {"Perplexity of a GPT model directory on a text file (tokenized with the model's "
@@ -73,10 +73,10 @@ final class EvalCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--context " + t + " is not accepted: use 2 to the model's n_positions " + n);
         }
         Gpt gpt = Gpt.load(model, batch, t);
-        ActivationQuantizer activations = QuantizeCommand.activationQuantizer(model, gpt.config().nLayer());
+        ActivationQuantizer activations = QuantizationReport.activationQuantizer(model, gpt.config().nLayer());
         if (activations != null) activations.install(gpt);
         int vocab = gpt.config().vocabSize();
-        int[] tokens = data.toString().endsWith(".bin") ? readBin(data, vocab)
+        int[] tokens = data.toString().endsWith(".bin") ? tokenBin(data, vocab)
                 : ModelTokenizer.of(model, vocab).encode(Files.readString(data, StandardCharsets.UTF_8));
         Perplexity.Result r = stride == null ? Perplexity.evaluate(gpt, tokens, t, batch)
                 : Perplexity.evaluate(gpt, tokens, t, stride, batch);
@@ -103,21 +103,12 @@ final class EvalCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** A nanoGPT-style .bin: little-endian uint16 token ids, each checked against the vocabulary. */
-    static int[] readBin(Path file, int vocab) throws IOException {
-        long size = Files.size(file);
-        if (size % 2 != 0) {
-            throw new IllegalArgumentException("--data " + file + ": " + size + " bytes is not a whole number of uint16 ids");
+    /** The ids of a nanoGPT-style .bin ({@link TokenBin}); a malformed file is a bad {@code --data}. */
+    private static int[] tokenBin(Path file, int vocab) {
+        try {
+            return TokenBin.read(file, vocab);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--data " + e.getMessage(), e);
         }
-        ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(file)).order(ByteOrder.LITTLE_ENDIAN);
-        int[] ids = new int[(int) (size / 2)];
-        for (int i = 0; i < ids.length; i++) {
-            ids[i] = Short.toUnsignedInt(b.getShort());
-            if (ids[i] >= vocab) {
-                throw new IllegalArgumentException("--data " + file + ": token id " + ids[i] + " at position " + i
-                        + " is outside the model's vocabulary of " + vocab);
-            }
-        }
-        return ids;
     }
 }

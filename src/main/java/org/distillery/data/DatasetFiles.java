@@ -120,7 +120,13 @@ public final class DatasetFiles {
                     || line.charAt(64) != ' ' || (line.charAt(65) != ' ' && line.charAt(65) != '*')) {
                 throw new DatasetException(sums + " line " + (i + 1) + " is not in sha256sum format: " + line);
             }
-            out.put(line.substring(66), line.substring(0, 64).toLowerCase());
+            String name = line.substring(66);
+            if (name.equals(".") || name.equals("..") || name.indexOf('/') >= 0 || name.indexOf('\\') >= 0
+                    || name.indexOf('\0') >= 0) {
+                throw new DatasetException(sums + " line " + (i + 1) + ": \"" + name + "\" is not a file name of "
+                        + datasetDir + " (a manifest lists the files beside it, without folders)");
+            }
+            out.put(name, line.substring(0, 64).toLowerCase());
         }
         return out;
     }
