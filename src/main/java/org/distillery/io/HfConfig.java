@@ -72,6 +72,8 @@ public sealed interface HfConfig permits Gpt2Config, BertConfig, DistilBertConfi
             text = Files.readString(path);
         } catch (java.nio.charset.CharacterCodingException e) {
             throw new CheckpointFormatException(path + ": not UTF-8 text (" + e + ")");
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new UncheckedIOException("cannot read " + path + ": no such file", e);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + path + ": " + e.getMessage(), e);
         }

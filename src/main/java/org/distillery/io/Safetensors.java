@@ -173,6 +173,8 @@ public final class Safetensors {
             ch = FileChannel.open(path, StandardOpenOption.READ);
             SafetensorsHeader header = readHeader(path.toString(), ch);
             return new Reader(path, ch, header);
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new UncheckedIOException("cannot read " + path + ": no such file", e);
         } catch (IOException e) {
             closeQuietly(ch);
             throw new UncheckedIOException("cannot read " + path + ": " + e.getMessage(), e);
