@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.distillery.util.IoErrors;
 
 /**
  * Checks shipped dataset files against the {@code SHA256SUMS} file of their dataset folder
@@ -62,7 +63,7 @@ public final class DatasetFiles {
         } catch (NoSuchFileException e) {
             throw missing(datasetDir, fileName);
         } catch (IOException e) {
-            throw new DatasetException("cannot read " + file + ": " + e.getMessage(), e);
+            throw new DatasetException("cannot read " + file + ": " + IoErrors.reason(e), e);
         }
         if (VERIFIED.contains(key)) {
             return file;
@@ -106,7 +107,7 @@ public final class DatasetFiles {
         } catch (NoSuchFileException e) {
             throw missing(datasetDir, SUMS);
         } catch (IOException e) {
-            throw new DatasetException("cannot read " + sums + ": " + e.getMessage(), e);
+            throw new DatasetException("cannot read " + sums + ": " + IoErrors.reason(e), e);
         }
         Map<String, String> out = new LinkedHashMap<>();
         String[] lines = text.split("\n");
@@ -145,7 +146,7 @@ public final class DatasetFiles {
                 md.update(buf, 0, r);
             }
         } catch (IOException e) {
-            throw new DatasetException("cannot read " + file + ": " + e.getMessage(), e);
+            throw new DatasetException("cannot read " + file + ": " + IoErrors.reason(e), e);
         }
         HASHED.incrementAndGet();
         return HexFormat.of().formatHex(md.digest());

@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Locale;
 import java.util.Objects;
+import org.distillery.util.IoErrors;
 
 /**
  * nanoGPT's token files ({@code train.bin}, {@code val.bin}): the token ids of a text as little-endian uint16, nothing
@@ -69,7 +70,7 @@ public final class TokenBin {
             }
             return ids;
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
+            throw new UncheckedIOException("cannot read " + file + ": " + IoErrors.reason(e), e);
         }
     }
 }

@@ -27,6 +27,7 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
 import org.distillery.util.AtomicFiles;
+import org.distillery.util.IoErrors;
 
 /**
  * Reads and writes the <a href="https://github.com/huggingface/safetensors">safetensors</a> format.
@@ -126,7 +127,7 @@ public final class Safetensors {
             } catch (EOFException e) {
                 throw new CheckpointFormatException(path + ": file ends inside tensor \"" + name + "\"", e);
             } catch (IOException e) {
-                throw new UncheckedIOException("cannot read " + path + ": " + e.getMessage(), e);
+                throw new UncheckedIOException("cannot read " + path + ": " + IoErrors.reason(e), e);
             }
             return new NamedTensor(name, t.dtype(), shape, data);
         }
@@ -173,11 +174,9 @@ public final class Safetensors {
             ch = FileChannel.open(path, StandardOpenOption.READ);
             SafetensorsHeader header = readHeader(path.toString(), ch);
             return new Reader(path, ch, header);
-        } catch (java.nio.file.NoSuchFileException e) {
-            throw new UncheckedIOException("cannot read " + path + ": no such file", e);
         } catch (IOException e) {
             closeQuietly(ch);
-            throw new UncheckedIOException("cannot read " + path + ": " + e.getMessage(), e);
+            throw new UncheckedIOException("cannot read " + path + ": " + IoErrors.reason(e), e);
         } catch (RuntimeException | Error e) {
             closeQuietly(ch);
             throw e;

@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.distillery.util.IoErrors;
 
 /**
  * The part of a quantized model directory's {@code quantization.json} (written by {@code ./lab quantize}) that is
@@ -67,7 +68,7 @@ public final class QuantizationReport {
         } catch (JsonProcessingException e) {
             throw new IllegalArgumentException(file + ": not valid JSON: " + e.getOriginalMessage(), e);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
+            throw new UncheckedIOException("cannot read " + file + ": " + IoErrors.reason(e), e);
         }
         if (root == null || !root.isObject()) throw new IllegalArgumentException(file + ": not a JSON object");
         JsonNode a = root.get(ACTIVATION_KEY);
