@@ -58,26 +58,31 @@ final class EvalCommand implements Callable<Integer> {
         if (!Files.isRegularFile(model.resolve("config.json"))) {
             throw new IllegalArgumentException("--model " + model + ": no config.json there");
         }
-        if (!Files.isRegularFile(data)) {
-            throw new IllegalArgumentException("--data " + data + ": no such file");
-        }
+        ModelOutput.requireFile("--data", data);
         if (batch < 1) {
             throw new IllegalArgumentException("--batch " + batch + " is not accepted: use 1 or more");
         }
         if (!(org.distillery.io.HfConfig.read(model.resolve("config.json")) instanceof org.distillery.io.Gpt2Config cfg)) {
             throw new IllegalArgumentException("--model " + model + ": config.json is not a GPT-2 model (model_type gpt2)");
         }
+        ModelOutput.requireWeights(model);
         int n = cfg.nPositions();
         int t = context == null ? n : context;
         if (t < 2 || t > n) {
             throw new IllegalArgumentException("--context " + t + " is not accepted: use 2 to the model's n_positions " + n);
         }
+        if (stride != null && (stride < 1 || stride > t)) {
+            throw new IllegalArgumentException("--stride " + stride + " is not accepted: use 1 to the context " + t);
+        }
         Gpt gpt = Gpt.load(model, batch, t);
         ActivationQuantizer activations = QuantizationReport.activationQuantizer(model, gpt.config().nLayer());
         if (activations != null) activations.install(gpt);
         int vocab = gpt.config().vocabSize();
-        int[] tokens = data.toString().endsWith(".bin") ? tokenBin(data, vocab)
-                : ModelTokenizer.of(model, vocab).encode(Files.readString(data, StandardCharsets.UTF_8));
+        int[] tokens = data.toString().endsWith(".bin") ? tokenBin(data, vocab) : ModelTokenizer.of(model, vocab).encode(text(data));
+        if (tokens.length < 2) {
+            throw new IllegalArgumentException("--data " + data + ": " + tokens.length + " token" + (tokens.length == 1 ? "" : "s")
+                    + "; perplexity needs at least 2 (one to predict from, one to predict)");
+        }
         Perplexity.Result r = stride == null ? Perplexity.evaluate(gpt, tokens, t, batch)
                 : Perplexity.evaluate(gpt, tokens, t, stride, batch);
         Map<String, Object> out = new LinkedHashMap<>();
@@ -101,6 +106,15 @@ final class EvalCommand implements Callable<Integer> {
                     activations == null ? "" : "; activations quantized " + activations.name() + " (" + QuantizeCommand.REPORT_FILE + ")");
         }
         return 0;
+    }
+
+    /** The text of {@code --data}; a file that is not UTF-8 is a bad argument. */
+    private static String text(Path file) throws IOException {
+        try {
+            return Files.readString(file, StandardCharsets.UTF_8);
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new IllegalArgumentException("--data " + file + ": not UTF-8 text (a .bin file of uint16 ids must end in .bin)", e);
+        }
     }
 
     /** The ids of a nanoGPT-style .bin ({@link TokenBin}); a malformed file is a bad {@code --data}. */

@@ -36,8 +36,9 @@ public final class Lab implements Runnable {
                 cmd.getErr().println(cmd.getCommandName() + ": " + ex.getMessage());   // a bad argument or input file
                 return 2;
             }
-            if (ex instanceof org.distillery.data.DatasetException || ex instanceof java.io.UncheckedIOException) {
-                cmd.getErr().println(cmd.getCommandName() + ": " + ex.getMessage());   // a shipped dataset or I/O failed
+            if (ex instanceof org.distillery.data.DatasetException || ex instanceof java.io.UncheckedIOException
+                    || ex instanceof org.distillery.train.TrainingDivergedException) {
+                cmd.getErr().println(cmd.getCommandName() + ": " + ex.getMessage());   // a dataset, I/O or training failed
                 return 1;
             }
             throw ex;

@@ -1,6 +1,5 @@
 package org.distillery.cli;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.distillery.train.LanguageModelRun;
@@ -21,10 +20,14 @@ final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (!Files.isRegularFile(config)) {
-            throw new IllegalArgumentException("--config " + config + ": no such file");
+        ModelOutput.requireFile("--config", config);
+        LanguageModelRun run;
+        try {
+            run = LanguageModelRun.read(config);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--config " + e.getMessage(), e);     // the message starts with the file
         }
-        LanguageModelRun.Result r = LanguageModelRun.read(config).run(out, true);
+        LanguageModelRun.Result r = run.run(out, true);
         System.out.println("trained " + out + ": " + LanguageModelRun.describe(r));
         return 0;
     }

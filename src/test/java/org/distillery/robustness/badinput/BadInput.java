@@ -84,6 +84,31 @@ final class BadInput {
         return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString());
     }
 
+    /**
+     * A bad command line: {@code ./lab args} must exit with {@code exit} and print exactly {@code stderr} (each line
+     * ended by the line separator; usually one line, {@code "<command>: <message>"}).
+     */
+    record Cli(String name, int exit, String stderr, String... args) {}
+
+    /** A one-line refusal with exit code 2: {@code "<command>: <message>"}. */
+    static Cli usage(String name, String message, String... args) {
+        return new Cli(name, 2, args[0] + ": " + message + System.lineSeparator(), args);
+    }
+
+    /**
+     * The command lines as dynamic tests: each asserts the exit code, the whole of stderr and that the folder
+     * {@code work} (where the commands write) holds exactly what it held before: no output, no temporary folder.
+     */
+    static Stream<DynamicTest> cli(Path work, List<Cli> cases) {
+        return cases.stream().map(c -> DynamicTest.dynamicTest(c.name(), () -> {
+            List<String> before = entries(work);
+            Run r = lab(c.args());
+            assertEquals(c.stderr(), r.err(), c.name());
+            assertEquals(c.exit(), r.exit(), c.name() + ": exit code");
+            assertEquals(before, entries(work), c.name() + ": files left in " + work);
+        }));
+    }
+
     /** The entries of {@code dir}, sorted (to assert that nothing was left behind). */
     static List<String> entries(Path dir) {
         try (Stream<Path> s = Files.list(dir)) {
