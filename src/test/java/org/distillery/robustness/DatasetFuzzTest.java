@@ -163,6 +163,25 @@ class DatasetFuzzTest {
         }
     }
 
+    /**
+     * Found in review before fuzzing (kept as seeds folder-name, nul-name, absolute-name): a manifest line naming a path
+     * outside its folder was hashed ({@code /dev/zero}: for ever) or threw InvalidPathException (a NUL); it is refused.
+     */
+    @Test
+    void manifestNamesOutsideTheFolderAreRefused() throws IOException {
+        Path dir = scratch("finding-sums").resolve("d");
+        Files.createDirectories(dir);
+        for (String seed : List.of("folder-name", "nul-name", "absolute-name")) {
+            byte[] b = seed("datasetSums", seed);
+            Files.write(dir.resolve(DatasetFiles.SUMS), b);
+            String name = new String(b, 66, b.length - 67, StandardCharsets.UTF_8);
+            DatasetException e = org.junit.jupiter.api.Assertions.assertThrows(DatasetException.class,
+                    () -> DatasetFiles.expectedSums(dir));
+            assertEquals(dir.resolve(DatasetFiles.SUMS) + " line 1: \"" + name + "\" is not a file name of " + dir
+                    + " (a manifest lists the files beside it, without folders)", e.getMessage(), seed);
+        }
+    }
+
     /** The valid seeds load with the content they were made with: the corpora start the fuzzer on accepting paths. */
     @Test
     void validSeedsLoad() throws IOException {

@@ -108,6 +108,33 @@ class ModelFileFuzzTest {
         }
     }
 
+    /**
+     * Found in review before fuzzing (kept as seeds model-bert, not-json): a run file whose model is not GPT-2 escaped
+     * from {@code LanguageModelRun.read} as a CheckpointFormatException (a stack trace from {@code ./lab train}), and a
+     * {@code quantization.json} that is not JSON as a Jackson IOException; both are named errors now.
+     */
+    @Test
+    void reviewFindingsAreNamedErrors() throws IOException {
+        String in = "ModelFileFuzzTestInputs/";
+        Path run = scratch("finding-run.json");
+        Files.write(run, resource(in + "trainRun/model-bert"));
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> LanguageModelRun.read(run));
+        assertEquals(run + " (train) (config.model): missing field \"vocab_size\"", e.getMessage());
+        Path dir = scratch("finding-report");
+        Files.createDirectories(dir);
+        Files.write(dir.resolve(QuantizationReport.FILE), resource(in + "quantizationReport/not-json"));
+        e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> QuantizationReport.activationQuantizer(dir, 2));
+        assertEquals(dir.resolve(QuantizationReport.FILE) + ": not valid JSON: Unexpected end-of-input within/between Object"
+                + " entries", e.getMessage());
+        Files.write(dir.resolve(QuantizationReport.FILE), resource(in + "quantizationReport/bits-fraction"));
+        e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> QuantizationReport.activationQuantizer(dir, 2));
+        assertEquals(dir.resolve(QuantizationReport.FILE) + ": activation_quantization needs bits (2 to 8) and granularity"
+                + " (per-token or per-tensor)", e.getMessage());
+    }
+
     private static Path tinyGptDir(String name) throws IOException {
         Path dir = scratch(name);
         if (!Files.exists(dir.resolve("config.json"))) {
