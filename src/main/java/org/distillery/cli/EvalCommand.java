@@ -18,6 +18,7 @@ import org.distillery.model.ModelTokenizer;
 import org.distillery.quant.ActivationQuantizer;
 import org.distillery.quant.QuantizationReport;
 import org.distillery.report.Provenance;
+import org.distillery.util.IoErrors;
 import org.distillery.util.ProjectPaths;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -109,11 +110,13 @@ final class EvalCommand implements Callable<Integer> {
     }
 
     /** The text of {@code --data}; a file that is not UTF-8 is a bad argument. */
-    private static String text(Path file) throws IOException {
+    private static String text(Path file) {
         try {
             return Files.readString(file, StandardCharsets.UTF_8);
         } catch (java.nio.charset.CharacterCodingException e) {
             throw new IllegalArgumentException("--data " + file + ": not UTF-8 text (a .bin file of uint16 ids must end in .bin)", e);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("--data " + file + ": cannot read it: " + IoErrors.reason(e), e);
         }
     }
 

@@ -140,11 +140,6 @@ final class BadInput {
         return w;
     }
 
-    /** Whether this JVM runs as root, for whom chmod 000 does not make a file unreadable (those cases are skipped). */
-    static boolean isRoot() {
-        return "root".equals(System.getProperty("user.name"));
-    }
-
     /** 40 numbered English sentences (about 1,900 bytes): a calibration text longer than the tiny GPT's context. */
     static String text() {
         StringBuilder t = new StringBuilder();
