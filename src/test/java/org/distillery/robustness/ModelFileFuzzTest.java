@@ -15,7 +15,9 @@ import org.distillery.io.NamedTensor;
 import org.distillery.prune.SparseSafetensors;
 import org.distillery.quant.ActivationQuantizer;
 import org.distillery.quant.QuantizationReport;
+import org.distillery.quant.packed.PackedFormat;
 import org.distillery.quant.packed.PackedGpt;
+import org.distillery.quant.packed.PackedWeights;
 import org.distillery.train.LanguageModelRun;
 import org.junit.jupiter.api.Test;
 
@@ -68,6 +70,26 @@ class ModelFileFuzzTest {
         m.logits(new int[] {1, 7, 0, 3}, 1, 4);
     }
 
+    /**
+     * llama.cpp's Q8_0/Q4_0 block bytes ({@link PackedWeights#fromGgmlBlocks}): byte 0 picks the format (any of
+     * {@link PackedFormat}), the next 4 + 4 bytes (big-endian) are out and in, the rest the blocks.
+     */
+    @FuzzTest(maxDuration = "10m")
+    void ggmlBlocks(byte[] data) {
+        if (data.length < 9) return;
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(data);
+        PackedFormat f = PackedFormat.values()[(b.get() & 0xFF) % PackedFormat.values().length];
+        int out = b.getInt(), in = b.getInt();
+        try {
+            PackedWeights w = PackedWeights.fromGgmlBlocks(f, out, in, java.util.Arrays.copyOfRange(data, 9, data.length));
+            if (!java.util.Arrays.equals(w.toGgmlBlocks(), java.util.Arrays.copyOfRange(data, 9, data.length))) {
+                throw new IllegalStateException("fromGgmlBlocks -> toGgmlBlocks changed the bytes");   // accepted = exact
+            }
+        } catch (IllegalArgumentException expected) {
+            // not a block format, a width that is not a multiple of 32, a length that does not match: named
+        }
+    }
+
     /** The {@code quantization.json} of a 2-block model directory. */
     @FuzzTest(maxDuration = "10m")
     void quantizationReport(byte[] data) throws IOException {
@@ -109,9 +131,12 @@ class ModelFileFuzzTest {
     }
 
     /**
-     * Found in review before fuzzing (kept as seeds model-bert, not-json): a run file whose model is not GPT-2 escaped
-     * from {@code LanguageModelRun.read} as a CheckpointFormatException (a stack trace from {@code ./lab train}), and a
-     * {@code quantization.json} that is not JSON as a Jackson IOException; both are named errors now.
+     * Found in review before fuzzing (kept as seeds model-bert, not-json, wrapping-shape): a run file whose model is not
+     * GPT-2 escaped from {@code LanguageModelRun.read} as a CheckpointFormatException (a stack trace from
+     * {@code ./lab train}), a {@code quantization.json} that is not JSON as a Jackson IOException; both are named errors now. And
+     * {@code fromGgmlBlocks} sized its arrays in int arithmetic: out x in above 2^31 wrapped around (this seed's block
+     * count wraps to 1 and was refused later by QuantizedCodes; a shape of 2^31 to 2^32 codes was a
+     * NegativeArraySizeException); the shape is now refused first.
      */
     @Test
     void reviewFindingsAreNamedErrors() throws IOException {
@@ -128,6 +153,10 @@ class ModelFileFuzzTest {
                 () -> QuantizationReport.activationQuantizer(dir, 2));
         assertEquals(dir.resolve(QuantizationReport.FILE) + ": not valid JSON: Unexpected end-of-input within/between Object"
                 + " entries", e.getMessage());
+        byte[] w = resource(in + "ggmlBlocks/wrapping-shape");       // out * (in / 32) wrapped around to 1 block
+        e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> PackedWeights.fromGgmlBlocks(
+                PackedFormat.Q8_0, 954437177, 288, java.util.Arrays.copyOfRange(w, 9, w.length)));
+        assertEquals("[954437177, 288]: 274877906976 codes, more than a Java array holds", e.getMessage());
         Files.write(dir.resolve(QuantizationReport.FILE), resource(in + "quantizationReport/bits-fraction"));
         e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
                 () -> QuantizationReport.activationQuantizer(dir, 2));
@@ -177,6 +206,11 @@ class ModelFileFuzzTest {
         BertStudentRun.Spec s = BertStudentRun.Spec.read(spec);
         assertArrayEquals(new int[] {0, 3}, s.layerMapFor(TEACHER));
         assertEquals(2e-3, s.lr());
+
+        byte[] g = resource(in + "ggmlBlocks/q8_0-2x32");
+        PackedWeights q8 = PackedWeights.fromGgmlBlocks(PackedFormat.Q8_0, 2, 32, java.util.Arrays.copyOfRange(g, 9, g.length));
+        assertEquals(1.0f, q8.scales()[0]);
+        assertArrayEquals(java.util.Arrays.copyOfRange(g, 9, g.length), q8.toGgmlBlocks());
 
         Path run = scratch("seed-run.json");
         Files.write(run, resource(in + "trainRun/brown-byte-tiny"));
