@@ -21,6 +21,7 @@ final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         ModelOutput.requireFile("--config", config);
+        ModelOutput.newOutParent(out);
         LanguageModelRun run;
         try {
             run = LanguageModelRun.read(config);

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -16,7 +17,6 @@ import org.distillery.tokenize.BpeTrainer;
 import org.distillery.tokenize.ByteTokenizer;
 import org.distillery.tokenize.Tokenizer;
 import org.distillery.util.AtomicFiles;
-import org.distillery.util.FileTrees;
 import org.distillery.util.IoErrors;
 
 /**
@@ -131,39 +131,42 @@ public record LanguageModelRun(String dataset, String tokenizer, int validationT
      */
     public Result run(Path out, boolean showProgress,
                       java.util.function.Function<CausalLmObjective, TrainingObjective> objective) {
-        try {
-            FileTrees.requireNew(out);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("--out " + e.getMessage(), e);
+        if (Files.exists(out)) {
+            throw new IllegalArgumentException("--out " + out + " already exists: choose a new folder (runs are never overwritten)");
+        }
+        Path tmp = out.toAbsolutePath().resolveSibling("." + out.getFileName() + ".partial");
+        if (Files.exists(tmp)) {
+            throw new IllegalArgumentException(tmp + " exists (an interrupted run?): remove it or choose another --out");
         }
         Corpus c = corpus();
-        Result[] result = new Result[1];
-        FileTrees.createAtomically(out, tmp -> {                  // a failed run (bad pair, divergence) leaves nothing
-            CausalLmObjective task = new CausalLmObjective(train, c.train(), c.validation());
-            TrainingObjective trained = objective.apply(task);
-            Trainer trainer = new Trainer(train.loop(), trained, tmp.resolve("run")).showProgress(showProgress);
-            trainer.run();
-            Gpt model = task.model();
-            Perplexity.Result ppl = Perplexity.evaluate(model, evaluationTokens(c), train.seqLen(), train.batchSize());
-            model.save(tmp);
-            if (c.tokenizer() instanceof org.distillery.tokenize.Gpt2Tokenizer g) {
-                g.save(tmp);
-            }
-            ObjectNode summary = new ObjectMapper().createObjectNode();
-            summary.set("run", toJson());
-            if (trained != task) summary.set("objective", trained.state());
-            summary.put("parameters", model.parameterCount());
-            summary.put("steps", trainer.step());
-            summary.put("final_train_loss", trainer.history().get(trainer.history().size() - 1).loss());
-            summary.put("validation_perplexity", ppl.perplexity());
-            summary.put("validation_tokens", ppl.tokensPredicted());
-            summary.set("provenance", new ObjectMapper().valueToTree(
-                    org.distillery.report.Provenance.capture(org.distillery.util.ProjectPaths.root()).asMap()));
+        CausalLmObjective task = new CausalLmObjective(train, c.train(), c.validation());
+        TrainingObjective trained = objective.apply(task);
+        Trainer trainer = new Trainer(train.loop(), trained, tmp.resolve("run")).showProgress(showProgress);
+        trainer.run();
+        Gpt model = task.model();
+        Perplexity.Result ppl = Perplexity.evaluate(model, evaluationTokens(c), train.seqLen(), train.batchSize());
+        model.save(tmp);
+        if (c.tokenizer() instanceof org.distillery.tokenize.Gpt2Tokenizer g) {
+            g.save(tmp);
+        }
+        ObjectNode summary = new ObjectMapper().createObjectNode();
+        summary.set("run", toJson());
+        if (trained != task) summary.set("objective", trained.state());
+        summary.put("parameters", model.parameterCount());
+        summary.put("steps", trainer.step());
+        summary.put("final_train_loss", trainer.history().get(trainer.history().size() - 1).loss());
+        summary.put("validation_perplexity", ppl.perplexity());
+        summary.put("validation_tokens", ppl.tokensPredicted());
+        summary.set("provenance", new ObjectMapper().valueToTree(
+                org.distillery.report.Provenance.capture(org.distillery.util.ProjectPaths.root()).asMap()));
+        try {
             AtomicFiles.writeString(tmp.resolve("summary.json"),
                     new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(summary));
-            result[0] = new Result(trainer, model, c.tokenizer(), ppl, out);
-        });
-        return result[0];
+            Files.move(tmp, out);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot finish " + out + ": " + e.getMessage(), e);
+        }
+        return new Result(trainer, model, c.tokenizer(), ppl, out);
     }
 
     /**

@@ -1,19 +1,21 @@
 package org.distillery.robustness.badinput;
 
 import static org.distillery.robustness.badinput.BadInput.usage;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code ./lab train}: run files that are missing, folders, not UTF-8, not JSON, or hold a wrong field; an existing
- * {@code --out} or one whose folder is missing; a run that diverges. Each is one exact line on stderr, exit code 2
- * (1 for the diverging run), and nothing is left in the output folder.
+ * {@code --out} or one whose folder is missing. Each is one exact line on stderr, exit code 2, and nothing is left in
+ * the output folder; a run that diverges is one line with exit code 1.
  */
 class TrainBadInputTest {
     @TempDir
@@ -51,8 +53,6 @@ class TrainBadInputTest {
         Path longSeq = Files.writeString(in.resolve("seq.json"), run("\"seq_len\": 16", "\"seq_len\": 32"));
         Path noFreeze = Files.writeString(in.resolve("freeze.json"), run(", \"freeze_pattern\": \"\"", ""));
         Path good = Files.writeString(in.resolve("good.json"), run("\"steps\": 2", "\"steps\": 2"));
-        Path diverges = Files.writeString(in.resolve("diverges.json"), run("\"lr_max\": 0.001, \"lr_min\": 0.0001",
-                "\"lr_max\": 1e30, \"lr_min\": 1e29").replace("\"grad_clip\": 1.0", "\"grad_clip\": 0"));
         String nl = System.lineSeparator();
         return BadInput.cli(work, List.of(
                 usage("no such run file", "--config " + in.resolve("none.json") + ": no such file",
@@ -87,9 +87,26 @@ class TrainBadInputTest {
                 usage("--out in a missing folder", "--out " + work.resolve("no/model") + ": the folder " + work.resolve("no")
                         + " does not exist", "train", "--config", good.toString(), "--out", work.resolve("no/model").toString()),
                 new BadInput.Cli("--out missing", 2, "train: Missing required option: '--out=DIR'" + nl
-                        + "Try 'lab train --help' for usage." + nl, "train", "--config", good.toString()),
-                new BadInput.Cli("a run that diverges", 1, "train: step 2: loss is NaN (micro-batch 0); training stopped. Last good checkpoint:"
-                        + " none" + nl, "train", "--config",
-                        diverges.toString(), "--out", out)));
+                        + "Try 'lab train --help' for usage." + nl, "train", "--config", good.toString())));
+    }
+
+    /**
+     * A run that diverges stops with one line and exit code 1; nothing appears at --out, and its temporary folder
+     * (.OUT.partial, with the checkpoints it wrote) is kept for inspection: a new run into the same --out names it.
+     */
+    @Test
+    void aRunThatDivergesWritesNoModel() throws Exception {
+        Path work = Files.createDirectories(tmp.resolve("work"));
+        Path diverges = Files.writeString(tmp.resolve("diverges.json"), run("\"lr_max\": 0.001, \"lr_min\": 0.0001",
+                "\"lr_max\": 1e30, \"lr_min\": 1e29").replace("\"grad_clip\": 1.0", "\"grad_clip\": 0"));
+        String out = work.resolve("model").toString(), nl = System.lineSeparator();
+        BadInput.Run r = BadInput.lab("train", "--config", diverges.toString(), "--out", out);
+        assertEquals("train: step 2: loss is NaN (micro-batch 0); training stopped. Last good checkpoint: none" + nl, r.err());
+        assertEquals(1, r.exit());
+        assertEquals(List.of(".model.partial"), BadInput.entries(work));
+        r = BadInput.lab("train", "--config", diverges.toString(), "--out", out);
+        assertEquals("train: " + work.resolve(".model.partial") + " exists (an interrupted run?): remove it or choose another"
+                + " --out" + nl, r.err());
+        assertEquals(2, r.exit());
     }
 }
