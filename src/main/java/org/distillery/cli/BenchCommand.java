@@ -99,9 +99,7 @@ final class BenchCommand implements Callable<Integer> {
         if (config == null) {
             throw new IllegalArgumentException("--config FILE is required for " + what);
         }
-        if (!Files.isRegularFile(config)) {
-            throw new IllegalArgumentException("--config " + config + ": no such file");
-        }
+        ModelOutput.requireFile("--config", config);
         BenchConfig cfg = BenchConfig.read(config);
         Path root = ProjectPaths.root();
         Path torchScript = root.resolve("src/bench/python/torch_gpt_bench.py");
@@ -145,8 +143,10 @@ final class BenchCommand implements Callable<Integer> {
 
     /** {@code bench gptq}: alternating runs of GptqBenchmark and torch_gptq_bench.py on the same data. */
     private int gptq() throws Exception {
-        if (out < 1 || in < 1 || sequences < 1 || tokens < 1) {
-            throw new IllegalArgumentException("--out, --in, --sequences, --tokens must be >= 1");
+        int[] sizes = {out, in, sequences, tokens};
+        String[] names = {"--out", "--in", "--sequences", "--tokens"};
+        for (int i = 0; i < sizes.length; i++) {
+            if (sizes[i] < 1) throw new IllegalArgumentException(names[i] + " " + sizes[i] + " is not accepted: use 1 or more");
         }
         if (bits < 2 || bits > 8) {
             throw new IllegalArgumentException("--bits " + bits + " is out of range: accepted 2 to 8");

@@ -92,9 +92,7 @@ final class DistillCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (!Files.isRegularFile(studentConfig)) {
-            throw new IllegalArgumentException("--student-config " + studentConfig + ": no such file");
-        }
+        ModelOutput.requireFile("--student-config", studentConfig);
         if (!Files.isDirectory(teacher)) throw new IllegalArgumentException("--teacher " + teacher + ": no such folder");
         Family family = family(teacher);
         Map<String, Double> w = parseLosses(losses, family);
@@ -112,8 +110,18 @@ final class DistillCommand implements Callable<Integer> {
     }
 
     private void gpt(Distiller.Options options, Path target, boolean resuming) {
-        LanguageModelRun run = LanguageModelRun.read(studentConfig);
-        Gpt t = Gpt.load(teacher, run.train().batchSize(), run.train().seqLen());
+        LanguageModelRun run;
+        try {
+            run = LanguageModelRun.read(studentConfig);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--student-config " + e.getMessage(), e);   // the message starts with the file
+        }
+        int seqLen = run.train().seqLen();
+        if (HfConfig.read(teacher.resolve("config.json")) instanceof Gpt2Config tc && tc.nPositions() < seqLen) {
+            throw new IllegalArgumentException("--teacher " + teacher + ": its context n_positions = " + tc.nPositions()
+                    + " is shorter than the student's seq_len " + seqLen + "; the teacher must see the student's windows");
+        }
+        Gpt t = Gpt.load(teacher, run.train().batchSize(), seqLen);
         LanguageModelRun.Result r = resuming
                 ? run.resume(target, true, task -> Distiller.of(t, task, options, null), task -> Distiller.restorer(t, task, null))
                 : run.run(target, true, task -> Distiller.of(t, task, options, null));

@@ -3,8 +3,6 @@ package org.distillery.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,11 +11,14 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.distillery.data.DatasetFiles;
+import org.distillery.data.TokenBin;
 import org.distillery.eval.Perplexity;
 import org.distillery.model.Gpt;
 import org.distillery.model.ModelTokenizer;
 import org.distillery.quant.ActivationQuantizer;
+import org.distillery.quant.QuantizationReport;
 import org.distillery.report.Provenance;
+import org.distillery.util.IoErrors;
 import org.distillery.util.ProjectPaths;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -26,7 +27,7 @@ import picocli.CommandLine.Option;
  * {@code ./lab eval --model DIR --data FILE}: perplexity of a GPT model directory on a text. A directory written by
  * {@code ./lab quantize} whose {@code quantization.json} records an activation quantization (SmoothQuant's W8A8) is
  * evaluated with it: the activation quantizer is installed on the loaded model
- * ({@link QuantizeCommand#activationQuantizer}).
+ * ({@link QuantizationReport#activationQuantizer}).
  */
 @Command(name = "eval", mixinStandardHelpOptions = true,
         description = {"Perplexity of a GPT model directory on a text file (tokenized with the model's "
@@ -69,26 +70,31 @@ final class EvalCommand implements Callable<Integer> {
         if (!Files.isRegularFile(model.resolve("config.json"))) {
             throw new IllegalArgumentException("--model " + model + ": no config.json there");
         }
-        if (!Files.isRegularFile(data)) {
-            throw new IllegalArgumentException("--data " + data + ": no such file");
-        }
+        ModelOutput.requireFile("--data", data);
         if (batch < 1) {
             throw new IllegalArgumentException("--batch " + batch + " is not accepted: use 1 or more");
         }
         if (!(org.distillery.io.HfConfig.read(model.resolve("config.json")) instanceof org.distillery.io.Gpt2Config cfg)) {
             throw new IllegalArgumentException("--model " + model + ": config.json is not a GPT-2 model (model_type gpt2)");
         }
+        ModelOutput.requireWeights(model);
         int n = cfg.nPositions();
         int t = context == null ? n : context;
         if (t < 2 || t > n) {
             throw new IllegalArgumentException("--context " + t + " is not accepted: use 2 to the model's n_positions " + n);
         }
+        if (stride != null && (stride < 1 || stride > t)) {
+            throw new IllegalArgumentException("--stride " + stride + " is not accepted: use 1 to the context " + t);
+        }
         Gpt gpt = Gpt.load(model, batch, t);
-        ActivationQuantizer activations = QuantizeCommand.activationQuantizer(model, gpt.config().nLayer());
+        ActivationQuantizer activations = QuantizationReport.activationQuantizer(model, gpt.config().nLayer());
         if (activations != null) activations.install(gpt);
         int vocab = gpt.config().vocabSize();
-        int[] tokens = data.toString().endsWith(".bin") ? readBin(data, vocab)
-                : ModelTokenizer.of(model, vocab).encode(Files.readString(data, StandardCharsets.UTF_8));
+        int[] tokens = data.toString().endsWith(".bin") ? tokenBin(data, vocab) : ModelTokenizer.of(model, vocab).encode(text(data));
+        if (tokens.length < 2) {
+            throw new IllegalArgumentException("--data " + data + ": " + tokens.length + " token" + (tokens.length == 1 ? "" : "s")
+                    + "; perplexity needs at least 2 (one to predict from, one to predict)");
+        }
         Perplexity.Result r = stride == null ? Perplexity.evaluate(gpt, tokens, t, batch)
                 : Perplexity.evaluate(gpt, tokens, t, stride, batch);
         Map<String, Object> out = new LinkedHashMap<>();
@@ -114,21 +120,23 @@ final class EvalCommand implements Callable<Integer> {
         return new ObjectMapper().valueToTree(out);
     }
 
-    /** A nanoGPT-style .bin: little-endian uint16 token ids, each checked against the vocabulary. */
-    static int[] readBin(Path file, int vocab) throws IOException {
-        long size = Files.size(file);
-        if (size % 2 != 0) {
-            throw new IllegalArgumentException("--data " + file + ": " + size + " bytes is not a whole number of uint16 ids");
+    /** The text of {@code --data}; a file that is not UTF-8 is a bad argument. */
+    private static String text(Path file) {
+        try {
+            return Files.readString(file, StandardCharsets.UTF_8);
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new IllegalArgumentException("--data " + file + ": not UTF-8 text (a .bin file of uint16 ids must end in .bin)", e);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("--data " + file + ": cannot read it: " + IoErrors.reason(e), e);
         }
-        ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(file)).order(ByteOrder.LITTLE_ENDIAN);
-        int[] ids = new int[(int) (size / 2)];
-        for (int i = 0; i < ids.length; i++) {
-            ids[i] = Short.toUnsignedInt(b.getShort());
-            if (ids[i] >= vocab) {
-                throw new IllegalArgumentException("--data " + file + ": token id " + ids[i] + " at position " + i
-                        + " is outside the model's vocabulary of " + vocab);
-            }
+    }
+
+    /** The ids of a nanoGPT-style .bin ({@link TokenBin}); a malformed file is a bad {@code --data}. */
+    private static int[] tokenBin(Path file, int vocab) {
+        try {
+            return TokenBin.read(file, vocab);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--data " + e.getMessage(), e);
         }
-        return ids;
     }
 }

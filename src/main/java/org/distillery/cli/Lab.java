@@ -33,9 +33,14 @@ public final class Lab implements Runnable {
                 cmd.getErr().println(cmd.getCommandName() + ": " + le.getMessage());
                 return le.exitCode();
             }
-            if (ex instanceof IllegalArgumentException) {
-                cmd.getErr().println(cmd.getCommandName() + ": " + ex.getMessage());
+            if (ex instanceof IllegalArgumentException || ex instanceof org.distillery.io.CheckpointFormatException) {
+                cmd.getErr().println(cmd.getCommandName() + ": " + ex.getMessage());   // a bad argument or input file
                 return 2;
+            }
+            if (ex instanceof org.distillery.data.DatasetException || ex instanceof java.io.UncheckedIOException
+                    || ex instanceof org.distillery.train.TrainingDivergedException) {
+                cmd.getErr().println(cmd.getCommandName() + ": " + ex.getMessage());   // a dataset, I/O or training failed
+                return 1;
             }
             throw ex;
         });

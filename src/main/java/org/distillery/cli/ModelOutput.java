@@ -31,7 +31,15 @@ final class ModelOutput {
         if (!(HfConfig.read(model.resolve("config.json")) instanceof Gpt2Config cfg)) {
             throw new IllegalArgumentException("--model " + model + ": config.json is not a GPT-2 model (model_type gpt2)");
         }
+        requireWeights(model);
         return cfg;
+    }
+
+    /** Checks that the model directory {@code --model} has its weights file. */
+    static void requireWeights(Path model) {
+        if (!Files.isRegularFile(model.resolve("model.safetensors"))) {
+            throw new IllegalArgumentException("--model " + model + ": no model.safetensors there (config.json without weights)");
+        }
     }
 
     /** Checks that {@code --out} does not exist and its folder does; returns that folder. */
@@ -45,9 +53,13 @@ final class ModelOutput {
 
     /** Checks that {@code --calib} (when given) is a file. */
     static void checkCalibFile(Path calib) {
-        if (calib != null && !Files.isRegularFile(calib)) {
-            throw new IllegalArgumentException("--calib " + calib + ": no such file");
-        }
+        if (calib != null) requireFile("--calib", calib);
+    }
+
+    /** Checks that the path given to {@code option} is a file: an error says when there is none or it is a folder. */
+    static void requireFile(String option, Path file) {
+        if (Files.isDirectory(file)) throw new IllegalArgumentException(option + " " + file + ": is a folder, not a file");
+        if (!Files.isRegularFile(file)) throw new IllegalArgumentException(option + " " + file + ": no such file");
     }
 
     /** The first {@code eval} tokens of Brown's validation split (null without {@code --eval}). */

@@ -19,7 +19,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import com.fasterxml.jackson.databind.JsonNode;
 import org.distillery.data.BrownCorpus;
 import org.distillery.engine.kernels.FloatTensor;
 import org.distillery.eval.Perplexity;
@@ -35,6 +34,7 @@ import org.distillery.quant.LinearLayers;
 import org.distillery.quant.NormTweak;
 import org.distillery.quant.Qat;
 import org.distillery.quant.QuantizationMethod;
+import org.distillery.quant.QuantizationReport;
 import org.distillery.quant.QuantizedTensor;
 import org.distillery.quant.Quantizer;
 import org.distillery.quant.SelfGeneratedCalibration;
@@ -93,9 +93,9 @@ final class QuantizeCommand implements Callable<Integer> {
     /** The file of the packed weights in the output directory. */
     static final String PACKED_FILE = "quantized.safetensors";
     /** The report file in the output directory. */
-    static final String REPORT_FILE = "quantization.json";
+    static final String REPORT_FILE = QuantizationReport.FILE;
     /** The key of the activation quantization in {@link #REPORT_FILE} (null: weights only). */
-    static final String ACTIVATION_KEY = "activation_quantization";
+    static final String ACTIVATION_KEY = QuantizationReport.ACTIVATION_KEY;
 
     @Option(names = "--model", required = true, paramLabel = "DIR", description = "GPT model directory (config.json + model.safetensors)")
     Path model;
@@ -484,57 +484,6 @@ final class QuantizeCommand implements Callable<Integer> {
         return m;
     }
 
-    /** The {@link #ACTIVATION_KEY} section: bits, granularity, and per-tensor the calibrated max|X| per layer. */
-    static Map<String, Object> activationReport(ActivationQuantizer a, int layers) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("bits", a.bits());
-        m.put("symmetric", true);
-        m.put("granularity", a.granularity().label());
-        m.put("inputs", "every block linear layer (attn.c_attn, attn.c_proj, mlp.c_fc, mlp.c_proj); not the tied LM head");
-        if (a.granularity() == ActivationQuantizer.Granularity.PER_TENSOR) {
-            Map<String, Object> ranges = new LinkedHashMap<>();
-            for (int l = 0; l < layers; l++) {
-                for (int k = 0; k < 4; k++) ranges.put(BlockQuantizer.linearNames(l).get(k), a.range(l, k));
-            }
-            m.put("max_abs", ranges);
-        }
-        return m;
-    }
-
-    /**
-     * The activation quantizer a quantized model directory asks for in its {@code quantization.json}, or null when
-     * the file is absent or its {@code activation_quantization} is null (weights-only methods). {@code ./lab eval}
-     * installs it on the loaded model.
-     */
-    static ActivationQuantizer activationQuantizer(Path dir, int layers) throws IOException {
-        Path file = dir.resolve(REPORT_FILE);
-        if (!Files.isRegularFile(file)) return null;
-        JsonNode a = new ObjectMapper().readTree(file.toFile()).get(ACTIVATION_KEY);
-        if (a == null || a.isNull()) return null;
-        String where = file + ": " + ACTIVATION_KEY;
-        if (!a.path("bits").canConvertToInt() || !a.path("granularity").isTextual()) {
-            throw new IllegalArgumentException(where + " needs bits (2 to 8) and granularity (per-token or per-tensor)");
-        }
-        int b = a.get("bits").asInt();
-        ActivationQuantizer.Granularity g;
-        try {
-            g = ActivationQuantizer.Granularity.ofLabel(a.get("granularity").asText());
-            if (g == ActivationQuantizer.Granularity.PER_TOKEN) return ActivationQuantizer.perToken(b, layers);
-            float[][] ranges = new float[layers][4];
-            JsonNode m = a.path("max_abs");
-            for (int l = 0; l < layers; l++) {
-                for (int k = 0; k < 4; k++) {
-                    String name = BlockQuantizer.linearNames(l).get(k);
-                    if (!m.path(name).isNumber()) throw new IllegalArgumentException("max_abs." + name + " is missing");
-                    ranges[l][k] = (float) m.get(name).asDouble();
-                }
-            }
-            return ActivationQuantizer.perTensor(b, ranges);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(where + ": " + e.getMessage(), e);
-        }
-    }
-
     /** The spec the command quantizes with: per-channel or group-wise, fp16 scales, optional clipping search. */
     static Quantizer quantizer(int bits, boolean symmetric, Integer group, boolean clip) {
         Quantizer q = group == null ? Quantizer.perChannel(bits, symmetric) : Quantizer.grouped(bits, symmetric, group);
@@ -627,7 +576,7 @@ final class QuantizeCommand implements Callable<Integer> {
             r.put("block_size", 128);
         }
         r.putAll(details);
-        r.put(ACTIVATION_KEY, activations == null ? null : activationReport(activations, gpt.config().nLayer()));
+        r.put(ACTIVATION_KEY, activations == null ? null : QuantizationReport.activationSection(activations, gpt.config().nLayer()));
         r.put("model", model.toAbsolutePath().toString());
         if (cal != null) {
             Map<String, Object> c = new LinkedHashMap<>();

@@ -1,6 +1,5 @@
 package org.distillery.cli;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.distillery.train.LanguageModelRun;
@@ -32,11 +31,14 @@ final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (!Files.isRegularFile(config)) {
-            throw new IllegalArgumentException("--config " + config + ": no such file");
-        }
+        ModelOutput.requireFile("--config", config);
         return runs.record(spec, out, true, (target, resuming) -> {
-            LanguageModelRun run = LanguageModelRun.read(config);
+            LanguageModelRun run;
+            try {
+                run = LanguageModelRun.read(config);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--config " + e.getMessage(), e);     // the message starts with the file
+            }
             LanguageModelRun.Result r = resuming ? run.resume(target, true, task -> task, restorer -> restorer)
                     : run.run(target, true);
             System.out.println("trained " + target + ": " + LanguageModelRun.describe(r));

@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.zip.GZIPInputStream;
+import org.distillery.util.IoErrors;
 import org.distillery.util.ProjectPaths;
 
 /**
@@ -116,7 +117,7 @@ public final class BrownCorpus {
                     docs.add(d);
                 }
             } catch (IOException e) {
-                throw new DatasetException("cannot read " + file + ": " + e.getMessage(), e);
+                throw new DatasetException("cannot read " + file + ": " + IoErrors.reason(e), e);
             }
             bySplit.put(split, Collections.unmodifiableList(docs));
         }

@@ -17,6 +17,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.distillery.util.IoErrors;
 
 /**
  * Checks shipped dataset files against the {@code SHA256SUMS} file of their dataset folder
@@ -81,7 +82,7 @@ public final class DatasetFiles {
         } catch (NoSuchFileException e) {
             throw missing(datasetDir, fileName);
         } catch (IOException e) {
-            throw new DatasetException("cannot read " + file + ": " + e.getMessage(), e);
+            throw new DatasetException("cannot read " + file + ": " + IoErrors.reason(e), e);
         }
         if (VERIFIED.contains(key)) {
             READS.add(new Read(file.toAbsolutePath().normalize(), expected));
@@ -127,7 +128,7 @@ public final class DatasetFiles {
         } catch (NoSuchFileException e) {
             throw missing(datasetDir, SUMS);
         } catch (IOException e) {
-            throw new DatasetException("cannot read " + sums + ": " + e.getMessage(), e);
+            throw new DatasetException("cannot read " + sums + ": " + IoErrors.reason(e), e);
         }
         Map<String, String> out = new LinkedHashMap<>();
         String[] lines = text.split("\n");
@@ -141,7 +142,13 @@ public final class DatasetFiles {
                     || line.charAt(64) != ' ' || (line.charAt(65) != ' ' && line.charAt(65) != '*')) {
                 throw new DatasetException(sums + " line " + (i + 1) + " is not in sha256sum format: " + line);
             }
-            out.put(line.substring(66), line.substring(0, 64).toLowerCase());
+            String name = line.substring(66);
+            if (name.equals(".") || name.equals("..") || name.indexOf('/') >= 0 || name.indexOf('\\') >= 0
+                    || name.indexOf('\0') >= 0) {
+                throw new DatasetException(sums + " line " + (i + 1) + ": \"" + name + "\" is not a file name of "
+                        + datasetDir + " (a manifest lists the files beside it, without folders)");
+            }
+            out.put(name, line.substring(0, 64).toLowerCase());
         }
         return out;
     }
@@ -160,7 +167,7 @@ public final class DatasetFiles {
                 md.update(buf, 0, r);
             }
         } catch (IOException e) {
-            throw new DatasetException("cannot read " + file + ": " + e.getMessage(), e);
+            throw new DatasetException("cannot read " + file + ": " + IoErrors.reason(e), e);
         }
         HASHED.incrementAndGet();
         return HexFormat.of().formatHex(md.digest());

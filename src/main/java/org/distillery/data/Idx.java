@@ -13,6 +13,7 @@ import java.util.zip.GZIPInputStream;
 import java.util.zip.GZIPOutputStream;
 import java.util.zip.ZipException;
 import org.distillery.util.AtomicFiles;
+import org.distillery.util.IoErrors;
 
 /**
  * Reads and writes IDX files, the format of the original MNIST distribution, plain or gzip'd.
@@ -111,7 +112,7 @@ public final class Idx {
         } catch (NoSuchFileException e) {
             throw new DatasetException("missing IDX file " + file);
         } catch (IOException e) {
-            throw new DatasetException("cannot read " + file + ": " + e.getMessage(), e);
+            throw new DatasetException("cannot read " + file + ": " + IoErrors.reason(e), e);
         }
         if (bytes.length >= 2 && (bytes[0] & 0xFF) == 0x1F && (bytes[1] & 0xFF) == 0x8B) {
             bytes = gunzip(file, bytes);
@@ -197,7 +198,7 @@ public final class Idx {
             String detail = e.getMessage() == null ? "" : " (" + e.getMessage() + ")";
             throw new DatasetException(file + ": corrupt or truncated gzip data" + detail, e);
         } catch (IOException e) {
-            throw new DatasetException("cannot read " + file + ": " + e.getMessage(), e);
+            throw new DatasetException("cannot read " + file + ": " + IoErrors.reason(e), e);
         }
     }
 

@@ -152,6 +152,8 @@ public final class BertStudentRun {
             JsonNode root;
             try {
                 root = JSON.readTree(Files.readString(file));
+            } catch (java.nio.charset.CharacterCodingException e) {
+                throw new IllegalArgumentException("not UTF-8 text (" + e + ")", e);
             } catch (IOException e) {
                 throw new IllegalArgumentException("not readable as JSON: "
                         + (e.getMessage() == null ? e : e.getMessage().lines().findFirst().orElse("")), e);

@@ -88,6 +88,14 @@ public final class HintonLoss {
             throw new IllegalArgumentException("teacher: logits " + teacher.shapeString() + " do not match the student's "
                     + student.shapeString() + " (same rows and vocabulary needed)");
         }
+        if (dstudent.rows() != student.rows() || dstudent.cols() != student.cols()) {
+            throw new IllegalArgumentException("dstudent: shape " + dstudent.shapeString() + " does not match the student's logits "
+                    + student.shapeString());
+        }
+        if (softRows != null && softRows.length != student.rows()) {
+            throw new IllegalArgumentException("softRows: " + softRows.length + " flags but the logits have " + student.rows()
+                    + " rows");
+        }
         int v = student.cols();
         if (scratch == null || scratch.size() != 3 * v) scratch = FloatTensor.zeros(3, v);
         double loss = weighted(student, teacher, labels, softRows, alpha, (1 - alpha) * softFactor(), temperature, dstudent,

@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.distillery.util.AtomicFiles;
+import org.distillery.util.IoErrors;
 
 /**
  * A Hugging Face {@code config.json} of one of the supported architectures, as a validated record, plus the
@@ -73,7 +74,7 @@ public sealed interface HfConfig permits Gpt2Config, BertConfig, DistilBertConfi
         } catch (java.nio.charset.CharacterCodingException e) {
             throw new CheckpointFormatException(path + ": not UTF-8 text (" + e + ")");
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + path + ": " + e.getMessage(), e);
+            throw new UncheckedIOException("cannot read " + path + ": " + IoErrors.reason(e), e);
         }
         return parse(path.toString(), text);
     }

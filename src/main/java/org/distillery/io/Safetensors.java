@@ -27,6 +27,7 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
 import org.distillery.util.AtomicFiles;
+import org.distillery.util.IoErrors;
 
 /**
  * Reads and writes the <a href="https://github.com/huggingface/safetensors">safetensors</a> format.
@@ -126,7 +127,7 @@ public final class Safetensors {
             } catch (EOFException e) {
                 throw new CheckpointFormatException(path + ": file ends inside tensor \"" + name + "\"", e);
             } catch (IOException e) {
-                throw new UncheckedIOException("cannot read " + path + ": " + e.getMessage(), e);
+                throw new UncheckedIOException("cannot read " + path + ": " + IoErrors.reason(e), e);
             }
             return new NamedTensor(name, t.dtype(), shape, data);
         }
@@ -175,7 +176,7 @@ public final class Safetensors {
             return new Reader(path, ch, header);
         } catch (IOException e) {
             closeQuietly(ch);
-            throw new UncheckedIOException("cannot read " + path + ": " + e.getMessage(), e);
+            throw new UncheckedIOException("cannot read " + path + ": " + IoErrors.reason(e), e);
         } catch (RuntimeException | Error e) {
             closeQuietly(ch);
             throw e;

@@ -50,6 +50,8 @@ public final class MagnitudePruning {
     public static PruningMask mask(Map<String, FloatTensor> parameters, List<String> names, double s, Scope scope) {
         checkSparsity(s);
         if (scope == null) throw new IllegalArgumentException("scope: must not be null");
+        if (names == null) throw new IllegalArgumentException("names: must not be null");
+        PruningMask.requireFinite(parameters, names);
         if (scope == Scope.LAYER) {
             Map<String, Double> each = new LinkedHashMap<>();
             for (String n : names) each.put(n, s);
@@ -79,9 +81,10 @@ public final class MagnitudePruning {
 
     /** The layer-wise magnitude mask with a sparsity per layer (e.g. from {@link Sensitivity#allocate}). */
     public static PruningMask mask(Map<String, FloatTensor> parameters, Map<String, Double> layerSparsity) {
+        for (Double v : layerSparsity.values()) checkSparsity(v == null ? Double.NaN : v);
+        PruningMask.requireFinite(parameters, layerSparsity.keySet());
         PruningMask m = new PruningMask();
         for (Map.Entry<String, Double> e : layerSparsity.entrySet()) {
-            checkSparsity(e.getValue());
             FloatTensor w = PruningMask.require(parameters, e.getKey());
             double[] score = absolute(w);
             boolean[] keep = new boolean[score.length];
@@ -95,11 +98,9 @@ public final class MagnitudePruning {
     /** The N:M magnitude mask: the N largest |W| of every M consecutive inputs of each row. */
     public static PruningMask mask(Map<String, FloatTensor> parameters, List<String> names, NmPattern pattern) {
         if (pattern == null) throw new IllegalArgumentException("pattern: must not be null");
+        PruningMask.requireFinite(parameters, names);
         PruningMask m = new PruningMask();
-        for (String n : names) {
-            FloatTensor w = PruningMask.require(parameters, n);
-            pattern.checkWidth(w.dim(1), n);
-        }
+        for (String n : names) pattern.checkWidth(parameters.get(n).dim(1), n);
         for (String n : names) {
             FloatTensor w = parameters.get(n);
             m.put(n, w.dim(0), w.dim(1), pattern.select(absolute(w), w.dim(0), w.dim(1)));

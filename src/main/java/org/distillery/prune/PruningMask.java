@@ -139,6 +139,23 @@ public final class PruningMask {
         return true;
     }
 
+    /**
+     * Checks that the named weights of {@code parameters} exist, are [out, in] and hold no NaN/Inf, before a pruner
+     * changes any of them (a NaN has no magnitude to rank).
+     */
+    static void requireFinite(Map<String, FloatTensor> parameters, java.util.Collection<String> names) {
+        for (String name : names) {
+            FloatTensor w = require(parameters, name);
+            float[] v = w.toFloatArray();
+            for (int i = 0; i < v.length; i++) {
+                if (!Float.isFinite(v[i])) {
+                    throw new IllegalArgumentException(name + ": weight [" + i / w.dim(1) + ", " + i % w.dim(1) + "] = " + v[i]
+                            + " is not finite: cannot prune NaN/Inf weights");
+                }
+            }
+        }
+    }
+
     static FloatTensor require(Map<String, FloatTensor> parameters, String name) {
         FloatTensor w = parameters.get(name);
         if (w == null) throw new IllegalArgumentException("parameters: no weight named " + name);

@@ -230,6 +230,8 @@ public final class SparseGpt {
      */
     public static PruningResult prune(Gpt model, List<int[]> windows, Options options) {
         if (options == null) throw new IllegalArgumentException("options: must not be null");
+        if (model == null) throw new IllegalArgumentException("model: must not be null");
+        PruningMask.requireFinite(model.parameters(), org.distillery.quant.LinearLayers.names(model));
         if (options.pattern() != null) {
             for (String n : LinearLayers.names(model)) options.pattern().checkWidth(model.parameters().get(n).dim(1), n);
         }

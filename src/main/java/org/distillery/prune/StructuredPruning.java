@@ -50,6 +50,8 @@ public final class StructuredPruning {
     public static Result prune(Gpt model, Structure structure, StructureImportance.Criterion criterion, double f,
                                MagnitudePruning.Scope scope, List<int[]> windows) {
         MagnitudePruning.checkSparsity(f);
+        if (model == null) throw new IllegalArgumentException("model: must not be null");
+        PruningMask.requireFinite(model.parameters(), org.distillery.quant.LinearLayers.names(model));
         double[][] scores = StructureImportance.scores(model, structure, criterion, windows);
         int[][] removed = select(scores, f, scope, structure);
         Gpt out = remove(model, structure, removed);

@@ -60,6 +60,14 @@ public final class Wanda {
         if (norms == null || norms.length != cols) {
             throw new IllegalArgumentException("norms: need " + cols + " input norms; got " + (norms == null ? "null" : norms.length));
         }
+        for (int i = 0; i < w.length; i++) {
+            if (!Float.isFinite(w[i])) throw new IllegalArgumentException("w: non-finite weight " + w[i] + " at flat index " + i);
+        }
+        for (int j = 0; j < cols; j++) {
+            if (!(norms[j] >= 0) || Double.isInfinite(norms[j])) {
+                throw new IllegalArgumentException("norms: input norm " + norms[j] + " of column " + j + " is not finite and >= 0");
+            }
+        }
         double[] s = new double[w.length];
         for (int r = 0, o = 0; r < rows; r++, o += cols) {
             for (int j = 0; j < cols; j++) s[o + j] = Math.abs(w[o + j]) * norms[j];
@@ -94,6 +102,8 @@ public final class Wanda {
      */
     public static PruningResult prune(Gpt model, List<int[]> windows, Options options) {
         if (options == null) throw new IllegalArgumentException("options: must not be null");
+        if (model == null) throw new IllegalArgumentException("model: must not be null");
+        PruningMask.requireFinite(model.parameters(), org.distillery.quant.LinearLayers.names(model));
         if (options.pattern() != null) {
             for (String n : org.distillery.quant.LinearLayers.names(model)) {
                 options.pattern().checkWidth(model.parameters().get(n).dim(1), n);

@@ -126,17 +126,28 @@ public final class ActivationQuantizer implements Gpt.LinearInputHook {
     /** The calibrated max |X| of linear {@code linear} of block {@code block} (PER_TENSOR only). */
     public float range(int block, int linear) {
         if (ranges == null) throw new IllegalStateException("range: a per-token quantizer has no calibrated ranges");
+        checkBlock(block);
+        if (linear < 0 || linear > 3) {
+            throw new IllegalArgumentException("linear " + linear + " is outside [0, 4) (c_attn, attn.c_proj, c_fc, mlp.c_proj)");
+        }
         return ranges[block][linear];
     }
 
     /** Whether block {@code block}'s inputs are quantized. */
-    public boolean isActive(int block) { return active[block]; }
+    public boolean isActive(int block) {
+        checkBlock(block);
+        return active[block];
+    }
 
-    /** Switches quantization of block {@code block}'s linear inputs on or off (all on at construction). */
-    public ActivationQuantizer setActive(int block, boolean on) {
+    private void checkBlock(int block) {
         if (block < 0 || block >= active.length) {
             throw new IllegalArgumentException("block " + block + " is outside [0, " + active.length + ")");
         }
+    }
+
+    /** Switches quantization of block {@code block}'s linear inputs on or off (all on at construction). */
+    public ActivationQuantizer setActive(int block, boolean on) {
+        checkBlock(block);
         active[block] = on;
         return this;
     }

@@ -498,12 +498,15 @@ public final class Gptq {
         if (windows == null || windows.isEmpty()) {
             throw new IllegalArgumentException("windows: the calibration set is empty; need at least one window of tokens");
         }
-        int t = windows.get(0).length;
         for (int i = 0; i < windows.size(); i++) {
-            int[] w = windows.get(i);
-            if (w == null || w.length != t || t < 1) {
-                throw new IllegalArgumentException("windows: window " + i + " has " + (w == null ? "no" : w.length)
-                        + " tokens; every window needs the same length >= 1 (" + t + ")");
+            if (windows.get(i) == null) throw new IllegalArgumentException("windows: window " + i + " is null");
+        }
+        int t = windows.get(0).length;
+        if (t < 1) throw new IllegalArgumentException("windows: window 0 has no tokens; a window needs 1 or more");
+        for (int i = 1; i < windows.size(); i++) {
+            if (windows.get(i).length != t) {
+                throw new IllegalArgumentException("windows: window " + i + " has " + windows.get(i).length + " tokens but window 0"
+                        + " has " + t + "; every window needs the same length");
             }
         }
         if (t > model.maxSequenceLength()) {

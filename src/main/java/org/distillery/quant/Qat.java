@@ -83,13 +83,15 @@ public final class Qat implements WrappingObjective {
         if (names.isEmpty()) throw new IllegalArgumentException("inner: the model has no linear weights to quantize");
         for (String n : names) {
             FloatTensor w = model.parameters().get(n);
+            float[] x = w.toFloatArray();
             try {
                 quantizer.groupWidth(w.dim(1));
+                Quantizer.checkMatrix(x, w.dim(0), w.dim(1));   // NaN/Inf: refused before the model is touched
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException(n + ": " + e.getMessage(), e);
             }
             FloatTensor copy = FloatTensor.zeros(w.shape());
-            copy.copyFrom(w.toFloatArray());
+            copy.copyFrom(x);
             latent.put(n, copy);
             if (ranges == Ranges.FIXED) fixed.put(n, quantizer.quantize(copy));
         }

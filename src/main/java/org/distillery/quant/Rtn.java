@@ -44,6 +44,8 @@ public final class Rtn {
 
     /** As {@link #quantizeCopy(TrainableModel, Quantizer)} for the named tensors of a parameter map. */
     public static Result quantizeCopy(Map<String, FloatTensor> parameters, List<String> names, Quantizer quantizer) {
+        if (parameters == null) throw new IllegalArgumentException("parameters: must not be null");
+        if (names == null) throw new IllegalArgumentException("names: must not be null");
         if (quantizer == null) throw new IllegalArgumentException("quantizer: must not be null");
         Map<String, QuantizedTensor> out = new LinkedHashMap<>();
         List<LayerReport> report = new ArrayList<>();

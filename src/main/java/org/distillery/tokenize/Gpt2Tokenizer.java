@@ -21,6 +21,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Matcher;
 import org.distillery.util.AtomicFiles;
+import org.distillery.util.IoErrors;
 
 /**
  * GPT-2's byte-level BPE tokenizer (Radford et al. 2019; the algorithm of openai/gpt-2's
@@ -159,7 +160,7 @@ public final class Gpt2Tokenizer implements Tokenizer {
         Map<String, Integer> vocab = new LinkedHashMap<>();
         try {
             ObjectMapper mapper = new ObjectMapper().enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
-            JsonNode root = mapper.readTree(vocabJson.toFile());
+            JsonNode root = mapper.readTree(Files.readAllBytes(vocabJson));
             if (root == null || !root.isObject()) {
                 throw new IllegalArgumentException(vocabJson + ": expected a JSON object of token -> id");
             }
@@ -174,7 +175,7 @@ public final class Gpt2Tokenizer implements Tokenizer {
         } catch (JsonProcessingException e) {
             throw new IllegalArgumentException(vocabJson + ": not valid JSON: " + e.getOriginalMessage(), e);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + vocabJson + ": " + e.getMessage(), e);
+            throw new UncheckedIOException("cannot read " + vocabJson + ": " + IoErrors.reason(e), e);
         }
         List<String> lines;
         try {
@@ -182,7 +183,7 @@ public final class Gpt2Tokenizer implements Tokenizer {
         } catch (java.nio.charset.CharacterCodingException e) {
             throw new IllegalArgumentException(mergesTxt + ": not UTF-8 text (" + e + ")", e);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + mergesTxt + ": " + e.getMessage(), e);
+            throw new UncheckedIOException("cannot read " + mergesTxt + ": " + IoErrors.reason(e), e);
         }
         List<Merge> merges = new ArrayList<>();
         int[] lineNumbers = new int[lines.size()];

@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import org.distillery.util.AtomicFiles;
+import org.distillery.util.IoErrors;
 
 /**
  * BERT's WordPiece tokenizer (Devlin et al. 2019; Wu et al. 2016, section 4.1), with BERT's
@@ -104,7 +105,7 @@ public final class WordPieceTokenizer implements Tokenizer {
         } catch (java.nio.charset.CharacterCodingException e) {
             throw new IllegalArgumentException(vocabTxt + ": not UTF-8 text (" + e + ")", e);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + vocabTxt + ": " + e.getMessage(), e);
+            throw new UncheckedIOException("cannot read " + vocabTxt + ": " + IoErrors.reason(e), e);
         }
         try {
             return new WordPieceTokenizer(lines, lowercase);

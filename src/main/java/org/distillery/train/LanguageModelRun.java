@@ -17,6 +17,7 @@ import org.distillery.tokenize.BpeTrainer;
 import org.distillery.tokenize.ByteTokenizer;
 import org.distillery.tokenize.Tokenizer;
 import org.distillery.util.AtomicFiles;
+import org.distillery.util.IoErrors;
 
 /**
  * Trains a GPT language model on a shipped corpus, start to finish: tokenizer (bytes, or a byte-level
@@ -71,16 +72,28 @@ public record LanguageModelRun(String dataset, String tokenizer, int validationT
         JsonNode root;
         try {
             root = new ObjectMapper().readTree(Files.readString(file));
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new IllegalArgumentException(file + ": not UTF-8 text (" + e + ")", e);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalArgumentException(file + ": not valid JSON: " + e.getOriginalMessage(), e);
         } catch (IOException e) {
-            throw new IllegalArgumentException("cannot read run file " + file + ": "
-                    + (e.getMessage() == null ? e : e.getMessage().lines().findFirst().orElse("")), e);
+            throw new IllegalArgumentException(file + ": cannot read the run file: " + IoErrors.reason(e), e);
         }
         JsonNode data = root == null ? null : root.get("data");
-        if (data == null || !data.isObject() || data.get("dataset") == null || data.get("tokenizer") == null) {
-            throw new IllegalArgumentException(file + ": needs \"data\": {\"dataset\": ..., \"tokenizer\": ...}");
+        if (data == null || !data.isObject() || !data.path("dataset").isTextual() || !data.path("tokenizer").isTextual()) {
+            throw new IllegalArgumentException(file + ": needs \"data\": {\"dataset\": ..., \"tokenizer\": ...} (strings)");
         }
-        return new LanguageModelRun(data.get("dataset").asText(), data.get("tokenizer").asText(),
-                data.path("validation_tokens").asInt(0), TrainConfig.fromJson(root.get("train"), file + " (train)"));
+        JsonNode v = data.get("validation_tokens");
+        if (v != null && (!v.isIntegralNumber() || !v.canConvertToInt())) {
+            throw new IllegalArgumentException(file + ": data.validation_tokens must be an integer but was " + v);
+        }
+        TrainConfig train = TrainConfig.fromJson(root.get("train"), file + " (train)");
+        try {
+            return new LanguageModelRun(data.get("dataset").textValue(), data.get("tokenizer").textValue(),
+                    v == null ? 0 : v.intValue(), train);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
+        }
     }
 
     /** The run as its JSON file content. */

@@ -151,17 +151,55 @@ public record LoopConfig(int steps, double lrMax, double lrMin, int warmupSteps,
      */
     public static LoopConfig fromJson(JsonNode o, String source) {
         if (o == null || !o.isObject()) throw new IllegalArgumentException(source + ": config is not a JSON object");
-        return new LoopConfig(field(o, "steps", source).intValue(), field(o, "lr_max", source).doubleValue(),
-                field(o, "lr_min", source).doubleValue(), field(o, "warmup_steps", source).intValue(),
-                field(o, "weight_decay", source).doubleValue(), field(o, "grad_clip", source).doubleValue(),
-                field(o, "grad_accum_steps", source).intValue(), field(o, "eval_interval", source).intValue(),
-                field(o, "checkpoint_interval", source).intValue(), field(o, "keep_checkpoints", source).intValue(),
-                field(o, "freeze_pattern", source).asText());
+        int steps = intField(o, "steps", source), warmup = intField(o, "warmup_steps", source);
+        int accum = intField(o, "grad_accum_steps", source), eval = intField(o, "eval_interval", source);
+        int every = intField(o, "checkpoint_interval", source), keep = intField(o, "keep_checkpoints", source);
+        double lrMax = numberField(o, "lr_max", source), lrMin = numberField(o, "lr_min", source);
+        double decay = numberField(o, "weight_decay", source), clip = numberField(o, "grad_clip", source);
+        String freeze = textField(o, "freeze_pattern", source);
+        try {
+            return new LoopConfig(steps, lrMax, lrMin, warmup, decay, clip, accum, eval, every, keep, freeze);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
+        }
     }
 
+    /** Field {@code name} of {@code o}; an error naming the source and the field when it is missing or null. */
     static JsonNode field(JsonNode o, String name, String source) {
         JsonNode n = o.get(name);
         if (n == null || n.isNull()) throw new IllegalArgumentException(source + ": config has no field " + name);
         return n;
+    }
+
+    /** Field {@code name}, an integer in int range (not 8.5, "8" or 1e10). */
+    static int intField(JsonNode o, String name, String source) {
+        JsonNode n = field(o, name, source);
+        if (!n.isIntegralNumber() || !n.canConvertToInt()) {
+            throw new IllegalArgumentException(source + ": field " + name + " must be an integer but was " + n);
+        }
+        return n.intValue();
+    }
+
+    /** Field {@code name}, an integer in long range. */
+    static long longField(JsonNode o, String name, String source) {
+        JsonNode n = field(o, name, source);
+        if (!n.isIntegralNumber() || !n.canConvertToLong()) {
+            throw new IllegalArgumentException(source + ": field " + name + " must be an integer but was " + n);
+        }
+        return n.longValue();
+    }
+
+    /** Field {@code name}, a number. */
+    static double numberField(JsonNode o, String name, String source) {
+        JsonNode n = field(o, name, source);
+        if (!n.isNumber()) throw new IllegalArgumentException(source + ": field " + name + " must be a number but was " + n);
+        return n.doubleValue();
+    }
+
+    /** Field {@code name}, a string. */
+    static String textField(JsonNode o, String name, String source) {
+        JsonNode n = field(o, name, source);
+        if (!n.isTextual()) throw new IllegalArgumentException(source + ": field " + name + " must be a string but was " + n);
+        return n.textValue();
     }
 }

@@ -3,6 +3,7 @@ package org.distillery.train;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.distillery.io.CheckpointFormatException;
 import org.distillery.io.Gpt2Config;
 import org.distillery.io.HfConfig;
 
@@ -162,15 +163,25 @@ public record TrainConfig(Gpt2Config model, int batchSize, int seqLen, int steps
      */
     public static TrainConfig fromJson(JsonNode o, String source) {
         if (o == null || !o.isObject()) throw new IllegalArgumentException(source + ": config is not a JSON object");
-        HfConfig hc = HfConfig.parse(source + " (config.model)", LoopConfig.field(o, "model", source).toString());
+        HfConfig hc;
+        try {
+            hc = HfConfig.parse(source + " (config.model)", LoopConfig.field(o, "model", source).toString());
+        } catch (CheckpointFormatException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);      // the message names the source and the field
+        }
         if (!(hc instanceof Gpt2Config model)) {
             throw new IllegalArgumentException(source + ": config.model has model_type " + hc.modelType() + "; need gpt2");
         }
         LoopConfig l = LoopConfig.fromJson(o, source);
-        return new TrainConfig(model, LoopConfig.field(o, "batch_size", source).intValue(),
-                LoopConfig.field(o, "seq_len", source).intValue(), l.steps(), l.lrMax(), l.lrMin(), l.warmupSteps(),
-                l.weightDecay(), l.gradClip(), l.gradAccumSteps(), LoopConfig.field(o, "seed", source).longValue(),
-                l.evalInterval(), LoopConfig.field(o, "eval_batches", source).intValue(), l.checkpointInterval(),
-                l.keepCheckpoints(), l.freezePattern());
+        int batch = LoopConfig.intField(o, "batch_size", source), seqLen = LoopConfig.intField(o, "seq_len", source);
+        long seed = LoopConfig.longField(o, "seed", source);
+        int evalBatches = LoopConfig.intField(o, "eval_batches", source);
+        try {
+            return new TrainConfig(model, batch, seqLen, l.steps(), l.lrMax(), l.lrMin(), l.warmupSteps(), l.weightDecay(),
+                    l.gradClip(), l.gradAccumSteps(), seed, l.evalInterval(), evalBatches, l.checkpointInterval(),
+                    l.keepCheckpoints(), l.freezePattern());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
+        }
     }
 }

@@ -42,7 +42,7 @@ public final class AtomicFiles {
             return target;
         } catch (IOException e) {
             deleteQuietly(tmp);
-            throw new UncheckedIOException("cannot write " + target + ": " + e.getMessage(), e);
+            throw new UncheckedIOException("cannot write " + target + ": " + IoErrors.reason(e), e);
         } catch (RuntimeException | Error e) {
             deleteQuietly(tmp);
             throw e;

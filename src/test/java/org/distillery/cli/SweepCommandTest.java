@@ -119,9 +119,9 @@ class SweepCommandTest {
         String m = "\"model\": \"" + model + "\"";
         String[][] cases = {
                 {"{\"command\": \"quantize\", \"axes\": {\"bits\": [4]}, \"sweeps\": 2}", "unknown key 'sweeps'; accepted: command, base, axes"},
-                {"{\"axes\": {\"bits\": [4]}}", "\"command\" is missing; accepted: train, distill, quantize, prune, eval"},
+                {"{\"axes\": {\"bits\": [4]}}", "\"command\" is missing; accepted: train, distill, quantize, prune, eval, finetune"},
                 {"{\"command\": \"frobnicate\", \"axes\": {\"bits\": [4]}}", "unknown command \"frobnicate\"; accepted: train, distill,"
-                        + " quantize, prune, eval"},
+                        + " quantize, prune, eval, finetune"},
                 {"{\"command\": \"quantize\", \"base\": {" + m + "}}", "\"axes\" must be an object of option -> list of values with at"
                         + " least one axis; it is missing"},
                 {"{\"command\": \"quantize\", \"axes\": {}}", "\"axes\" must be an object of option -> list of values with at least one"

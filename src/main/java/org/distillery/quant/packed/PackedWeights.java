@@ -437,7 +437,11 @@ public final class PackedWeights {
         }
         if (out < 1) throw new IllegalArgumentException("out = " + out + ": need at least one row");
         format.checkGroup(32, in);
-        int qs = format.bits() == 8 ? 32 : 16, size = 2 + qs, n = out * (in / 32);
+        if ((long) out * in > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("[" + out + ", " + in + "]: " + (long) out * in + " codes, more than a Java array"
+                    + " holds");
+        }
+        int qs = format.bits() == 8 ? 32 : 16, size = 2 + qs, n = out * (in / 32);   // no overflow: out * in fits an int
         if (blocks.length != (long) n * size) {
             throw new IllegalArgumentException("blocks: " + blocks.length + " bytes but [" + out + ", " + in + "] in "
                     + format.id() + " is " + n + " blocks of " + size + " bytes = " + (long) n * size);
