@@ -26,8 +26,9 @@ import org.nd4j.linalg.factory.Nd4j;
  *   and INT8 g128, INT8-asym g128, INT4 g128, INT4-asym g128, Q8_0, Q4_0 ({@link QuantizedLinear}, batch 1).
  *   Variants are timed in interleaved rounds (a loop of about 10 ms each), median over rounds; GB/s counts the
  *   weight bytes the kernel reads ({@link PackedWeights#kernelBytes()}, 4 * out * in for float32).</li>
- *   <li>Out of cache: the same formats on enough distinct W [4096, 4096] copies to fill {@code --big-mib} of
- *   weight bytes per format, cycled, so every product reads its weights from memory.</li>
+ *   <li>Out of cache: the same formats on enough distinct copies of W [768, 3072], [3072, 768] and [4096, 4096] to
+ *   fill {@code --big-mib} of weight bytes per format, cycled, so every product reads its weights from memory (the
+ *   decode of a model whose layers do not stay in cache between tokens).</li>
  * </ol>
  * Single-threaded (the kernels are), so the fair ceiling is one core's streaming bandwidth.
  */
@@ -56,7 +57,11 @@ public final class PackedBench {
         for (int[] shape : new int[][] {{768, 3072}, {3072, 768}}) {
             shapeTable(shape[0], shape[1], rounds, bw);
         }
-        if (big) bigTable(bigMib, Math.max(5, rounds / 3), dram);
+        if (big) {
+            for (int[] shape : new int[][] {{768, 3072}, {3072, 768}, {4096, 4096}}) {
+                bigTable(shape[0], shape[1], bigMib, Math.max(5, rounds / 3), dram);
+            }
+        }
     }
 
     // ---------------------------------------------------------------- bandwidth
@@ -174,8 +179,7 @@ public final class PackedBench {
 
     // ---------------------------------------------------------------- out of cache
 
-    private static void bigTable(int bigMib, int rounds, double dram) {
-        int out = 4096, in = 4096;
+    private static void bigTable(int out, int in, int bigMib, int rounds, double dram) {
         long budget = (long) bigMib << 20;
         Random rnd = new Random(2);
         float[] w = new float[out * in];
@@ -183,7 +187,8 @@ public final class PackedBench {
         float[] x = new float[in];
         for (int i = 0; i < in; i++) x[i] = (float) rnd.nextGaussian();
         float[] y = new float[out];
-        System.out.printf("%nOut of cache: distinct W [%d, %d] copies cycled, %d MiB of weight bytes per variant; "
+        System.out.printf("%nOut of cache (the decode case of a model far larger than the caches): distinct W [%d, %d]"
+                + " copies cycled, %d MiB of weight bytes per variant; "
                 + "streaming bandwidth at %d MiB: %.1f GB/s%n", out, in, bigMib, bigMib, dram);
         System.out.printf("  %-22s %7s %10s %8s %10s %12s%n", "variant", "copies", "time (us)", "GB/s", "vs fp32",
                 "of DRAM BW");
