@@ -6,6 +6,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.distillery.eval.CausalLm;
+import org.distillery.eval.MemoizedCausalLm;
 import org.distillery.eval.Perplexity;
 import org.distillery.model.Gpt;
 import org.distillery.quant.packed.PackedLayers;
@@ -95,6 +97,8 @@ public final class QuantizationSweep {
     private final int[] evalTokens, startTokens;
     private final NormTweak.Options normTweak;
     private final Gpt reference;
+    /** The reference as every point scores it: its logits on the evaluation windows computed once, then reused. */
+    private final MemoizedCausalLm referenceLm;
     private final Map<Long, List<int[]>> calibration = new HashMap<>();
     private final int group;
 
@@ -123,6 +127,7 @@ public final class QuantizationSweep {
         this.normTweak = normTweak;
         this.seqLen = Gpt.load(floatDir, 1, 2).config().nPositions();
         this.reference = load();
+        this.referenceLm = MemoizedCausalLm.of(CausalLm.of(reference));
         int g = 128;
         for (String n : LinearLayers.names(reference)) {
             int width = reference.parameters().get(n).dim(1);
@@ -177,7 +182,7 @@ public final class QuantizationSweep {
     /** One point of the sweep: quantize, then score against the float model and size it. */
     public Point run(Scheme scheme, int bits, boolean withNormTweak, long seed) {
         Quantized qz = quantize(scheme, bits, withNormTweak, seed);
-        Perplexity.Comparison c = Perplexity.compare(reference, qz.model(), evalTokens, seqLen, batchSize);
+        Perplexity.Comparison c = Perplexity.compare(referenceLm, CausalLm.of(qz.model()), evalTokens, seqLen, batchSize);
         Map<String, QuantizedTensor> tensors = qz.result().tensors();
         long weights = 0;
         for (QuantizedTensor t : tensors.values()) weights += (long) t.rows() * t.cols();
@@ -219,7 +224,7 @@ public final class QuantizationSweep {
         Gpt model = load();
         SmoothQuant.Options o = SmoothQuant.Options.defaults(batchSize).withSmoothing(smooth).withActivations(activations, 8);
         SmoothQuant.Result r = SmoothQuant.apply(model, calibration(seed), o);
-        Perplexity.Comparison c = Perplexity.compare(reference, model, evalTokens, seqLen, batchSize);
+        Perplexity.Comparison c = Perplexity.compare(referenceLm, CausalLm.of(model), evalTokens, seqLen, batchSize);
         return new SmoothPoint(smooth, activations, c.model().perplexity(), c.reference().perplexity(), c.meanKl(), r.smoothing());
     }
 }
