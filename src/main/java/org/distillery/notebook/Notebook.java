@@ -65,6 +65,25 @@ public final class Notebook {
         return img;
     }
 
+    /** The file {@link #headline} writes into the output folder. */
+    public static final String HEADLINE_FILE = "headline.txt";
+
+    /**
+     * Records this notebook's headline result, one or two sentences computed from the run's numbers, as
+     * {@code <outputDir>/headline.txt} (atomically); {@code ./lab reproduce} puts it into the summary table of
+     * {@code reports/index.html}. Returns the text for display.
+     *
+     * @throws IllegalArgumentException if the text is null or blank
+     */
+    public static String headline(String text) {
+        if (text == null || text.isBlank()) {
+            throw new IllegalArgumentException("headline: must be a non-blank sentence but was "
+                    + (text == null ? "null" : "'" + text + "'"));
+        }
+        AtomicFiles.writeString(outputDir().resolve(HEADLINE_FILE), text.strip() + "\n");
+        return text.strip();
+    }
+
     /** Saves the table as {@code <outputDir>/<name>.csv} (atomically) and returns it for display. */
     public static Table saveCsv(Table table, String name) {
         AtomicFiles.write(outputDir().resolve(fileName(name, ".csv")), out -> {

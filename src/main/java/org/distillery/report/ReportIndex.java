@@ -33,8 +33,22 @@ final class ReportIndex {
         sb.append("<p>Each notebook was executed headless from top to bottom in the <code>")
                 .append(escape(manifest.profile())).append("</code> profile (")
                 .append(String.format("%.1f", manifest.totalSeconds()))
-                .append(" s in all); its page shows every output. <code>./lab reproduce</code> makes the full-profile "
-                        + "reports.</p>\n");
+                .append(" s for this run");
+        if (manifest.notebooks().stream().anyMatch(e -> !e.profile().equals(manifest.profile())
+                || !String.valueOf(e.provenance().get("date")).equals(String.valueOf(manifest.provenance().get("date"))))) {
+            sb.append("; the notebooks' own durations add up to ").append(String.format("%.1f", manifest.notebookSeconds()))
+                    .append(" s, some of them from earlier runs");
+        }
+        sb.append("); its page shows every output. <code>./lab reproduce</code> makes the full-profile reports.</p>\n");
+        sb.append("<h2>Summary</h2>\n<table id=\"summary\"><thead><tr><th>notebook</th><th>headline result</th>"
+                + "<th>profile</th></tr></thead><tbody>\n");
+        for (ReportManifest.Entry e : manifest.notebooks()) {
+            sb.append("<tr><td><a href=\"").append(escape(e.name() + "/" + e.name() + ".html")).append("\">")
+                    .append(escape(e.name())).append("</a></td><td>")
+                    .append(e.headline() == null ? "<em>no headline recorded</em>" : escape(e.headline()))
+                    .append("</td><td>").append(escape(e.profile())).append("</td></tr>\n");
+        }
+        sb.append("</tbody></table>\n");
         sb.append("<h2>Notebooks</h2>\n<table id=\"notebooks\"><thead><tr><th>notebook</th><th>chart</th>"
                 + "<th>files</th><th>profile</th><th>duration</th><th>commit</th><th>date</th></tr></thead><tbody>\n");
         for (ReportManifest.Entry e : manifest.notebooks()) {

@@ -31,9 +31,16 @@ public record ReportManifest(String profile, double totalSeconds, Map<String, Ob
      * @param cells      code cells executed
      * @param files      the CSV and PNG files it saved, sorted
      * @param provenance provenance of the run that executed it (a partial run keeps older entries)
+     * @param headline   the notebook's headline result ({@link org.distillery.notebook.Notebook#headline}), or
+     *                   null when it wrote none
      */
     public record Entry(String name, String profile, double seconds, int attempts, int cells,
-                        List<String> files, Map<String, Object> provenance) {}
+                        List<String> files, Map<String, Object> provenance, String headline) {}
+
+    /** The summed durations of the notebooks in the folder (a partial run's wall time covers only its own). */
+    public double notebookSeconds() {
+        return notebooks.stream().mapToDouble(Entry::seconds).sum();
+    }
 
     static final String FILE = "manifest.json";
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);

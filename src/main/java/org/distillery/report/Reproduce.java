@@ -97,7 +97,7 @@ public final class Reproduce {
                 }
                 out.printf("notebook %s: ok in %.1f s (%d cells)%n", name, r.seconds(), r.cells());
                 entries.put(name, new ReportManifest.Entry(name, profile.id(), r.seconds(), r.attempts(),
-                        r.cells(), savedFiles(tmp.resolve(name)), provenance.asMap()));
+                        r.cells(), savedFiles(tmp.resolve(name)), provenance.asMap(), headline(tmp.resolve(name))));
             }
             if (!failures.isEmpty()) {
                 return new Outcome(results, failures, null);
@@ -138,6 +138,12 @@ public final class Reproduce {
         return all.stream().filter(p -> NotebookRunner.stem(p).equals(wanted)).findFirst().map(List::of)
                 .orElseThrow(() -> LabException.usage("no notebook named '" + only + "' in " + notebooksDir
                         + "; available: " + all.stream().map(NotebookRunner::stem).collect(Collectors.joining(", "))));
+    }
+
+    /** The headline a notebook wrote into its folder ({@link org.distillery.notebook.Notebook#headline}), or null. */
+    static String headline(Path dir) throws IOException {
+        Path f = dir.resolve(org.distillery.notebook.Notebook.HEADLINE_FILE);
+        return Files.isRegularFile(f) ? Files.readString(f, java.nio.charset.StandardCharsets.UTF_8).strip() : null;
     }
 
     /** The CSV and PNG files a notebook saved into its folder, sorted. */

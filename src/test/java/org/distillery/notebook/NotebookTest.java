@@ -30,6 +30,20 @@ class NotebookTest {
     }
 
     @Test
+    void aBlankHeadlineIsRefusedAndNothingWritten() throws java.io.IOException {
+        java.nio.file.Path f = Notebook.outputDir().resolve(Notebook.HEADLINE_FILE);
+        java.nio.file.Files.deleteIfExists(f);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Notebook.headline("  "));
+        assertEquals("headline: must be a non-blank sentence but was '  '", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> Notebook.headline(null));
+        assertEquals("headline: must be a non-blank sentence but was null", e.getMessage());
+        assertFalse(java.nio.file.Files.exists(f));
+        assertEquals("Ratio 2.5x.", Notebook.headline(" Ratio 2.5x.\n"));
+        assertEquals("Ratio 2.5x.\n", java.nio.file.Files.readString(f));
+        java.nio.file.Files.delete(f);
+    }
+
+    @Test
     void rejectsFileNamesWithFolders() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> Notebook.saveCsv(sample(), "../x"));

@@ -45,14 +45,19 @@ class ReproduceTest {
             var t = Table.create("t").addColumns(IntColumn.create("n", 1, 2),
                     StringColumn.create("profile", Notebook.profile().id(), "x"));
             Notebook.saveCsv(t, "numbers")""";
+    private static final String HEADLINE_CELL = """
+            Notebook.headline("Squares grow: " + (3 * 3) + " at 3 <on " + Notebook.profile().id() + ">")""";
 
     @Test
     void writesACompleteReportThatRendersInChromium() throws IOException {
         Path nbDir = tmp.resolve("notebooks");
-        TestNotebooks.write(nbDir.resolve("01-chart.ipynb"), "distillery", CHART_CELL, TABLE_CELL);
+        TestNotebooks.write(nbDir.resolve("01-chart.ipynb"), "distillery", CHART_CELL, TABLE_CELL, HEADLINE_CELL);
         Path reports = tmp.resolve("reports");
 
         Reproduce.Outcome o = reproduce("distillery", 60, 3).run(nbDir, reports, Profile.QUICK, null, true);
+        assertEquals("Squares grow: 9 at 3 <on quick>", o.manifest().notebooks().get(0).headline(), "computed in the kernel");
+        assertTrue(Files.readString(reports.resolve("index.html")).contains(
+                "<td>Squares grow: 9 at 3 &lt;on quick&gt;</td>"), "the summary table shows it, escaped");
 
         assertTrue(o.ok(), () -> o.failures() + "\n" + progress);
         assertEquals(List.of("squares.png", "numbers.csv").stream().sorted().toList(),
