@@ -188,6 +188,8 @@ public record StageCost(String stage, String run, long parameters, long nonzeroP
     /** Runs {@link DecodeProbe} in a child JVM on one thread; its result line as JSON. */
     static JsonNode probe(Path model, boolean packed, int decodeTokens, int repeats) {
         List<String> cmd = new ArrayList<>(Sweep.javaCommand(DecodeProbe.class.getName()));
+        int cp = cmd.indexOf("-cp") + 1;
+        cmd.set(cp, classPath(cmd.get(cp)));
         cmd.addAll(List.of(model.toAbsolutePath().toString(), packed ? "packed" : "float", String.valueOf(decodeTokens),
                 String.valueOf(repeats)));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
@@ -213,6 +215,29 @@ public record StageCost(String stage, String run, long parameters, long nonzeroP
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while measuring " + model, e);
         }
+    }
+
+    /**
+     * The child's class path: this JVM's, plus where this class was loaded from and the project's
+     * {@code target/classpath.txt} when present (a notebook kernel loads the project's classes through JShell, not
+     * through its own class path).
+     */
+    static String classPath(String own) {
+        List<String> parts = new ArrayList<>(List.of(own.split(java.io.File.pathSeparator)));
+        try {
+            parts.add(Path.of(DecodeProbe.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toString());
+        } catch (java.net.URISyntaxException | RuntimeException e) {
+            // no code source: the class path below or the JVM's own must do
+        }
+        Path listed = org.distillery.util.ProjectPaths.root().resolve("target").resolve("classpath.txt");
+        if (Files.isRegularFile(listed)) {
+            try {
+                parts.addAll(List.of(Files.readString(listed).strip().split(java.io.File.pathSeparator)));
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot read " + listed + ": " + e.getMessage(), e);
+            }
+        }
+        return String.join(java.io.File.pathSeparator, new java.util.LinkedHashSet<>(parts.stream().filter(p -> !p.isBlank()).toList()));
     }
 
     private static long size(Path f) {
