@@ -13,7 +13,7 @@ import picocli.CommandLine.Command;
         description = "Distillery: compress language models; run the notebooks, the tests and the tools.",
         subcommands = {ReproduceCommand.class, TestCommand.class, NotebookCommand.class, TrainCommand.class, DistillCommand.class,
                 EvalCommand.class, QuantizeCommand.class, PruneCommand.class, FinetuneCommand.class, BenchCommand.class,
-                SweepCommand.class, RunsCommand.class},
+                SweepCommand.class, RunsCommand.class, PipelineCommand.class},
         footer = {"", "Also: ./lab setup  installs what the commands need (they call it themselves)."})
 public final class Lab implements Runnable {
     @CommandLine.Spec
