@@ -6,8 +6,6 @@ import com.fasterxml.jackson.databind.node.BooleanNode;
 import com.fasterxml.jackson.databind.node.IntNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -110,13 +108,7 @@ public record PipelineConfig(String name, Path teacher, Map<String, Map<String, 
         String where = "--config " + file + ": ";
         if (Files.isDirectory(file)) throw new IllegalArgumentException("--config " + file + ": is a folder, not a file");
         if (!Files.isRegularFile(file)) throw new IllegalArgumentException("--config " + file + ": no such file");
-        JsonNode root;
-        try {
-            root = new ObjectMapper().readTree(Files.readString(file, StandardCharsets.UTF_8));
-        } catch (IOException e) {
-            throw new IllegalArgumentException(where + "not valid JSON: "
-                    + (e.getMessage() == null ? e : e.getMessage().lines().findFirst().orElse("")), e);
-        }
+        JsonNode root = org.distillery.util.JsonFiles.read(file, where);
         String fallback = file.getFileName().toString().replaceFirst("\\.json$", "");
         return parse(root, file.toAbsolutePath().normalize().getParent(), where, name, fallback, commands);
     }

@@ -2,7 +2,6 @@ package org.distillery.record;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -62,13 +61,7 @@ public record SweepGrid(String command, Map<String, JsonNode> base, Map<String, 
      */
     public static SweepGrid read(Path file, Commands commands) {
         String where = "--grid " + file + ": ";
-        JsonNode root;
-        try {
-            root = new ObjectMapper().readTree(Files.readString(file, StandardCharsets.UTF_8));
-        } catch (IOException e) {
-            throw new IllegalArgumentException(where + "not valid JSON: "
-                    + (e.getMessage() == null ? e : e.getMessage().lines().findFirst().orElse("")), e);
-        }
+        JsonNode root = org.distillery.util.JsonFiles.read(file, where);
         if (root == null || !root.isObject()) {
             throw new IllegalArgumentException(where + "a grid is a JSON object with \"command\", \"axes\" and optionally \"base\"");
         }
