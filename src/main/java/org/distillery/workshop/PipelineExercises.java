@@ -62,12 +62,13 @@ public final class PipelineExercises {
                 cumulative[k] = x[k + 1];
                 percent[k] = 100 * (1 - x[k] / x[k + 1]);
             }
-            // the answer's running product must reach each stage's reduction relative to the teacher
+            // the answer's running product must reach each stage's reduction relative to the teacher (the tolerance grows
+            // with the factors multiplied, so that factors each within 1e-6 of the reference pass)
             boolean telescopes = true;
             double product = 1;
             for (int k = 0; k < n && telescopes; k++) {
                 product *= v[k];
-                telescopes = close(product, x[k + 1], 1e-6, 0);
+                telescopes = close(product, x[k + 1], 2e-6 * (k + 1), 0);
             }
             if (telescopes) {
                 int big = 0;
@@ -88,6 +89,7 @@ public final class PipelineExercises {
                 return e.wrong("These are the percentages of bytes saved per stage.", "give factors (2 means half the bytes), not percentages.");
             }
             int k = Answers.firstDifference(v, ref, 1e-6, 0);
+            if (k < 0) return e.wrong(show(v) + " are not the factors.");
             return e.wrong("Factor " + (k + 1) + " (" + rows.get(k).stage() + " -> " + rows.get(k + 1).stage() + ") is " + show(v[k])
                     + ", not " + rows.get(k).bytes() + " / " + rows.get(k + 1).bytes() + ".");
         });
