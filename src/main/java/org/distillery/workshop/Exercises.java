@@ -21,7 +21,8 @@ public final class Exercises {
 
     static {
         List<List<Exercise>> groups = List.of(NumberFormatExercises.all(), TeacherExercises.all(), HintonExercises.all(),
-                DistilBertExercises.all(), DistilGptExercises.all(), QuantizationExercises.all(), PruningExercises.all());
+                DistilBertExercises.all(), DistilGptExercises.all(), QuantizationExercises.all(), PruningExercises.all(),
+                PipelineExercises.all());
         for (List<Exercise> g : groups) {
             for (Exercise e : g) {
                 if (ALL.putIfAbsent(e.id(), e) != null) throw new IllegalStateException("exercise id " + e.id() + " is used twice");

@@ -14,7 +14,7 @@
  *   (01), {@link org.distillery.workshop.HintonExercises} (10), {@link org.distillery.workshop.DistilBertExercises}
  *   (11), {@link org.distillery.workshop.DistilGptExercises} (12),
  *   {@link org.distillery.workshop.QuantizationExercises} (20), {@link org.distillery.workshop.PruningExercises}
- *   (30).</li>
+ *   (30), {@link org.distillery.workshop.PipelineExercises} (40).</li>
  * </ul>
  * Reference solutions: {@code notebooks/solutions/}; the course: {@code notebooks/README.md}.
  */

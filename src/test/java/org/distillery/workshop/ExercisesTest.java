@@ -14,6 +14,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
+import org.distillery.pipeline.ParetoChart;
+import org.distillery.pipeline.StageCost;
 import org.distillery.prune.PruningSweep;
 import org.distillery.quant.QuantizationSweep;
 import org.junit.jupiter.api.Test;
@@ -43,7 +45,10 @@ class ExercisesTest {
             "20-quantization-sweep", List.of(new Variable("points", "java.util.List<org.distillery.quant.QuantizationSweep.Point>",
                     QuickRuns::quantizationPoints)),
             "30-pruning", List.of(new Variable("points", "java.util.List<org.distillery.prune.PruningSweep.Point>",
-                    QuickRuns::pruningPoints)));
+                    QuickRuns::pruningPoints)),
+            "40-compression-pipeline", List.of(new Variable("rows", "java.util.List<org.distillery.pipeline.StageCost>",
+                    QuickRuns::pipelineRows), new Variable("points", "java.util.List<org.distillery.pipeline.ParetoChart.Point>",
+                    QuickRuns::pipelinePoints)));
 
     static List<String> notebooks() {
         return WorkshopNotebook.NAMES;
@@ -101,6 +106,9 @@ class ExercisesTest {
         w.put("30.2", new boolean[] {true, false, true, false, true, true, false, false});
         w.put("30.3", 0.32);
         w.put("30.4", 1e6);
+        w.put("40.1", new double[] {1, 1, 1, 1});
+        w.put("40.2", List.of("prune-magnitude-50"));
+        w.put("40.3", 4.0);
         return w;
     }
 
@@ -165,6 +173,61 @@ class ExercisesTest {
         assertEquals(Verdict.Status.CORRECT, Exercises.verdict("30.4", 100 * (mag - sgpt) / (mag - dense), pp).status());
         String unknown = Exercises.check("20.2", "GPTQ per-chanel", q);
         assertTrue(unknown.contains("\"GPTQ per-chanel\" is not a method label of the sweep"), unknown);
+    }
+
+    @Test
+    void pipelineMistakesGetTheirOwnHint() {
+        List<StageCost> rows = QuickRuns.pipelineRows(tmp);
+        assertEquals(List.of("teacher", "distilled", "pruned", "quantized", "fine-tuned"), rows.stream().map(StageCost::stage).toList());
+        double[] factors = new double[4], inverted = new double[4], vsTeacher = new double[4], percent = new double[4];
+        for (int k = 0; k < 4; k++) {
+            long before = rows.get(k).bytes(), after = rows.get(k + 1).bytes();
+            factors[k] = before / (double) after;
+            inverted[k] = after / (double) before;
+            vsTeacher[k] = rows.get(0).bytes() / (double) after;
+            percent[k] = 100.0 * (before - after) / before;
+        }
+        assertEquals(Verdict.Status.CORRECT, Exercises.verdict("40.1", factors, rows).status());
+        assertTrue(Exercises.check("40.1", inverted, rows).contains("inverted"));
+        assertTrue(Exercises.check("40.1", vsTeacher, rows).contains("relative to the teacher"));
+        assertTrue(Exercises.check("40.1", percent, rows).contains("percentages"));
+        String third = Exercises.check("40.1", new double[] {factors[0], factors[1], 1, factors[3]}, rows);
+        assertTrue(third.contains("Factor 3 (pruned -> quantized) is 1, not " + rows.get(2).bytes() + " / " + rows.get(3).bytes()), third);
+
+        List<ParetoChart.Point> points = QuickRuns.pipelinePoints(tmp);
+        assertEquals(7, points.size(), points.toString());
+        // by the definition, pairwise: no other single-technique run is no larger, no worse and better in one of the two
+        List<ParetoChart.Point> single = points.stream().filter(p -> p.kind().equals("pruned") || p.kind().equals("quantized")).toList();
+        assertEquals(4, single.size(), single.toString());
+        List<String> frontier = single.stream().filter(p -> single.stream().noneMatch(o -> o.bytes() <= p.bytes()
+                && o.perplexity() <= p.perplexity() && (o.bytes() < p.bytes() || o.perplexity() < p.perplexity())))
+                .map(ParetoChart.Point::run).toList();
+        assertEquals(Verdict.Status.CORRECT, Exercises.verdict("40.2", String.join(", ", frontier), points).status());
+        ParetoChart.Point off = single.stream().filter(p -> !frontier.contains(p.run())).findFirst().orElseThrow();
+        String dominated = Exercises.check("40.2", List.of(off.run()), points);
+        assertTrue(dominated.contains(off.run() + " is dominated by ") && dominated.contains(frontier.size() + " frontier run"), dominated);
+        List<String> every = java.util.Arrays.stream(ParetoChart.frontier(points)).mapToObj(i -> points.get(i).run()).toList();
+        if (!every.stream().allMatch(frontier::contains)) {
+            assertTrue(Exercises.check("40.2", every, points).contains("the on_frontier column"));
+        }
+        assertTrue(Exercises.check("40.2", "nb40/runs/1-distill", points).contains("nb40/runs/1-distill] is the pipeline's"));
+        assertTrue(Exercises.check("40.2", "quantize-gptq-3", points).contains("\"quantize-gptq-3\" is not a run of points"));
+
+        StageCost q = rows.get(3), pruned = rows.get(2);
+        double bits = 8.0 * q.bytes() / q.nonzeroParameters();
+        assertEquals(Verdict.Status.CORRECT, Exercises.verdict("40.3", bits * (1 + 4e-4), rows).status());
+        assertTrue(Exercises.check("40.3", 8.0 * q.bytes() / q.parameters(), rows).contains("divides by every parameter"));
+        assertTrue(Exercises.check("40.3", (double) q.bytes() / q.nonzeroParameters(), rows).contains("bytes per weight"));
+        assertTrue(Exercises.check("40.3", 8.0 * pruned.bytes() / pruned.nonzeroParameters(), rows).contains("is the pruned row's"));
+        assertTrue(Exercises.check("40.3", 4, rows).contains("nominal code width"));
+        assertTrue(Exercises.check("40.3", bits * 1.01, rows).contains("is close, but not within 0.05 %"));
+        IllegalArgumentException noQuantized = assertThrows(IllegalArgumentException.class, () -> Exercises.check("40.3", 1.0, rows.subList(0, 3)));
+        assertEquals("rows: no row \"quantized\"; the stages are [teacher, distilled, pruned]", noQuantized.getMessage());
+        IllegalArgumentException teacherOnly = assertThrows(IllegalArgumentException.class, () -> Exercises.check("40.1", new double[0], rows.subList(0, 1)));
+        assertEquals("rows: needs the teacher and at least one stage, but has 1 row(s)", teacherOnly.getMessage());
+        List<ParetoChart.Point> pipelineOnly = points.stream().filter(p -> !single.contains(p)).toList();
+        IllegalArgumentException noSingle = assertThrows(IllegalArgumentException.class, () -> Exercises.check("40.2", "x", pipelineOnly));
+        assertTrue(noSingle.getMessage().startsWith("points: no run of kind pruned or quantized"), noSingle.getMessage());
     }
 
     @Test

@@ -27,7 +27,7 @@ record WorkshopNotebook(String name, List<String> imports, String setup, Map<Str
 
     /** The notebooks with exercises. */
     static final List<String> NAMES = List.of("00-number-formats", "01-teacher", "10-hinton-distillation",
-            "11-distilbert-students", "12-distilgpt2-students", "20-quantization-sweep", "30-pruning");
+            "11-distilbert-students", "12-distilgpt2-students", "20-quantization-sweep", "30-pruning", "40-compression-pipeline");
 
     static Path notebooks() {
         return ProjectPaths.root().resolve("notebooks");
@@ -42,7 +42,9 @@ record WorkshopNotebook(String name, List<String> imports, String setup, Map<Str
             boolean inWorkshop = false;
             for (JsonNode c : nb.get("cells")) {
                 StringBuilder src = new StringBuilder();
-                for (JsonNode line : c.get("source")) src.append(line.asText());
+                JsonNode source = c.get("source");                          // nbformat allows a string or a list of lines
+                if (source.isTextual()) src.append(source.asText());
+                else for (JsonNode line : source) src.append(line.asText());
                 JsonNode meta = c.path("metadata").path("workshop");
                 if (meta.isMissingNode()) {
                     if (inWorkshop) throw new AssertionError(name + ": a cell without workshop metadata after the exercises");
