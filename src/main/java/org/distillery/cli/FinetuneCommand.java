@@ -11,7 +11,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.regex.Pattern;
+import org.distillery.train.NamePattern;
 import org.distillery.data.BrownCorpus;
 import org.distillery.data.DatasetFiles;
 import org.distillery.engine.kernels.FloatTensor;
@@ -131,8 +131,8 @@ final class FinetuneCommand implements Callable<Integer> {
         String frozen = what.equals("norms") ? blockLinearPattern(gpt) : "";
         Map<String, float[]> kept = new LinkedHashMap<>();                      // what --train norms must not change
         if (!frozen.isEmpty()) {
-            Pattern p = Pattern.compile(frozen);
-            for (var e : gpt.parameters().entrySet()) if (p.matcher(e.getKey()).find()) kept.put(e.getKey(), e.getValue().toFloatArray());
+            NamePattern p = NamePattern.parse(frozen, "freeze");
+            for (var e : gpt.parameters().entrySet()) if (p.test(e.getKey())) kept.put(e.getKey(), e.getValue().toFloatArray());
         }
 
         // ---- fine-tune (in memory)
@@ -208,14 +208,14 @@ final class FinetuneCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** A regex matching exactly the weights and biases of the GPT's block linear layers. */
+    /** A {@link NamePattern} matching exactly the weights and biases of the GPT's block linear layers. */
     static String blockLinearPattern(Gpt gpt) {
         List<String> names = new ArrayList<>();
         for (String w : LinearLayers.names(gpt)) {
-            names.add(Pattern.quote(w));
+            names.add("^" + w + "$");
             String bias = w.substring(0, w.length() - "weight".length()) + "bias";
-            if (gpt.parameters().containsKey(bias)) names.add(Pattern.quote(bias));
+            if (gpt.parameters().containsKey(bias)) names.add("^" + bias + "$");
         }
-        return "^(" + String.join("|", names) + ")$";
+        return String.join("|", names);
     }
 }

@@ -10,7 +10,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.function.Predicate;
-import java.util.regex.Pattern;
 
 /**
  * AdamW (Loshchilov and Hutter 2019, "Decoupled Weight Decay Regularization", Algorithm 2) with the
@@ -78,10 +77,9 @@ public final class AdamW {
     /** Freezes nothing. */
     public static final Predicate<String> NONE = name -> false;
 
-    /** A predicate that accepts names in which {@code regex} is found (e.g. {@code "^h\\.0\\."} or {@code "ln_"}). */
-    public static Predicate<String> matching(String regex) {
-        Pattern p = Pattern.compile(regex);
-        return name -> p.matcher(name).find();
+    /** A predicate that accepts the names {@code pattern} matches ({@link NamePattern}, e.g. {@code "^h.0."} or {@code "ln_"}). */
+    public static Predicate<String> matching(String pattern) {
+        return NamePattern.parse(pattern, "freeze");
     }
 
     private static final class Slot {

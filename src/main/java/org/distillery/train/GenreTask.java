@@ -27,7 +27,7 @@ public final class GenreTask {
      * @param lr            peak learning rate (cosine to a tenth of it), &gt; 0
      * @param dropout       in [0, 1)
      * @param seed          head initialisation, order and dropout
-     * @param freezePattern regex of parameter names not to train ({@link LoopConfig#freezePattern()}); "" trains all
+     * @param freezePattern {@link NamePattern} of the parameters not to train ({@link LoopConfig#freezePattern()}); "" trains all
      */
     public record Recipe(int batchSize, int seqLen, int steps, double lr, double dropout, long seed, String freezePattern) {
         public Recipe {

@@ -4,8 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
-import java.util.regex.Pattern;
-import java.util.regex.PatternSyntaxException;
 
 /**
  * The model-independent hyperparameters of a {@link Trainer} run: how long, the optimiser and its
@@ -25,7 +23,7 @@ import java.util.regex.PatternSyntaxException;
  * @param checkpointInterval checkpoint every this many steps and at the last step, &gt;= 0 (0 = last step
  *                           only); only when the trainer has a run directory
  * @param keepCheckpoints    how many of the newest checkpoints to keep on disk, &gt;= 1
- * @param freezePattern      regex: parameters whose name it is found in are frozen; "" freezes nothing
+ * @param freezePattern      {@link NamePattern}: the parameters whose name it matches are frozen; "" freezes nothing
  */
 public record LoopConfig(int steps, double lrMax, double lrMin, int warmupSteps, double weightDecay, double gradClip,
                          int gradAccumSteps, int evalInterval, int checkpointInterval, int keepCheckpoints,
@@ -58,12 +56,7 @@ public record LoopConfig(int steps, double lrMax, double lrMin, int warmupSteps,
         }
         if (keepCheckpoints < 1) throw new IllegalArgumentException("keepCheckpoints: must be >= 1 but was " + keepCheckpoints);
         if (freezePattern == null) throw new IllegalArgumentException("freezePattern: must not be null (\"\" freezes nothing)");
-        try {
-            Pattern.compile(freezePattern);
-        } catch (PatternSyntaxException e) {
-            throw new IllegalArgumentException("freezePattern: not a valid regex: " + freezePattern + " ("
-                    + e.getDescription() + ")", e);
-        }
+        NamePattern.parse(freezePattern, "freezePattern");
     }
 
     /**

@@ -31,7 +31,7 @@ import org.distillery.io.HfConfig;
  * @param checkpointInterval checkpoint every this many steps and at the last step, &gt;= 0 (0 = last step
  *                           only); only when the trainer has a run directory
  * @param keepCheckpoints    how many of the newest checkpoints to keep on disk, &gt;= 1
- * @param freezePattern      regex: parameters whose name it is found in are frozen; "" freezes nothing
+ * @param freezePattern      {@link NamePattern}: the parameters whose name it matches are frozen; "" freezes nothing
  */
 public record TrainConfig(Gpt2Config model, int batchSize, int seqLen, int steps, double lrMax, double lrMin,
                           int warmupSteps, double weightDecay, double gradClip, int gradAccumSteps, long seed,

@@ -160,7 +160,7 @@ public final class Trainer {
         this.schedule = loop.schedule();
         this.optimizer = new AdamW(model.parameters(), model.gradients(), loop.optimizerOptions(loop.lrMax()),
                 AdamW.DECAY_EXCEPT_BIAS_AND_NORM,
-                loop.freezePattern().isEmpty() ? AdamW.NONE : AdamW.matching(loop.freezePattern()));
+                loop.freezePattern().isEmpty() ? AdamW.NONE : NamePattern.parse(loop.freezePattern(), "freezePattern"));
         this.runDir = runDir == null ? null : runDir.toAbsolutePath();
     }
 

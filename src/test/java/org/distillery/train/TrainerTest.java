@@ -194,7 +194,7 @@ class TrainerTest {
         assertTrue(assertThrows(IllegalArgumentException.class, () -> TrainConfig.defaults(m).withGradAccumSteps(0))
                 .getMessage().contains("gradAccumSteps: must be >= 1 but was 0"));
         assertTrue(assertThrows(IllegalArgumentException.class, () -> TrainConfig.defaults(m).withFreezePattern("h.(0"))
-                .getMessage().contains("freezePattern: not a valid regex"));
+                .getMessage().contains("freezePattern: 'h.(0' has '(' at 2; accepted: parameter names separated by '|'"));
         TrainConfig cfg = config(4);
         assertTrue(assertThrows(IllegalArgumentException.class, () -> new Trainer(cfg, new int[8], null))
                 .getMessage().contains("has 8 tokens but a window of seqLen + 1 = 9 is needed"));
@@ -222,7 +222,7 @@ class TrainerTest {
 
     @Test
     void frozenParametersDoNotMove() {
-        Trainer t = new Trainer(config(3).withFreezePattern("^h\\.0\\."), TRAIN, null).showProgress(false);
+        Trainer t = new Trainer(config(3).withFreezePattern("^h.0."), TRAIN, null).showProgress(false);
         float before = t.model().parameters().get("h.0.mlp.c_fc.weight").get(5);
         float other = t.model().parameters().get("h.1.mlp.c_fc.weight").get(5);
         t.run();
