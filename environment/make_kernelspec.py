@@ -73,6 +73,14 @@ for pkg in ["org.distillery.formats", "org.distillery.data", "org.distillery.tok
 # threshold returns freed tensors (> 128 KB) to the system instead of keeping them in malloc's arenas.
 jvm = ["-Djava.awt.headless=true", "--add-modules", "jdk.incubator.vector",
        "-XX:+UseSerialGC", "-Xmn256m", "-XX:SurvivorRatio=2"]
+# Native memory freed by ND4J and by the JIT compiler's arenas stays in glibc's arenas (fragmented, not given back by
+# the mmap threshold above): a periodic malloc_trim returns it. The flag exists from JDK 17.0.10/21.0.1 on; an older
+# JDK runs without it.
+flags_text = subprocess.run([java, "-XX:+PrintFlagsFinal", "-version"], capture_output=True, text=True).stdout
+if " TrimNativeHeapInterval " in flags_text:
+    jvm += ["-XX:TrimNativeHeapInterval=2000"]
+else:
+    print(f"make_kernelspec: {java} has no -XX:TrimNativeHeapInterval: the kernel runs without native heap trimming")
 if feature >= 24:  # JavaCPP (ND4J's native loader) uses JNI and sun.misc.Unsafe
     jvm += ["--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow"]
 spec = {
