@@ -2,13 +2,15 @@
 """Writes the project-local Jupyter kernelspec "Java (Distillery)" (rapaio-jupyter-kernel 3.0.1).
 
 Usage: make_kernelspec.py PROJECT_ROOT JAVA_BINARY
-Output: PROJECT_ROOT/target/jupyter/kernels/distillery/{kernel.json,init.jshell} and the compiled
-kernel patch in PROJECT_ROOT/target/kernel/patch. Select it with JUPYTER_PATH=PROJECT_ROOT/target/jupyter.
+Output: PROJECT_ROOT/target/jupyter/kernels/distillery/{kernel.json,init.jshell}, the compiled
+kernel patch in PROJECT_ROOT/target/kernel/patch and the kernel's main class (org.distillery.kernel.KernelLauncher,
+copied from target/classes) in PROJECT_ROOT/target/kernel/launcher. Select it with JUPYTER_PATH=PROJECT_ROOT/target/jupyter.
 Needs target/classpath.txt and target/kernel/rapaio-jupyter-kernel.jar (made by `mvn package`).
 """
 import json
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -29,6 +31,19 @@ feature = int(version_text.split('"')[1].split(".")[0])
 # The kernel patch (see environment/kernel-patch/...LoopThread.java): compiled for Java 17.
 sources = [str(p) for p in patch_src.rglob("*.java")]
 subprocess.run([javac, "-nowarn", "--release", "17", "-d", str(patch_out), *sources], check=True)
+
+# The kernel's main class, org.distillery.kernel.KernelLauncher: rapaio's MainApp plus a JShell listener that drops
+# JShell's temporary variables (README, Endurance). It runs on the kernel JVM's class path, which must not hold the
+# rest of target/classes (the notebook's classes are loaded by JShell's own loader, with their dependencies), so its
+# package is copied on its own. Written beside the old copy and swapped in.
+launcher_src = target / "classes" / "org" / "distillery" / "kernel"
+launcher_out = target / "kernel" / "launcher"
+if not (launcher_src / "KernelLauncher.class").is_file():
+    sys.exit(f"make_kernelspec: {launcher_src / 'KernelLauncher.class'} is missing: build first (mvn package)")
+launcher_tmp = pathlib.Path(tempfile.mkdtemp(dir=target / "kernel", prefix=".launcher-"))
+shutil.copytree(launcher_src, launcher_tmp / "org" / "distillery" / "kernel")
+shutil.rmtree(launcher_out, ignore_errors=True)
+os.replace(launcher_tmp, launcher_out)
 
 # JShell's classpath: the project's classes, then its runtime dependencies (';'-separated for rapaio).
 classpath = ";".join([str(target / "classes")] +
@@ -58,10 +73,19 @@ for pkg in ["org.distillery.formats", "org.distillery.data", "org.distillery.tok
 # threshold returns freed tensors (> 128 KB) to the system instead of keeping them in malloc's arenas.
 jvm = ["-Djava.awt.headless=true", "--add-modules", "jdk.incubator.vector",
        "-XX:+UseSerialGC", "-Xmn256m", "-XX:SurvivorRatio=2"]
+# Native memory freed by ND4J and by the JIT compiler's arenas stays in glibc's arenas (fragmented, not given back by
+# the mmap threshold above): a periodic malloc_trim returns it. The flag exists from JDK 17.0.10/21.0.1 on; an older
+# JDK runs without it.
+flags_text = subprocess.run([java, "-XX:+PrintFlagsFinal", "-version"], capture_output=True, text=True).stdout
+if " TrimNativeHeapInterval " in flags_text:
+    jvm += ["-XX:TrimNativeHeapInterval=2000"]
+else:
+    print(f"make_kernelspec: {java} has no -XX:TrimNativeHeapInterval: the kernel runs without native heap trimming")
 if feature >= 24:  # JavaCPP (ND4J's native loader) uses JNI and sun.misc.Unsafe
     jvm += ["--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow"]
 spec = {
-    "argv": [java, *jvm, "-cp", f"{patch_out}:{kernel_jar}", "org.rapaio.jupyter.kernel.MainApp",
+    "argv": [java, *jvm, "-cp", f"{patch_out}:{launcher_out}:{kernel_jar}",
+             "org.distillery.kernel.KernelLauncher",
              "{connection_file}"],
     "display_name": "Java (Distillery)",
     "language": "java",
@@ -74,6 +98,7 @@ spec = {
         "RJK_TIMEOUT_MILLIS": "-1",
         "RJK_MIMA_CACHE": str(target / "jupyter" / "mima_cache"),
         "MALLOC_MMAP_THRESHOLD_": "131072",
+        "MALLOC_ARENA_MAX": "2",   # fewer glibc arenas: less freed memory held apart per thread (README, Endurance)
     },
     "metadata": {"java_feature_version": feature},
 }

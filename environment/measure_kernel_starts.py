@@ -30,6 +30,7 @@ kdir.mkdir(parents=True)
 if a.unpatched:
     cp = spec["argv"].index("-cp")
     spec["argv"][cp + 1] = spec["argv"][cp + 1].split(":")[-1]   # the kernel jar alone
+    spec["argv"][cp + 2] = "org.rapaio.jupyter.kernel.MainApp"    # its own main class, not the project's launcher
 (kdir / "kernel.json").write_text(json.dumps(spec))
 env = dict(__import__("os").environ, JUPYTER_PATH=str(work / "jupyter"), DISTILLERY_HOME=str(root),
            DISTILLERY_OUTPUT_DIR=str(work / "out"))
