@@ -102,6 +102,9 @@ def main():
         W = load("w.f32", (out, n_in))
         pool = [load("x%d.f32" % p, (a.tokens, n_in)) for p in range(len(pool))]
     with torch.no_grad():
+        # untimed: one GPTQ of this shape on a Hessian of random rows, as the Java side warms up its compiled code
+        x0 = torch.randn(2 * n_in, n_in)
+        gptq(torch.randn(out, n_in), 2 * x0.t() @ x0 / x0.shape[0], a.bits)
         t0 = time.perf_counter()
         H = torch.zeros(n_in, n_in)
         rows = 0

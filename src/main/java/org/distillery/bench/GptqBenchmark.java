@@ -65,7 +65,7 @@ public final class GptqBenchmark {
             write(dataDir.resolve("w.f32"), w);
             for (int p = 0; p < pool; p++) write(dataDir.resolve("x" + p + ".f32"), batches[p].toFloatArray());
         }
-        warmUp(bits);
+        warmUp(bits, out, in);
         long t0 = System.nanoTime();
         GptqHessian h = new GptqHessian(in);
         for (int q = 0; q < sequences; q++) h.add(batches[q % pool]);
@@ -89,20 +89,21 @@ public final class GptqBenchmark {
     }
 
     /**
-     * An untimed GPTQ on a small layer first, so that the timed run measures compiled code rather than the
-     * JIT compiler's warm-up (the Vector API is slow until C2 compiles it); PyTorch's kernels need none.
+     * Untimed GPTQ runs on a layer of the benchmark's own shape [out, in] first (random weights, a Hessian from one
+     * batch of random rows), so that the timed run measures compiled code, as in a model's quantization, where every
+     * layer after the first few runs compiled; the Vector API is slow until C2 compiles it. The PyTorch side gets the
+     * same untimed run ({@code torch_gptq_bench.py}), so both sides are timed in their steady state.
      */
-    private static void warmUp(int bits) {
-        int n = 256;
+    private static void warmUp(int bits, int out, int in) {
         Random r = new Random(1);
-        float[] w = new float[n * n];
+        float[] w = new float[out * in];                                     // [out, in]
         for (int i = 0; i < w.length; i++) w[i] = (float) r.nextGaussian();
+        FloatTensor x = FloatTensor.zeros(2 * in, in);                       // [2 in, in]
+        for (int i = 0; i < x.size(); i++) x.set(i, (float) r.nextGaussian());
         for (int rep = 0; rep < 3; rep++) {
-            GptqHessian h = new GptqHessian(n);
-            FloatTensor x = FloatTensor.zeros(2 * n, n);
-            for (int i = 0; i < x.size(); i++) x.set(i, (float) r.nextGaussian());
+            GptqHessian h = new GptqHessian(in);
             h.add(x);
-            Gptq.quantizeLayer(w, n, n, h.hessian(), Gptq.Options.defaults(Quantizer.perChannel(bits, false)));
+            Gptq.quantizeLayer(w, out, in, h.hessian(), Gptq.Options.defaults(Quantizer.perChannel(bits, false)));
         }
     }
 
