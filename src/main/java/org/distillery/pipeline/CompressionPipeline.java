@@ -1,28 +1,22 @@
 package org.distillery.pipeline;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
-import java.io.OutputStreamWriter;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.io.UncheckedIOException;
-import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import org.distillery.record.RunRecord;
 import org.distillery.report.LabException;
 import org.distillery.util.AtomicFiles;
+import org.distillery.util.JobFolder;
 import org.knowm.xchart.BitmapEncoder;
 import tech.tablesaw.api.DoubleColumn;
 import tech.tablesaw.api.LongColumn;
@@ -96,37 +90,14 @@ public final class CompressionPipeline {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create the pipeline folder " + folder + ": " + e.getMessage(), e);
         }
-        try (FileChannel ch = FileChannel.open(folder.resolve(LOCK), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-             FileLock lock = tryLock(ch)) {
-            checkConfig();
+        try (JobFolder.Lock lock = JobFolder.lock(folder.resolve(LOCK),
+                "pipeline folder " + folder + " is in use by another pipeline: wait for it to end")) {
+            // the first config of a pipeline folder is kept; another one is refused
+            JobFolder.keepFirst(folder.resolve(CONFIG), config.toJson(), "pipeline folder " + folder
+                    + " holds a pipeline of another config (" + folder.resolve(CONFIG) + " differs): choose another name or runs folder");
             return runLocked();
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot lock " + folder.resolve(LOCK) + ": " + e.getMessage(), e);
-        }
-    }
-
-    private FileLock tryLock(FileChannel ch) throws IOException {
-        FileLock l;
-        try {
-            l = ch.tryLock();
-        } catch (OverlappingFileLockException e) {
-            l = null;
-        }
-        if (l == null) throw new IllegalArgumentException("pipeline folder " + folder + " is in use by another pipeline: wait for it to end");
-        return l;
-    }
-
-    /** Keeps the first config of a pipeline folder; another one is refused. */
-    private void checkConfig() throws IOException {
-        Path f = folder.resolve(CONFIG);
-        JsonNode now = config.toJson();
-        if (Files.exists(f)) {
-            if (!now.equals(new ObjectMapper().readTree(f.toFile()))) {
-                throw new IllegalArgumentException("pipeline folder " + folder + " holds a pipeline of another config (" + f
-                        + " differs): choose another name or runs folder");
-            }
-        } else {
-            AtomicFiles.writeString(f, new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(now) + "\n");
+            throw new UncheckedIOException("pipeline folder " + folder + ": " + e.getMessage(), e);
         }
     }
 
@@ -241,11 +212,7 @@ public final class CompressionPipeline {
     }
 
     private void writeResults(List<StageCost> costs, Table table) throws IOException {
-        AtomicFiles.write(folder.resolve(CSV), o -> {
-            OutputStreamWriter w = new OutputStreamWriter(o, StandardCharsets.UTF_8);
-            table.write().csv(w);
-            w.flush();
-        });
+        AtomicFiles.writeCsv(folder.resolve(CSV), table);
         ObjectMapper json = new ObjectMapper();
         ObjectNode j = json.createObjectNode();
         j.set("config", config.toJson());
@@ -257,11 +224,7 @@ public final class CompressionPipeline {
         AtomicFiles.writeString(folder.resolve(JSON), json.writerWithDefaultPrettyPrinter().writeValueAsString(j) + "\n");
         List<ParetoChart.Point> points = ParetoChart.points(runsRoot);
         Table pt = ParetoChart.table(points);
-        AtomicFiles.write(folder.resolve(POINTS), o -> {
-            OutputStreamWriter w = new OutputStreamWriter(o, StandardCharsets.UTF_8);
-            pt.write().csv(w);
-            w.flush();
-        });
+        AtomicFiles.writeCsv(folder.resolve(POINTS), pt);
         var chart = ParetoChart.chart(points, costs, "perplexity vs bytes: every run under " + runsRoot.getFileName()
                 + ", pipeline " + config.name());
         AtomicFiles.write(folder.resolve(CHART), o -> BitmapEncoder.saveBitmap(chart, o, BitmapEncoder.BitmapFormat.PNG));

@@ -1,14 +1,9 @@
 package org.distillery.record;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
-import java.io.OutputStreamWriter;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
-import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,6 +25,7 @@ import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 import org.distillery.util.AtomicFiles;
+import org.distillery.util.JobFolder;
 import org.distillery.util.FileTrees;
 import tech.tablesaw.api.StringColumn;
 import tech.tablesaw.api.Table;
@@ -74,41 +70,15 @@ public final class Sweep {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create sweep folder " + dir + ": " + e.getMessage(), e);
         }
-        try (FileChannel ch = FileChannel.open(dir.resolve(LOCK), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-             FileLock lock = tryLock(ch, dir)) {
-            checkGrid(grid, dir);
+        try (JobFolder.Lock lock = JobFolder.lock(dir.resolve(LOCK),
+                "sweep folder " + dir + " is in use by another sweep: wait for it to end or stop it")) {
+            // the first grid of a sweep folder is kept as grid.json; a different grid is refused
+            JobFolder.keepFirst(dir.resolve(GRID), grid.toJson(), "sweep folder " + dir + " holds a sweep of another grid ("
+                    + dir.resolve(GRID) + " differs): choose another --name or runs folder");
             deletePartials(dir.resolve(RUNS));
             return runLocked(grid, dir, launch, workers, out, terminal);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot lock " + dir.resolve(LOCK) + ": " + e.getMessage(), e);
-        }
-    }
-
-    private static FileLock tryLock(FileChannel ch, Path dir) throws IOException {
-        FileLock l;
-        try {
-            l = ch.tryLock();
-        } catch (OverlappingFileLockException e) {
-            l = null;
-        }
-        if (l == null) {
-            throw new IllegalArgumentException("sweep folder " + dir + " is in use by another sweep: wait for it to end or stop it");
-        }
-        return l;
-    }
-
-    /** Keeps the first grid of a sweep folder as grid.json; a different grid is refused. */
-    private static void checkGrid(SweepGrid grid, Path dir) throws IOException {
-        Path f = dir.resolve(GRID);
-        JsonNode now = grid.toJson();
-        if (Files.exists(f)) {
-            JsonNode was = new ObjectMapper().readTree(f.toFile());
-            if (!now.equals(was)) {
-                throw new IllegalArgumentException("sweep folder " + dir + " holds a sweep of another grid (" + f + " differs):"
-                        + " choose another --name or runs folder");
-            }
-        } else {
-            AtomicFiles.writeString(f, new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(now) + "\n");
+            throw new UncheckedIOException("sweep folder " + dir + ": " + e.getMessage(), e);
         }
     }
 
@@ -177,11 +147,7 @@ public final class Sweep {
             }
         }
         Table results = results(grid, dir, cells);
-        AtomicFiles.write(dir.resolve(RESULTS), o -> {
-            OutputStreamWriter w = new OutputStreamWriter(o, StandardCharsets.UTF_8);
-            results.write().csv(w);
-            w.flush();
-        });
+        AtomicFiles.writeCsv(dir.resolve(RESULTS), results);
         return new Outcome(dir, cells.size(), skipped, launched.get(), List.copyOf(failed), results);
     }
 

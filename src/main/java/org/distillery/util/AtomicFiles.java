@@ -54,6 +54,15 @@ public final class AtomicFiles {
         return write(target, out -> out.write(text.getBytes(StandardCharsets.UTF_8)));
     }
 
+    /** Writes a Tablesaw table as a UTF-8 CSV file (Tablesaw's writer: header row, then one line per row) atomically. */
+    public static Path writeCsv(Path target, tech.tablesaw.api.Table table) {
+        return write(target, out -> {
+            java.io.Writer w = new java.io.OutputStreamWriter(out, StandardCharsets.UTF_8);
+            table.write().csv(w);
+            w.flush();
+        });
+    }
+
     /** Renames {@code from} to {@code to}, replacing it, atomically where the file system allows. */
     public static void moveReplacing(Path from, Path to) throws IOException {
         try {
