@@ -23,7 +23,8 @@ import org.nd4j.linalg.factory.Nd4j;
  *   the passes.</li>
  *   <li>For W [768, 3072] and [3072, 768] (in = 3072 and 768): float32 (our Java vector matvec,
  *   {@link FloatMatVec}; ND4J/OpenBLAS gemv into a preallocated output, one BLAS thread and default threads)
- *   and INT8 g128, INT8-asym g128, INT4 g128, INT4-asym g128, Q8_0, Q4_0 ({@link QuantizedLinear}, batch 1).
+ *   and INT8 g128, INT8-asym g128, INT4 g128, INT4-asym g128, Q8_0, Q4_0 ({@link QuantizedLinear}, batch 1); the
+ *   4-bit formats also with int8 activations ("A8", {@link QuantizedLinear#withInt8Activations()}).
  *   Variants are timed in interleaved rounds (a loop of about 10 ms each), median over rounds; GB/s counts the
  *   weight bytes the kernel reads ({@link PackedWeights#kernelBytes()}, 4 * out * in for float32).</li>
  *   <li>Out of cache: the same formats on enough distinct copies of W [768, 3072], [3072, 768] and [4096, 4096] to
@@ -137,6 +138,10 @@ public final class PackedBench {
             PackedWeights pw = PackedWeights.quantize(w, out, in, f, g);
             QuantizedLinear lin = new QuantizedLinear(pw, null);
             vs.add(new Variant(f.id() + " g" + g, pw.kernelBytes(), () -> lin.forward(x, 1, y)));
+            if (QuantizedLinear.supportsInt8Activations(pw)) {
+                QuantizedLinear a8 = lin.withInt8Activations();
+                vs.add(new Variant(f.id() + " g" + g + " A8", pw.kernelBytes(), () -> a8.forward(x, 1, y)));
+            }
         }
         Map<String, Double> sec = time(vs, rounds);
         double f32 = sec.get("float32 (Java vector)");
@@ -209,6 +214,12 @@ public final class PackedBench {
             for (int c = 0; c < copies; c++) ls[c] = new QuantizedLinear(pw.copy(), null);
             double s = cycle(copies, rounds, c -> ls[c].forward(x, 1, y));
             print(f.id() + " g" + g, copies, s, pw.kernelBytes(), f32, dram);
+            if (QuantizedLinear.supportsInt8Activations(pw)) {
+                QuantizedLinear[] a8 = new QuantizedLinear[copies];
+                for (int c = 0; c < copies; c++) a8[c] = ls[c].withInt8Activations();
+                double sa = cycle(copies, rounds, c -> a8[c].forward(x, 1, y));
+                print(f.id() + " g" + g + " A8", copies, sa, pw.kernelBytes(), f32, dram);
+            }
         }
     }
 

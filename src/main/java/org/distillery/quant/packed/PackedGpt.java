@@ -159,6 +159,53 @@ public final class PackedGpt implements CausalLm {
     // ------------------------------------------------------------------------------------------------
     // construction
 
+    /**
+     * This model with int8 activations ({@link QuantizedLinear#withInt8Activations()}: W4A8, as llama.cpp runs its
+     * 4-bit formats) in every packed layer that supports them, for the matrix-vector products of batch-1 decoding
+     * (fewer than {@link QuantizedLinear#BATCHED_FROM} rows); batched forwards are unchanged. The weights, float
+     * parts and workspace are shared with this model (no copy), so the two must not run at the same time.
+     *
+     * @throws IllegalArgumentException when no packed layer supports int8 activations (8-bit formats, or groups
+     *                                  that are neither a multiple nor a half of the kernel's step)
+     */
+    public PackedGpt withInt8Activations() {
+        Map<String, FloatTensor> floats = new HashMap<>();
+        floats.put("wte.weight", wte);
+        floats.put("wpe.weight", wpe);
+        floats.put("ln_f.weight", lnfW);
+        floats.put("ln_f.bias", lnfB);
+        Map<String, QuantizedLinear> linears = new LinkedHashMap<>();
+        int switched = 0;
+        for (int l = 0; l < nLayer; l++) {
+            String h = "h." + l + ".";
+            Block b = blocks[l];
+            floats.put(h + "ln_1.weight", b.ln1W());
+            floats.put(h + "ln_1.bias", b.ln1B());
+            floats.put(h + "ln_2.weight", b.ln2W());
+            floats.put(h + "ln_2.bias", b.ln2B());
+            for (int i = 0; i < LAYERS.size(); i++) {
+                QuantizedLinear q = b.layer(i);
+                boolean a8 = QuantizedLinear.supportsInt8Activations(q.weight());
+                linears.put(h + LAYERS.get(i), a8 ? q.withInt8Activations() : q);
+                if (a8) switched++;
+            }
+        }
+        QuantizedLinear h = head != null && QuantizedLinear.supportsInt8Activations(head.weight()) ? head.withInt8Activations() : head;
+        if (switched == 0) {
+            throw new IllegalArgumentException("int8 activations: no packed layer of this model supports them (first: "
+                    + blocks[0].attn().weight() + "); they need a 4-bit format with the group a multiple or half of "
+                    + Int4A8MatVec.C + " columns");
+        }
+        return new PackedGpt(config, maxB, maxT, floats, linears, h, workspace);
+    }
+
+    /** Packed block layers whose matrix-vector products use int8 activations ({@link #withInt8Activations()}). */
+    public int int8ActivationLayers() {
+        int n = 0;
+        for (Block b : blocks) for (int i = 0; i < LAYERS.size(); i++) if (b.layer(i).int8Activations()) n++;
+        return n;
+    }
+
     /** {@link #quantize(Gpt, PackedFormat, int, boolean)} with the float32 tied head. */
     public static PackedGpt quantize(Gpt gpt, PackedFormat format, int group) {
         return quantize(gpt, format, group, false);

@@ -22,7 +22,8 @@ import org.distillery.util.FileTrees;
 /**
  * Measured speed and size of {@link PackedGpt} against the float32 {@link Gpt} (evaluation mode), the orchestration
  * behind {@code ./lab bench packed}. For each model config (random weights, GPT-2 init: speed does not depend on
- * the values) and each batch shape, the float model and the packed models (int8 g128, int4 g128, RTN) compute the
+ * the values) and each batch shape, the float model and the packed models (int8 g128, int4 g128, RTN; int4 also
+ * with int8 activations, "A8", {@link PackedGpt#withInt8Activations()}) compute the
  * logits of the same token batches with {@link EvalThroughput#measureModels}: the models take turns within each
  * repeat, one untimed warm-up pass each, median (min, max) tokens/s over the repeats. Shapes:
  * <ul>
@@ -112,6 +113,11 @@ public final class PackedGptBench {
             s.put("disk_basis", "quantized.safetensors (packed layers with their biases) + 4 bytes per other parameter");
             s.put("disk_ratio_float32_over_packed", (double) floatDisk / disk);
             sizes.put(name, s);
+            if (format.bits() == 4 && group % Int4A8MatVec.C == 0) {   // the same model, W4A8 matrix-vector products
+                models.add(p.withInt8Activations());
+                names.add(name + " A8");
+                sizes.put(name + " A8", s);
+            }
         }
         out.put("sizes", sizes);
         StringBuilder sz = new StringBuilder(String.format("%s: %,d parameters; float32 %,d bytes in memory, %,d on disk",

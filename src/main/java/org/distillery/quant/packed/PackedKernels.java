@@ -55,7 +55,8 @@ final class PackedKernels {
     /** Floats of the lane-accumulator scratch the matrix-vector kernels need: four rows of LANES. */
     static final int ACC = 4 * LANES;
 
-    private static final VectorShuffle<Float>[] TREE = tree();
+    /** The shuffles of {@link #sumLanes}' pairwise tree. */
+    static final VectorShuffle<Float>[] TREE = tree();
 
     @SuppressWarnings("unchecked")
     private static VectorShuffle<Float>[] tree() {

@@ -47,6 +47,7 @@ public final class QuantizedLinear {
     private final FloatTensor bias;       // [out], or null
     private final boolean pairs;          // INT4/INT4_ASYM: x permuted to the nibble order
     private final Workspace ws;
+    private final int[] a8Order;          // W4A8 matrix-vector products (Int4A8MatVec): qx's chunk order; or null
 
     /**
      * The scratch buffers of {@link #forward}, grown on demand: layers that run one after the other (the
@@ -62,6 +63,8 @@ public final class QuantizedLinear {
         private float[] row = new float[0];   // [in]      one dequantized row (GEMM path)
         private float[] rowNat = new float[0]; // [in]     the same in natural column order (INT4)
         private final float[] acc = new float[PackedKernels.ACC];       // the kernels' lane accumulators
+        private short[] qx = new short[0];    // [in]      x quantized to int8 (W4A8 path)
+        private float[] sx = new float[0];    // [groups]  its scales (W4A8 path)
         private FloatTensor wflat;            // [max out * in] dequantized W (GEMM path), or null
         private FloatBuffer wflatBuffer;      // wflat as a FloatBuffer (bulk row copies)
         private final Map<Long, FloatTensor> views = new HashMap<>();   // [out, in] views of wflat by shape
@@ -69,7 +72,7 @@ public final class QuantizedLinear {
         /** Bytes of scratch held now. */
         public long bytes() {
             return 4L * ((long) tile.length + xs.length + xp.length + xsum.length + ys.length + row.length + acc.length
-                    + rowNat.length + (wflat == null ? 0 : wflat.size()));
+                    + rowNat.length + sx.length + (wflat == null ? 0 : wflat.size())) + 2L * qx.length;
         }
 
         /** wflat viewed as [out, in] (grown first if too small; the views of a smaller buffer are dropped). */
@@ -109,15 +112,56 @@ public final class QuantizedLinear {
      * @param workspace the scratch buffers
      */
     public QuantizedLinear(PackedWeights weight, float[] bias, Workspace workspace) {
-        this.w = Objects.requireNonNull(weight, "weight");
+        this(weight, biasTensor(weight, bias), workspace, false);
+    }
+
+    private QuantizedLinear(PackedWeights weight, FloatTensor bias, Workspace workspace, boolean int8Activations) {
+        this.w = weight;
         this.ws = Objects.requireNonNull(workspace, "workspace");
-        if (bias != null && bias.length != weight.out()) {
+        this.bias = bias;
+        this.pairs = weight.format() == PackedFormat.INT4 || weight.format() == PackedFormat.INT4_ASYM;
+        this.a8Order = int8Activations ? Int4A8MatVec.order(weight.format()) : null;
+    }
+
+    /** The bias as a tensor (a copy), or null; checks it against the weight's rows. */
+    private static FloatTensor biasTensor(PackedWeights weight, float[] bias) {
+        Objects.requireNonNull(weight, "weight");
+        if (bias == null) return null;
+        if (bias.length != weight.out()) {
             throw new IllegalArgumentException("bias: length " + bias.length + " but W has out = " + weight.out()
                     + " rows");
         }
-        this.bias = bias == null ? null : FloatTensor.zeros(bias.length).copyFrom(bias);
-        this.pairs = weight.format() == PackedFormat.INT4 || weight.format() == PackedFormat.INT4_ASYM;
+        return FloatTensor.zeros(bias.length).copyFrom(bias);
     }
+
+    /**
+     * Whether {@link #withInt8Activations()} applies to {@code w}: a 4-bit format whose groups are whole
+     * multiples, or halves, of the kernel's step of {@code 2 * 16-bit lanes} columns (64 with 512-bit vectors,
+     * 32 with 256-bit ones), in rows of whole steps.
+     */
+    public static boolean supportsInt8Activations(PackedWeights w) {
+        return Int4A8MatVec.supports(w);
+    }
+
+    /**
+     * This layer (same weight, bias and workspace) with W4A8 matrix-vector products: below {@link #BATCHED_FROM}
+     * rows, x is quantized to int8 per group and multiplied in 16-bit integer lanes ({@link Int4A8MatVec}),
+     * as llama.cpp does for its 4-bit formats: faster, and no longer exact; the error is bounded in
+     * {@link Int4A8MatVec}. Batched products are unchanged.
+     *
+     * @throws IllegalArgumentException when {@link #supportsInt8Activations} is false for the weight
+     */
+    public QuantizedLinear withInt8Activations() {
+        if (!Int4A8MatVec.supports(w)) {
+            throw new IllegalArgumentException("int8 activations: need a 4-bit format (INT4, INT4_ASYM, Q4_0) with the group"
+                    + " a multiple or half of " + Int4A8MatVec.C + " columns and in a multiple of " + Int4A8MatVec.C
+                    + "; got " + w);
+        }
+        return new QuantizedLinear(w, bias, ws, true);
+    }
+
+    /** Whether matrix-vector products quantize x to int8 ({@link #withInt8Activations()}). */
+    public boolean int8Activations() { return a8Order != null; }
 
     /** The scratch buffers this layer uses. */
     public Workspace workspace() { return ws; }
@@ -200,6 +244,17 @@ public final class QuantizedLinear {
             throw new IllegalArgumentException("y: need [" + n + ", " + out + "] = " + n * out + " floats, got "
                     + (y == null ? "null" : y.length));
         }
+        if (a8Order != null && n < BATCHED_FROM) {
+            if (ws.qx.length < in) ws.qx = new short[in];
+            if (ws.sx.length < groups) ws.sx = new float[groups];
+            if (ws.xsum.length < groups) ws.xsum = new float[groups];
+            for (int r = 0; r < n; r++) {
+                Int4A8MatVec.quantize(x, r * in, in, w.group(), a8Order, ws.qx, ws.sx, ws.xsum);
+                Int4A8MatVec.matvec(w.q, w.scales, w.offsets, out, in, w.group(), ws.qx, ws.sx, ws.xsum, y, r * out);
+            }
+            addBias(y, n);
+            return;
+        }
         float[] xk = x;
         if (pairs) {
             if (ws.xp.length < n * in) ws.xp = new float[n * in];
@@ -230,11 +285,16 @@ public final class QuantizedLinear {
                 for (int r = 0; r < n; r++) PackedKernels.tileDot(tile, rows, in, xk, r * in, y, r * out + o);
             }
         }
-        if (bias != null) {
-            for (int o = 0; o < out; o++) {
-                float b = bias.get(o);
-                for (int r = 0; r < n; r++) y[r * out + o] += b;
-            }
+        addBias(y, n);
+    }
+
+    /** y[r, o] += b[o] for the n rows of y [n, out]. */
+    private void addBias(float[] y, int n) {
+        if (bias == null) return;
+        int out = w.out();
+        for (int o = 0; o < out; o++) {
+            float b = bias.get(o);
+            for (int r = 0; r < n; r++) y[r * out + o] += b;
         }
     }
 
@@ -258,6 +318,7 @@ public final class QuantizedLinear {
 
     @Override
     public String toString() {
-        return "QuantizedLinear[" + w + (bias == null ? ", no bias" : ", bias") + "]";
+        return "QuantizedLinear[" + w + (bias == null ? ", no bias" : ", bias") + (a8Order == null ? "" : ", int8 activations")
+                + "]";
     }
 }

@@ -8,7 +8,8 @@
  *   built by round-to-nearest from floats or from precomputed {@link org.distillery.quant.packed.QuantizedCodes}
  *   (e.g. GPTQ's codes, scales and zeros).</li>
  *   <li>{@link org.distillery.quant.packed.QuantizedLinear}: {@code y = x W^T + b} on the packed codes
- *   ({@code jdk.incubator.vector}), batch 1 and batch N.</li>
+ *   ({@code jdk.incubator.vector}), batch 1 and batch N; for 4-bit formats optionally with int8 activations
+ *   ({@link org.distillery.quant.packed.Int4A8MatVec}, W4A8, integer products in 16-bit lanes).</li>
  *   <li>{@link org.distillery.quant.packed.PackedSafetensors}: the documented safetensors layout.</li>
  *   <li>{@link org.distillery.quant.packed.PackedGpt}: an inference-only GPT-2 on packed linear layers, from a
  *   float {@code Gpt} (RTN) or a {@code ./lab quantize} directory; its memory against float32.</li>

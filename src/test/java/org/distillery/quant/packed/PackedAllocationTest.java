@@ -41,6 +41,14 @@ class PackedAllocationTest {
             float[] x = QuantizedLinearTest.gaussian(rnd, bi, 1), y = new float[bo];
             steps.put(f.id() + " [64, 2048] n1", () -> lin.forward(x, 1, y));
         }
+        for (PackedFormat f : new PackedFormat[] {PackedFormat.INT4, PackedFormat.INT4_ASYM, PackedFormat.Q4_0}) {
+            int bo = 64, bi = 2048, g = f.isBlockFormat() ? 32 : 128;   // W4A8 (int8 activations), both group cases
+            QuantizedLinear lin = new QuantizedLinear(PackedWeights.quantize(QuantizedLinearTest.gaussian(rnd, bo * bi, 0.1),
+                    bo, bi, f, g), QuantizedLinearTest.gaussian(rnd, bo, 0.1)).withInt8Activations();
+            float[] x = QuantizedLinearTest.gaussian(rnd, 3 * bi, 1), y = new float[3 * bo];
+            steps.put(f.id() + " g" + g + " A8 [64, 2048] n1", () -> lin.forward(x, 1, y));
+            steps.put(f.id() + " g" + g + " A8 [64, 2048] n3", () -> lin.forward(x, 3, y));
+        }
         Map<String, Long> allocating = new LinkedHashMap<>();
         for (Map.Entry<String, Runnable> e : steps.entrySet()) {
             long perRound = AllocationMeter.bytesPer100AfterWarmUp(e.getValue());

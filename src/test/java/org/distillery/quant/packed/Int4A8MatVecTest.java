@@ -1,0 +1,194 @@
+package org.distillery.quant.packed;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@link Int4A8MatVec} (through {@link QuantizedLinear#withInt8Activations()}) against two references in double:
+ * <ol>
+ *   <li>the same W4A8 formula computed naively (natural column order, integer sums in {@code long}, x quantized
+ *   here independently): the integer part is exact, so only fp32 rounding separates them, bounded by
+ *   {@code (2 groups + 24) * 2^-24 * (sum_g |s_g sx_g| sum_k c'_k |qx_k| + sum_g |offset_g sum_k x_k|)} plus
+ *   {@code sum_g |offset_g| (group + 8) 2^-24 sum_k |x_k|} for the float sums of x;</li>
+ *   <li>the exact product on the dequantized weight: the activation rounding may add at most
+ *   {@code sum_g |s_g| sx_g / 2 * sum_k c'_k} (each |x - sx qx| &lt;= sx / 2) on top of that.</li>
+ * </ol>
+ * Shapes cover both group cases of the kernel (whole chunks, half a chunk), groups longer than
+ * {@link Int4A8MatVec#MAX_CHUNKS} chunks (16-bit sums widened in slices), row counts that are not multiples of
+ * four, a group of zeros, and the largest 16-bit lane sum the kernel allows.
+ */
+class Int4A8MatVecTest {
+    private static final double U = Math.scalb(1.0, -24);
+    private static final PackedFormat[] FORMATS = {PackedFormat.INT4, PackedFormat.INT4_ASYM, PackedFormat.Q4_0};
+
+    @Test
+    void matchesTheW4A8FormulaAndStaysWithinTheActivationRoundingBound() {
+        int c = Int4A8MatVec.C;
+        int[][] shapes = {{7, 4 * c, c / 2}, {5, 2 * c, c}, {13, 4 * c, 2 * c}, {9, 32 * c, 16 * c}, {4, 24 * c, 12 * c},
+                {1, 3 * c, c}, {6, 2 * c, 2 * c}};
+        Random rnd = new Random(5);
+        int cases = 0;
+        double worstA = 0, worstB = 0;
+        for (PackedFormat f : FORMATS) {
+            for (int[] s : shapes) {
+                int out = s[0], in = s[1], g = f == PackedFormat.Q4_0 ? 32 : s[2];
+                PackedWeights pw = PackedWeights.quantize(QuantizedLinearTest.gaussian(rnd, out * in, 0.05), out, in, f, g);
+                if (!QuantizedLinear.supportsInt8Activations(pw)) continue;
+                float[] bias = rnd.nextBoolean() ? QuantizedLinearTest.gaussian(rnd, out, 0.1) : null;
+                QuantizedLinear lin = new QuantizedLinear(pw, bias).withInt8Activations();
+                assertTrue(lin.int8Activations());
+                for (int n : new int[] {1, 3}) {
+                    float[] x = QuantizedLinearTest.gaussian(rnd, n * in, 1.0);
+                    x[rnd.nextInt(x.length)] = 9f;                       // an outlier
+                    if (in / g > 1) java.util.Arrays.fill(x, 0, g, 0f);  // row 0: a group of zeros (sx = 0)
+                    float[] y = new float[n * out];
+                    lin.forward(x, n, y);
+                    for (int r = 0; r < n; r++) {
+                        double[] e = check(f + " [" + out + ", " + in + "] g" + g + " row " + r, pw, bias, x, r * in,
+                                y, r * out);
+                        worstA = Math.max(worstA, e[0]);
+                        worstB = Math.max(worstB, e[1]);
+                    }
+                    cases++;
+                }
+            }
+        }
+        System.out.printf("W4A8 kernel (%d-column steps): %d cases; worst error / fp32 bound %.3f, worst error / "
+                + "activation-rounding bound %.3f%n", c, cases, worstA, worstB);
+        assertTrue(cases >= 20, "W4A8 cases run: " + cases);
+    }
+
+    @Test
+    void theLargestLaneSumStaysExact() {
+        // every nibble 15 (INT4 of a constant weight: code 7 + 8) and every qx 127, over a group of 16 chunks: each
+        // 16-bit lane adds 8 chunks * 2 * 15 * 127 = 30,480 before it is widened
+        int out = 5, in = 16 * Int4A8MatVec.C, g = in;
+        float[] w = new float[out * in];
+        java.util.Arrays.fill(w, 0.25f);
+        PackedWeights pw = PackedWeights.quantize(w, out, in, PackedFormat.INT4, g);
+        assertEquals(15, PackedKernels.nibble(pw.q, 0, 3, false));
+        float[] x = new float[in], y = new float[out];
+        java.util.Arrays.fill(x, 2f);
+        new QuantizedLinear(pw, null).withInt8Activations().forward(x, 1, y);
+        double expected = 0;
+        for (int k = 0; k < in; k++) expected += pw.dequantize()[k] * 2.0;
+        for (int o = 0; o < out; o++) assertEquals(expected, y[o], 1e-6 * Math.abs(expected), "row " + o);
+    }
+
+    @Test
+    void quantizesEachGroupToInt8InChunkOrder() {
+        int in = 4 * Int4A8MatVec.C, g = Int4A8MatVec.C;
+        Random rnd = new Random(2);
+        float[] x = QuantizedLinearTest.gaussian(rnd, in, 3);
+        for (PackedFormat f : FORMATS) {
+            int[] order = Int4A8MatVec.order(f);
+            short[] qx = new short[in];
+            float[] sx = new float[in / g], xsum = new float[in / g];
+            Int4A8MatVec.quantize(x, 0, in, g, order, qx, sx, xsum);
+            short[] natural = naturalOrder(qx, order);
+            short[] expected = new short[in];
+            for (int k = 0; k < in; k++) {
+                double m = 0;
+                for (int j = k / g * g; j < (k / g + 1) * g; j++) m = Math.max(m, Math.abs(x[j]));
+                expected[k] = (short) Math.round(x[k] / (float) (m / 127));
+                assertTrue(Math.abs(expected[k]) <= 127);
+            }
+            assertArrayEquals(expected, natural, f.id());
+        }
+        // the order is a permutation of the chunk, and matches the code layout: low nibble of byte j, then high
+        for (PackedFormat f : FORMATS) {
+            int[] order = Int4A8MatVec.order(f);
+            boolean[] seen = new boolean[order.length];
+            for (int i = 0; i < order.length; i++) {
+                int col = order[i];
+                assertFalse(seen[col]);
+                seen[col] = true;
+                int j = i % Int4A8MatVec.NS;
+                boolean blocked = f == PackedFormat.Q4_0;
+                int byteOfCol = blocked ? 16 * (col / 32) + col % 16 : col / 2;
+                boolean highOfCol = blocked ? col % 32 >= 16 : col % 2 == 1;
+                assertEquals(j, byteOfCol, f + " position " + i);
+                assertEquals(i >= Int4A8MatVec.NS, highOfCol, f + " position " + i);
+            }
+        }
+    }
+
+    @Test
+    void refusesWeightsItCannotMultiply() {
+        Random rnd = new Random(1);
+        int c = Int4A8MatVec.C;
+        PackedWeights int8 = PackedWeights.quantize(QuantizedLinearTest.gaussian(rnd, 4 * 2 * c, 1), 4, 2 * c, PackedFormat.INT8, c);
+        PackedWeights oddGroup = PackedWeights.quantize(QuantizedLinearTest.gaussian(rnd, 4 * 3 * c, 1), 4, 3 * c,
+                PackedFormat.INT4, 3 * c / 4);
+        for (PackedWeights pw : new PackedWeights[] {int8, oddGroup}) {
+            assertFalse(QuantizedLinear.supportsInt8Activations(pw), pw.toString());
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> new QuantizedLinear(pw, null).withInt8Activations());
+            assertEquals("int8 activations: need a 4-bit format (INT4, INT4_ASYM, Q4_0) with the group a multiple or half of "
+                    + c + " columns and in a multiple of " + c + "; got " + pw, e.getMessage());
+        }
+    }
+
+    /** qx in natural column order, from the kernel's chunk order. */
+    private static short[] naturalOrder(short[] qx, int[] order) {
+        short[] nat = new short[qx.length];
+        for (int c0 = 0; c0 < qx.length; c0 += order.length) {
+            for (int i = 0; i < order.length; i++) nat[c0 + order[i]] = qx[c0 + i];
+        }
+        return nat;
+    }
+
+    /** Checks output row y[yo ..] of input x[xo ..]; returns {error / fp32 bound, error / rounding bound} worst. */
+    private static double[] check(String what, PackedWeights pw, float[] bias, float[] x, int xo, float[] y, int yo) {
+        int in = pw.in(), out = pw.out(), g = pw.group(), groups = pw.groups(), rb = pw.rowBytes();
+        boolean blocked = pw.format() == PackedFormat.Q4_0;
+        double[] sx = new double[groups];
+        int[] qx = new int[in];
+        for (int gi = 0; gi < groups; gi++) {
+            float m = 0;
+            for (int k = gi * g; k < (gi + 1) * g; k++) m = Math.max(m, Math.abs(x[xo + k]));
+            float s = m / 127f;
+            sx[gi] = s;
+            for (int k = gi * g; k < (gi + 1) * g; k++) qx[k] = s == 0 ? 0 : Math.round(x[xo + k] / s);
+        }
+        double[] wd = pw.dequantize();
+        double worstA = 0, worstB = 0;
+        for (int o = 0; o < out; o++) {
+            double formula = bias == null ? 0 : bias[o], exact = formula, magA = Math.abs(formula), round = 0, magX = 0;
+            double sums = 0;                                     // rounding of the float group sums of x
+            for (int gi = 0; gi < groups; gi++) {
+                long dot = 0, absDot = 0, codes = 0;
+                double xs = 0, xabs = 0;
+                for (int k = gi * g; k < (gi + 1) * g; k++) {
+                    int c = PackedKernels.nibble(pw.q, o * rb, k, blocked);
+                    dot += (long) c * qx[k];
+                    absDot += (long) c * Math.abs(qx[k]);
+                    codes += c;
+                    xs += x[xo + k];
+                    xabs += Math.abs(x[xo + k]);
+                }
+                double s = pw.scales[o * groups + gi], off = pw.offsets[o * groups + gi];
+                formula += s * sx[gi] * dot - off * xs;
+                magA += Math.abs(s * sx[gi]) * absDot + Math.abs(off * xs);
+                sums += Math.abs(off) * (g + 8) * U * xabs;
+                round += Math.abs(s) * sx[gi] / 2 * codes;
+                magX += Math.abs(s) * codes * xabs;
+            }
+            for (int k = 0; k < in; k++) exact += wd[o * in + k] * x[xo + k];
+            double boundA = (2 * groups + 24) * U * magA + sums;
+            double errA = Math.abs(y[yo + o] - formula), errB = Math.abs(y[yo + o] - exact);
+            assertTrue(errA <= boundA, what + " o" + o + ": |y - formula| = " + errA + " > " + boundA);
+            double boundB = round + boundA + (in + 8) * U * magX;
+            assertTrue(errB <= boundB, what + " o" + o + ": |y - exact| = " + errB + " > " + boundB);
+            worstA = Math.max(worstA, errA / boundA);
+            worstB = Math.max(worstB, errB / boundB);
+        }
+        return new double[] {worstA, worstB};
+    }
+}
