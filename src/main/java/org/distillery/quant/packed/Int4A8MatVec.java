@@ -36,7 +36,7 @@ import static jdk.incubator.vector.VectorOperators.LSHL;
  * columns then its odd columns; for Q4_0 (block of 32: low nibbles = its first 16 columns) the first halves of
  * the chunk's blocks, then their second halves. Two group sizes run here (see {@link #supports}):
  * <ul>
- *   <li>groups of whole chunks ({@link #rows4}, {@link #rows2}): per slice of a group, 16-bit sums over at most
+ *   <li>groups of whole chunks ({@link #rows4}): per slice of a group, 16-bit sums over at most
  *   {@link #MAX_CHUNKS} chunks (|c' qx| &lt;= 1905, two per lane per chunk: 8 chunks stay below 2^15), then widened
  *   in pairs to 32 bits (a 32-bit lane of the 16-bit sums holds two of them: shift left then right by 16 gives the
  *   low one, right by 16 the high one; no lane-crossing conversion) and to float, and scaled;</li>
@@ -45,7 +45,7 @@ import static jdk.incubator.vector.VectorOperators.LSHL;
  *   halves apart, and they are scaled by their own factors ({@link #rows2Half}).</li>
  * </ul>
  * As in {@link PackedKernels}, every method that handles vectors takes and returns none (JDK 17 C2 would box
- * them), four rows (two for half-chunk groups and the last rows) share each qx load, and lane sums use the fixed
+ * them), four rows (two for half-chunk groups) share each qx load, and lane sums use the fixed
  * order of {@link PackedKernels#sumLanes} (its shuffle tree, written out in each method). Speed, measured by
  * {@link PackedBench} (rows "A8"), is in the README.
  *
@@ -131,14 +131,11 @@ final class Int4A8MatVec {
         int groups = in / group, rb = in / 2;
         boolean half = 2 * group == C;
         int o = 0;
-        if (!half) for (; o + 4 <= out; o += 4) rows4(q, o * rb, rb, qx, in, group, scales, o * groups, groups, sx, y, yo + o);
-        for (; o + 2 <= out; o += 2) {
-            if (half) rows2Half(q, o * rb, rb, qx, in, scales, o * groups, groups, sx, y, yo + o);
-            else rows2(q, o * rb, rb, qx, in, group, scales, o * groups, groups, sx, y, yo + o);
-        }
-        if (o < out) {                                           // the last row of an odd count: its twin is row 0
-            if (half) rows2Half(q, o * rb, -o * rb, qx, in, scales, o * groups, -o * groups, sx, y, yo + o);
-            else rows2(q, o * rb, -o * rb, qx, in, group, scales, o * groups, -o * groups, sx, y, yo + o);
+        if (!half) {
+            for (; o < out; o += 4) rows4(q, o * rb, rb, Math.min(4, out - o), qx, in, group, scales, o * groups, groups, sx, y, yo + o);
+        } else {
+            for (; o + 2 <= out; o += 2) rows2Half(q, o * rb, rb, qx, in, scales, o * groups, groups, sx, y, yo + o);
+            if (o < out) rows2Half(q, o * rb, -o * rb, qx, in, scales, o * groups, -o * groups, sx, y, yo + o);  // twin: row 0
         }
         for (o = 0; o < out; o++) {
             float c = 0;
@@ -148,56 +145,20 @@ final class Int4A8MatVec {
     }
 
     /**
-     * y[yo] and y[yo + 1] = sum_g scales[s0 + r * ds + g] * sx[g] * (codes of row r, group g) . qx_g for the two rows
-     * whose bytes start at q[qo] and q[qo + dq] (r = 0, 1), groups of whole chunks: per slice of a group
-     * ({@link #sliceColumns}; one loop over slices, as nested group and slice loops left C2 on JDK 17 allocating
-     * the accumulators) 16-bit sums, widened in pairs (each 32-bit lane = its two 16-bit lanes added,
-     * no lane-crossing conversion) and scaled into float lane accumulators kept in registers across groups, then
-     * summed in {@link PackedKernels#sumLanes}' order. For a single last row the caller passes dq and ds that
-     * point the second row at row 0 and discards nothing: y[yo + 1] is written only when it is a row of its own.
-     * Two rows, not four, and no vector stores or calls: on JDK 17 C2 stops inlining the Vector API inside a
-     * larger method and every vector is then allocated (10x slower).
+     * y[yo + r] = sum_g scales[s0 + r * groups + g] * sx[g] * (codes of row r, group g) . qx_g for the {@code rows}
+     * (1 to 4) rows whose bytes start at q[qo + r * rb], groups of whole chunks. Per slice of a group
+     * ({@link #sliceColumns}) 16-bit sums, widened in pairs and scaled into float lane accumulators kept in registers
+     * across slices, then summed in {@link PackedKernels#sumLanes}' order. Four rows share each qx load and keep four
+     * weight streams in flight (what keeps the memory busy when the weights come from DRAM); with fewer than four
+     * rows the missing ones repeat the last real row and are not written. One loop over slices, no vector stores or
+     * calls: on JDK 17, vectors carried through nested group and slice loops were allocated, and so were those of a
+     * version that stored lane accumulators to an array between leaf calls.
      */
-    private static void rows2(byte[] q, int qo, int dq, short[] qx, int in, int group, float[] scales, int s0,
-                              int ds, float[] sx, float[] y, int yo) {
-        int q1 = qo + dq, slice = sliceColumns(group), perGroup = group / slice;
-        FloatVector t0 = FloatVector.zero(F), t1 = t0;
-        for (int c0 = 0, g = 0, j = 0; c0 < in; c0 += slice) {   // slice j of group g (no division in the loop)
-            ShortVector a0 = ShortVector.zero(S), a1 = a0;
-            for (int c = c0; c < c0 + slice; c += C) {
-                int b = c / 2;
-                ShortVector xl = ShortVector.fromArray(S, qx, c);
-                ShortVector xh = ShortVector.fromArray(S, qx, c + NS);
-                ShortVector w0 = (ShortVector) ByteVector.fromArray(BS, q, qo + b).convertShape(B2S, S, 0);
-                ShortVector w1 = (ShortVector) ByteVector.fromArray(BS, q, q1 + b).convertShape(B2S, S, 0);
-                a0 = a0.add(w0.and(LOW).mul(xl)).add(w0.lanewise(ASHR, 4).and(LOW).mul(xh));
-                a1 = a1.add(w1.and(LOW).mul(xl)).add(w1.lanewise(ASHR, 4).and(LOW).mul(xh));
-            }
-            IntVector i0 = (IntVector) a0.reinterpretAsInts(), i1 = (IntVector) a1.reinterpretAsInts();
-            t0 = ((FloatVector) i0.lanewise(LSHL, 16).lanewise(ASHR, 16).add(i0.lanewise(ASHR, 16)).convertShape(I2F, F, 0))
-                    .fma(FloatVector.broadcast(F, scales[s0 + g] * sx[g]), t0);
-            t1 = ((FloatVector) i1.lanewise(LSHL, 16).lanewise(ASHR, 16).add(i1.lanewise(ASHR, 16)).convertShape(I2F, F, 0))
-                    .fma(FloatVector.broadcast(F, scales[s0 + ds + g] * sx[g]), t1);
-            if (++j == perGroup) {
-                j = 0;
-                g++;
-            }
-        }
-        for (int k = 0; k < PackedKernels.TREE.length; k++) {
-            t0 = t0.add(t0.rearrange(PackedKernels.TREE[k]));
-            t1 = t1.add(t1.rearrange(PackedKernels.TREE[k]));
-        }
-        y[yo] = t0.lane(0);
-        if (dq > 0) y[yo + 1] = t1.lane(0);
-    }
-
-    /**
-     * {@link #rows2} for four rows (bytes at q[qo + r * rb]): four weight streams in flight, which is what keeps the
-     * memory busy when the weights come from DRAM.
-     */
-    private static void rows4(byte[] q, int qo, int rb, short[] qx, int in, int group, float[] scales, int s0,
-                              int groups, float[] sx, float[] y, int yo) {
-        int q1 = qo + rb, q2 = q1 + rb, q3 = q2 + rb, slice = sliceColumns(group), perGroup = group / slice;
+    private static void rows4(byte[] q, int qo, int rb, int rows, short[] qx, int in, int group, float[] scales,
+                              int s0, int groups, float[] sx, float[] y, int yo) {
+        int last = rows - 1, slice = sliceColumns(group), perGroup = group / slice;
+        int q1 = qo + Math.min(1, last) * rb, q2 = qo + Math.min(2, last) * rb, q3 = qo + Math.min(3, last) * rb;
+        int s1 = s0 + Math.min(1, last) * groups, s2 = s0 + Math.min(2, last) * groups, s3 = s0 + Math.min(3, last) * groups;
         FloatVector t0 = FloatVector.zero(F), t1 = t0, t2 = t0, t3 = t0;
         for (int c0 = 0, g = 0, j = 0; c0 < in; c0 += slice) {
             ShortVector a0 = ShortVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
@@ -220,11 +181,11 @@ final class Int4A8MatVec {
             t0 = ((FloatVector) i0.lanewise(LSHL, 16).lanewise(ASHR, 16).add(i0.lanewise(ASHR, 16)).convertShape(I2F, F, 0))
                     .fma(FloatVector.broadcast(F, scales[s0 + g] * f), t0);
             t1 = ((FloatVector) i1.lanewise(LSHL, 16).lanewise(ASHR, 16).add(i1.lanewise(ASHR, 16)).convertShape(I2F, F, 0))
-                    .fma(FloatVector.broadcast(F, scales[s0 + groups + g] * f), t1);
+                    .fma(FloatVector.broadcast(F, scales[s1 + g] * f), t1);
             t2 = ((FloatVector) i2.lanewise(LSHL, 16).lanewise(ASHR, 16).add(i2.lanewise(ASHR, 16)).convertShape(I2F, F, 0))
-                    .fma(FloatVector.broadcast(F, scales[s0 + 2 * groups + g] * f), t2);
+                    .fma(FloatVector.broadcast(F, scales[s2 + g] * f), t2);
             t3 = ((FloatVector) i3.lanewise(LSHL, 16).lanewise(ASHR, 16).add(i3.lanewise(ASHR, 16)).convertShape(I2F, F, 0))
-                    .fma(FloatVector.broadcast(F, scales[s0 + 3 * groups + g] * f), t3);
+                    .fma(FloatVector.broadcast(F, scales[s3 + g] * f), t3);
             if (++j == perGroup) {
                 j = 0;
                 g++;
@@ -237,9 +198,9 @@ final class Int4A8MatVec {
             t3 = t3.add(t3.rearrange(PackedKernels.TREE[k]));
         }
         y[yo] = t0.lane(0);
-        y[yo + 1] = t1.lane(0);
-        y[yo + 2] = t2.lane(0);
-        y[yo + 3] = t3.lane(0);
+        if (rows > 1) y[yo + 1] = t1.lane(0);
+        if (rows > 2) y[yo + 2] = t2.lane(0);
+        if (rows > 3) y[yo + 3] = t3.lane(0);
     }
 
     /**
@@ -253,9 +214,11 @@ final class Int4A8MatVec {
     }
 
     /**
-     * {@link #rows2} for groups of half a chunk: each chunk holds groups g (lanes [0, NS/2)) and g + 1 (lanes
-     * [NS/2, NS)), in its low and its high nibbles alike; pair widening keeps the halves apart (float lanes
-     * [0, LANES/2) and [LANES/2, LANES)), which are scaled by their own group's factor.
+     * y[yo] and y[yo + 1] for groups of half a chunk, two rows (bytes at q[qo] and q[qo + dq], scales from s0 and
+     * s0 + ds; for a single last row the caller points the second at row 0 with a negative dq, and y[yo + 1] is
+     * not written). Each chunk holds groups g (lanes [0, NS/2)) and g + 1 (lanes [NS/2, NS)), in its low and its
+     * high nibbles alike; pair widening keeps the halves apart (float lanes [0, LANES/2) and [LANES/2, LANES)),
+     * which are scaled by their own group's factor, and the rest is as in {@link #rows4}.
      */
     private static void rows2Half(byte[] q, int qo, int dq, short[] qx, int in, float[] scales, int s0, int ds,
                                   float[] sx, float[] y, int yo) {
