@@ -49,9 +49,10 @@ import static jdk.incubator.vector.VectorOperators.LSHL;
  * order of {@link PackedKernels#sumLanes} (its shuffle tree, written out in each method). Speed, measured by
  * {@link PackedBench} (rows "A8"), is in the README.
  *
- * <p>JDK 17: C2 compiles these methods well when it has seen no other Vector API kernel first; in a JVM that has
- * run the float kernels (e.g. {@code PackedBench}, which times every format in one JVM) it was 2-3x slower,
- * and without {@code -Xbatch} some runs allocated their vectors. JDK 25 shows neither.
+ * <p>JDK 17: C2 compiles these methods well unless the 8-bit kernels ({@link PackedKernels#matvec8}: INT8, Q8_0)
+ * ran first in the JVM; after them the compiled W4A8 code allocates its vectors and runs 6-7x slower (measured:
+ * [768, 3072] 120 us alone or after the 4-bit kernels, 740-810 us after INT8 or Q8_0), as in {@code PackedBench},
+ * which times every format in one JVM. JDK 25 shows nothing of the kind.
  * {@code PackedAllocationTest} (run with {@code -Xbatch}) checks that nothing is allocated.
  */
 final class Int4A8MatVec {
