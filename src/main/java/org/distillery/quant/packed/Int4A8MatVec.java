@@ -72,6 +72,10 @@ final class Int4A8MatVec {
     /** Float lanes [LANES / 2, LANES): after pair widening, the 16-bit lanes [NS / 2, NS) of a chunk. */
     private static final VectorMask<Float> SECOND_HALF = VectorMask.fromLong(F, -1L << (F.length() / 2));
 
+    /** What {@link #supports} asks of a weight, for error messages. */
+    static final String REQUIREMENT = "a 4-bit format (INT4, INT4_ASYM, Q4_0) with the group a multiple or half of " + C
+            + " columns and in a multiple of " + C;
+
     /**
      * Whether this kernel computes the product of {@code w}: a 4-bit format, vectors of at least 128 bits whose
      * 16-bit lanes are exactly two float vectors, rows of whole chunks, and groups of whole chunks or of half a

@@ -82,6 +82,11 @@ public final class PackedGpt implements CausalLm {
     /** One transformer block: float32 LayerNorms, packed linear layers (with their float32 biases). */
     private record Block(FloatTensor ln1W, FloatTensor ln1B, QuantizedLinear attn, QuantizedLinear proj,
                          FloatTensor ln2W, FloatTensor ln2B, QuantizedLinear fc, QuantizedLinear mlpProj) {
+        /** This block with each packed layer replaced by {@code f} of it (same LayerNorms). */
+        Block mapLayers(java.util.function.UnaryOperator<QuantizedLinear> f) {
+            return new Block(ln1W, ln1B, f.apply(attn), f.apply(proj), ln2W, ln2B, f.apply(fc), f.apply(mlpProj));
+        }
+
         QuantizedLinear layer(int i) {
             return switch (i) {
                 case 0 -> attn;
@@ -131,6 +136,25 @@ public final class PackedGpt implements CausalLm {
 
     private PackedGpt(Gpt2Config config, int maxB, int maxT, Map<String, FloatTensor> floats,
                       Map<String, QuantizedLinear> linears, QuantizedLinear head, QuantizedLinear.Workspace ws) {
+        this(config, maxB, maxT, floats.get("wte.weight"), floats.get("wpe.weight"), floats.get("ln_f.weight"),
+                floats.get("ln_f.bias"), blocks(config, floats, linears), head, ws);
+    }
+
+    /** The blocks of the model, by name from the float parts and the packed layers. */
+    private static Block[] blocks(Gpt2Config config, Map<String, FloatTensor> floats, Map<String, QuantizedLinear> linears) {
+        Block[] blocks = new Block[config.nLayer()];
+        for (int l = 0; l < blocks.length; l++) {
+            String h = "h." + l + ".";
+            blocks[l] = new Block(floats.get(h + "ln_1.weight"), floats.get(h + "ln_1.bias"),
+                    linears.get(h + "attn.c_attn"), linears.get(h + "attn.c_proj"),
+                    floats.get(h + "ln_2.weight"), floats.get(h + "ln_2.bias"),
+                    linears.get(h + "mlp.c_fc"), linears.get(h + "mlp.c_proj"));
+        }
+        return blocks;
+    }
+
+    private PackedGpt(Gpt2Config config, int maxB, int maxT, FloatTensor wte, FloatTensor wpe, FloatTensor lnfW,
+                      FloatTensor lnfB, Block[] blocks, QuantizedLinear head, QuantizedLinear.Workspace ws) {
         this.config = config;
         this.maxB = maxB;
         this.maxT = maxT;
@@ -140,18 +164,11 @@ public final class PackedGpt implements CausalLm {
         this.nLayer = config.nLayer();
         this.nHead = config.nHead();
         this.eps = (float) config.layerNormEpsilon();
-        this.wte = floats.get("wte.weight");
-        this.wpe = floats.get("wpe.weight");
-        this.lnfW = floats.get("ln_f.weight");
-        this.lnfB = floats.get("ln_f.bias");
-        this.blocks = new Block[nLayer];
-        for (int l = 0; l < nLayer; l++) {
-            String h = "h." + l + ".";
-            blocks[l] = new Block(floats.get(h + "ln_1.weight"), floats.get(h + "ln_1.bias"),
-                    linears.get(h + "attn.c_attn"), linears.get(h + "attn.c_proj"),
-                    floats.get(h + "ln_2.weight"), floats.get(h + "ln_2.bias"),
-                    linears.get(h + "mlp.c_fc"), linears.get(h + "mlp.c_proj"));
-        }
+        this.wte = wte;
+        this.wpe = wpe;
+        this.lnfW = lnfW;
+        this.lnfB = lnfB;
+        this.blocks = blocks;
         this.head = head;
         this.workspace = ws;
     }
@@ -169,34 +186,16 @@ public final class PackedGpt implements CausalLm {
      *                                  that are neither a multiple nor a half of the kernel's step)
      */
     public PackedGpt withInt8Activations() {
-        Map<String, FloatTensor> floats = new HashMap<>();
-        floats.put("wte.weight", wte);
-        floats.put("wpe.weight", wpe);
-        floats.put("ln_f.weight", lnfW);
-        floats.put("ln_f.bias", lnfB);
-        Map<String, QuantizedLinear> linears = new LinkedHashMap<>();
-        int switched = 0;
-        for (int l = 0; l < nLayer; l++) {
-            String h = "h." + l + ".";
-            Block b = blocks[l];
-            floats.put(h + "ln_1.weight", b.ln1W());
-            floats.put(h + "ln_1.bias", b.ln1B());
-            floats.put(h + "ln_2.weight", b.ln2W());
-            floats.put(h + "ln_2.bias", b.ln2B());
-            for (int i = 0; i < LAYERS.size(); i++) {
-                QuantizedLinear q = b.layer(i);
-                boolean a8 = QuantizedLinear.supportsInt8Activations(q.weight());
-                linears.put(h + LAYERS.get(i), a8 ? q.withInt8Activations() : q);
-                if (a8) switched++;
-            }
-        }
-        QuantizedLinear h = head != null && QuantizedLinear.supportsInt8Activations(head.weight()) ? head.withInt8Activations() : head;
-        if (switched == 0) {
+        java.util.function.UnaryOperator<QuantizedLinear> a8 =
+                q -> q == null || !QuantizedLinear.supportsInt8Activations(q.weight()) ? q : q.withInt8Activations();
+        Block[] switched = new Block[nLayer];
+        for (int l = 0; l < nLayer; l++) switched[l] = blocks[l].mapLayers(a8);
+        PackedGpt m = new PackedGpt(config, maxB, maxT, wte, wpe, lnfW, lnfB, switched, a8.apply(head), workspace);
+        if (m.int8ActivationLayers() == 0) {
             throw new IllegalArgumentException("int8 activations: no packed layer of this model supports them (first: "
-                    + blocks[0].attn().weight() + "); they need a 4-bit format with the group a multiple or half of "
-                    + Int4A8MatVec.C + " columns");
+                    + blocks[0].attn().weight() + "); they need " + Int4A8MatVec.REQUIREMENT);
         }
-        return new PackedGpt(config, maxB, maxT, floats, linears, h, workspace);
+        return m;
     }
 
     /** Packed block layers whose matrix-vector products use int8 activations ({@link #withInt8Activations()}). */

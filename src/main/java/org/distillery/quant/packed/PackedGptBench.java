@@ -113,7 +113,7 @@ public final class PackedGptBench {
             s.put("disk_basis", "quantized.safetensors (packed layers with their biases) + 4 bytes per other parameter");
             s.put("disk_ratio_float32_over_packed", (double) floatDisk / disk);
             sizes.put(name, s);
-            if (format.bits() == 4 && group % Int4A8MatVec.C == 0) {   // the same model, W4A8 matrix-vector products
+            if (QuantizedLinear.supportsInt8Activations(p.layer(0, PackedGpt.LAYERS.get(0)).weight())) {   // the same model, W4A8 products
                 models.add(p.withInt8Activations());
                 names.add(name + " A8");
                 sizes.put(name + " A8", s);

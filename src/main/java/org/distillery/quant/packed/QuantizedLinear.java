@@ -153,9 +153,7 @@ public final class QuantizedLinear {
      */
     public QuantizedLinear withInt8Activations() {
         if (!Int4A8MatVec.supports(w)) {
-            throw new IllegalArgumentException("int8 activations: need a 4-bit format (INT4, INT4_ASYM, Q4_0) with the group"
-                    + " a multiple or half of " + Int4A8MatVec.C + " columns and in a multiple of " + Int4A8MatVec.C
-                    + "; got " + w);
+            throw new IllegalArgumentException("int8 activations: need " + Int4A8MatVec.REQUIREMENT + "; got " + w);
         }
         return new QuantizedLinear(w, bias, ws, true);
     }
