@@ -15,7 +15,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * Benchmark (not a test) of the batch-1 matrix-vector product y = W x on packed weights against float32:
  * <pre>
  *   java --add-modules jdk.incubator.vector -cp target/classes:$(cat target/classpath.txt) \
- *        org.distillery.quant.packed.PackedBench [--rounds R] [--big-mib M] [--no-big]
+ *        org.distillery.quant.packed.PackedBench [--rounds R] [--big-mib M] [--no-big] [--formats ID,ID,...]
+ *        [--a8-first]
  * </pre>
  * <ol>
  *   <li>Streaming read bandwidth of one core (a vector sum over a float array, four accumulators) at several
@@ -31,28 +32,36 @@ import org.nd4j.linalg.factory.Nd4j;
  *   fill {@code --big-mib} of weight bytes per format, cycled, so every product reads its weights from memory (the
  *   decode of a model whose layers do not stay in cache between tokens).</li>
  * </ol>
- * Single-threaded (the kernels are), so the fair ceiling is one core's streaming bandwidth.
+ * Single-threaded (the kernels are), so the fair ceiling is one core's streaming bandwidth. {@code --formats} times
+ * only some formats (float32 is always timed). {@code --a8-first} runs each W4A8 kernel once before any other vector
+ * code: on JDK 17, C2 compiles them into slow, allocating code otherwise (see {@link Int4A8MatVec}).
  */
 public final class PackedBench {
     private PackedBench() {}
 
-    private static final PackedFormat[] FORMATS = {PackedFormat.INT8, PackedFormat.INT8_ASYM, PackedFormat.INT4,
+    private static PackedFormat[] formats = {PackedFormat.INT8, PackedFormat.INT8_ASYM, PackedFormat.INT4,
             PackedFormat.INT4_ASYM, PackedFormat.Q8_0, PackedFormat.Q4_0};
 
     public static void main(String[] args) {
         int rounds = 15, bigMib = 1024;
-        boolean big = true;
+        boolean big = true, a8First = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--rounds" -> rounds = Integer.parseInt(args[++i]);
                 case "--big-mib" -> bigMib = Integer.parseInt(args[++i]);
                 case "--no-big" -> big = false;
+                case "--a8-first" -> a8First = true;
+                case "--formats" -> formats = java.util.Arrays.stream(args[++i].split(",")).map(id -> PackedFormat.byId(id)
+                        .orElseThrow(() -> new IllegalArgumentException("--formats: unknown format " + id + " (accepted: "
+                                + PackedFormat.acceptedIds() + ")"))).toArray(PackedFormat[]::new);
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]
-                        + " (accepted: --rounds R, --big-mib M, --no-big)");
+                        + " (accepted: --rounds R, --big-mib M, --no-big, --formats ID,ID,..., --a8-first)");
             }
         }
-        System.out.printf("PackedBench: %d float lanes, Java %s, %d CPUs; rounds %d%n", PackedKernels.LANES,
-                System.getProperty("java.version"), Runtime.getRuntime().availableProcessors(), rounds);
+        if (a8First) firstW4A8Products();
+        System.out.printf("PackedBench: %d float lanes, Java %s, %d CPUs; rounds %d%s%n", PackedKernels.LANES,
+                System.getProperty("java.version"), Runtime.getRuntime().availableProcessors(), rounds,
+                a8First ? "; W4A8 kernels run once before any other vector code" : "");
         Map<Long, Double> bw = bandwidth(bigMib);
         double dram = bw.get((long) bigMib << 20);
         for (int[] shape : new int[][] {{768, 3072}, {3072, 768}}) {
@@ -115,6 +124,23 @@ public final class PackedBench {
         return bw.get(best);
     }
 
+    /**
+     * One W4A8 product per kernel case (whole-chunk, half-chunk and quarter-chunk groups) on a small layer, before
+     * anything else: JDK 17's C2 compiles the W4A8 kernels well only if they first ran before other vector code
+     * (see {@link Int4A8MatVec}); {@code --a8-first} measures them that way.
+     */
+    private static void firstW4A8Products() {
+        Random rnd = new Random(3);
+        int out = 8, in = 2 * Int4A8MatVec.C;
+        float[] w = new float[out * in], x = new float[in], y = new float[out];
+        for (int i = 0; i < w.length; i++) w[i] = (float) rnd.nextGaussian();
+        for (int i = 0; i < in; i++) x[i] = (float) rnd.nextGaussian();
+        for (int g : new int[] {Int4A8MatVec.C, Int4A8MatVec.C / 2, Int4A8MatVec.C / 4}) {
+            new QuantizedLinear(PackedWeights.quantize(w, out, in, PackedFormat.INT4, g), null).withInt8Activations()
+                    .forward(x, 1, y);
+        }
+    }
+
     // ---------------------------------------------------------------- cache-sized shapes
 
     private record Variant(String name, long bytes, Runnable call) {}
@@ -133,7 +159,7 @@ public final class PackedBench {
         INDArray yn = Nd4j.create(DataType.FLOAT, out, 1);
         vs.add(new Variant("float32 (ND4J gemv)", 4L * out * in,
                 () -> Nd4j.gemm(wn, xn, yn, false, false, 1.0, 0.0)));
-        for (PackedFormat f : FORMATS) {
+        for (PackedFormat f : formats) {
             int g = f.isBlockFormat() ? 32 : 128;
             PackedWeights pw = PackedWeights.quantize(w, out, in, f, g);
             QuantizedLinear lin = new QuantizedLinear(pw, null);
@@ -206,7 +232,7 @@ public final class PackedBench {
             f32 = s;
             print("float32 (Java vector)", copies, s, 4L * out * in, f32, dram);
         }
-        for (PackedFormat f : FORMATS) {
+        for (PackedFormat f : formats) {
             int g = f.isBlockFormat() ? 32 : 128;
             PackedWeights pw = PackedWeights.quantize(w, out, in, f, g);
             int copies = (int) Math.max(2, budget / pw.kernelBytes());

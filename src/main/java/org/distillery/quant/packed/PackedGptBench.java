@@ -40,6 +40,19 @@ import org.distillery.util.FileTrees;
 public final class PackedGptBench {
     private PackedGptBench() {}
 
+    /** The size entries of one packed model. */
+    private static Map<String, Object> sizes(PackedGpt.Memory m, long disk, long floatDisk) {
+        Map<String, Object> s = new LinkedHashMap<>();
+        s.put("memory_bytes", m.totalBytes());
+        s.put("memory_packed_linear_bytes", m.packedBytes());
+        s.put("memory_float32_parts_bytes", m.floatBytes());
+        s.put("memory_ratio_float32_over_packed", m.ratio());
+        s.put("disk_bytes", disk);
+        s.put("disk_basis", "quantized.safetensors (packed layers with their biases) + 4 bytes per other parameter");
+        s.put("disk_ratio_float32_over_packed", (double) floatDisk / disk);
+        return s;
+    }
+
     /** The benchmarked packed formats: {format, group}. */
     static final Object[][] FORMATS = {{PackedFormat.INT8, 128}, {PackedFormat.INT4, 128}};
 
@@ -102,21 +115,13 @@ public final class PackedGptBench {
             String name = format.id() + " g" + group;
             models.add(p);
             names.add(name);
-            PackedGpt.Memory m = p.memory();
             long disk = packedFileBytes(p) + 4 * (gpt.parameterCount() - linearParameters(p));
-            Map<String, Object> s = new LinkedHashMap<>();
-            s.put("memory_bytes", m.totalBytes());
-            s.put("memory_packed_linear_bytes", m.packedBytes());
-            s.put("memory_float32_parts_bytes", m.floatBytes());
-            s.put("memory_ratio_float32_over_packed", m.ratio());
-            s.put("disk_bytes", disk);
-            s.put("disk_basis", "quantized.safetensors (packed layers with their biases) + 4 bytes per other parameter");
-            s.put("disk_ratio_float32_over_packed", (double) floatDisk / disk);
-            sizes.put(name, s);
+            sizes.put(name, sizes(p.memory(), disk, floatDisk));
             if (QuantizedLinear.supportsInt8Activations(p.layer(0, PackedGpt.LAYERS.get(0)).weight())) {   // the same model, W4A8 products
-                models.add(p.withInt8Activations());
+                PackedGpt a8 = p.withInt8Activations();
+                models.add(a8);
                 names.add(name + " A8");
-                sizes.put(name + " A8", s);
+                sizes.put(name + " A8", sizes(a8.memory(), disk, floatDisk));   // its memory holds a copy of the codes
             }
         }
         out.put("sizes", sizes);

@@ -48,6 +48,7 @@ public final class QuantizedLinear {
     private final boolean pairs;          // INT4/INT4_ASYM: x permuted to the nibble order
     private final Workspace ws;
     private final int[] a8Order;          // W4A8 matrix-vector products (Int4A8MatVec): qx's chunk order; or null
+    private final short[] a8Codes;        // the codes in Int4A8MatVec's layout (W4A8 path), or null
 
     /**
      * The scratch buffers of {@link #forward}, grown on demand: layers that run one after the other (the
@@ -64,6 +65,7 @@ public final class QuantizedLinear {
         private float[] rowNat = new float[0]; // [in]     the same in natural column order (INT4)
         private final float[] acc = new float[PackedKernels.ACC];       // the kernels' lane accumulators
         private short[] qx = new short[0];    // [in]      x quantized to int8 (W4A8 path)
+        private int[] qi = new int[0];        // [in]      the same in natural order, as ints (W4A8 path)
         private float[] sx = new float[0];    // [groups]  its scales (W4A8 path)
         private FloatTensor wflat;            // [max out * in] dequantized W (GEMM path), or null
         private FloatBuffer wflatBuffer;      // wflat as a FloatBuffer (bulk row copies)
@@ -72,7 +74,7 @@ public final class QuantizedLinear {
         /** Bytes of scratch held now. */
         public long bytes() {
             return 4L * ((long) tile.length + xs.length + xp.length + xsum.length + ys.length + row.length + acc.length
-                    + rowNat.length + sx.length + (wflat == null ? 0 : wflat.size())) + 2L * qx.length;
+                    + rowNat.length + sx.length + qi.length + (wflat == null ? 0 : wflat.size())) + 2L * qx.length;
         }
 
         /** wflat viewed as [out, in] (grown first if too small; the views of a smaller buffer are dropped). */
@@ -121,6 +123,7 @@ public final class QuantizedLinear {
         this.bias = bias;
         this.pairs = weight.format() == PackedFormat.INT4 || weight.format() == PackedFormat.INT4_ASYM;
         this.a8Order = int8Activations ? Int4A8MatVec.order(weight.format()) : null;
+        this.a8Codes = int8Activations ? Int4A8MatVec.layout(weight) : null;
     }
 
     /** The bias as a tensor (a copy), or null; checks it against the weight's rows. */
@@ -136,8 +139,8 @@ public final class QuantizedLinear {
 
     /**
      * Whether {@link #withInt8Activations()} applies to {@code w}: a 4-bit format whose groups are whole
-     * multiples, or halves, of the kernel's step of {@code 2 * 16-bit lanes} columns (64 with 512-bit vectors,
-     * 32 with 256-bit ones), in rows of whole steps.
+     * multiples, halves or quarters of the kernel's step of {@code 4 * 16-bit lanes} columns (128 with 512-bit
+     * vectors, 64 with 256-bit ones), in rows of whole steps.
      */
     public static boolean supportsInt8Activations(PackedWeights w) {
         return Int4A8MatVec.supports(w);
@@ -147,7 +150,8 @@ public final class QuantizedLinear {
      * This layer (same weight, bias and workspace) with W4A8 matrix-vector products: below {@link #BATCHED_FROM}
      * rows, x is quantized to int8 per group and multiplied in 16-bit integer lanes ({@link Int4A8MatVec}),
      * as llama.cpp does for its 4-bit formats: faster, and no longer exact; the error is bounded in
-     * {@link Int4A8MatVec}. Batched products are unchanged.
+     * {@link Int4A8MatVec}. Batched products are unchanged. The layer keeps a copy of the codes in the kernel's
+     * layout ({@link Int4A8MatVec#layout}): half a byte per weight more memory.
      *
      * @throws IllegalArgumentException when {@link #supportsInt8Activations} is false for the weight
      */
@@ -163,6 +167,9 @@ public final class QuantizedLinear {
 
     /** The scratch buffers this layer uses. */
     public Workspace workspace() { return ws; }
+
+    /** Bytes of the copy of the codes in the W4A8 kernel's layout ({@link #withInt8Activations()}), else 0. */
+    public long int8ActivationCodeBytes() { return a8Codes == null ? 0 : 2L * a8Codes.length; }
 
     /** Bytes of the bias held (4 per output, 0 without a bias). */
     public long biasBytes() { return bias == null ? 0 : 4L * bias.size(); }
@@ -244,11 +251,12 @@ public final class QuantizedLinear {
         }
         if (a8Order != null && n < BATCHED_FROM) {
             if (ws.qx.length < in) ws.qx = new short[in];
+            if (ws.qi.length < in) ws.qi = new int[in];
             if (ws.sx.length < groups) ws.sx = new float[groups];
             if (ws.xsum.length < groups) ws.xsum = new float[groups];
             for (int r = 0; r < n; r++) {
-                Int4A8MatVec.quantize(x, r * in, in, w.group(), a8Order, ws.qx, ws.sx, ws.xsum);
-                Int4A8MatVec.matvec(w.q, w.scales, w.offsets, out, in, w.group(), ws.qx, ws.sx, ws.xsum, y, r * out);
+                Int4A8MatVec.quantize(x, r * in, in, w.group(), a8Order, ws.qi, ws.qx, ws.sx, ws.xsum);
+                Int4A8MatVec.matvec(a8Codes, w.format(), w.scales, w.offsets, out, in, w.group(), ws.qx, ws.sx, ws.xsum, y, r * out);
             }
             addBias(y, n);
             return;

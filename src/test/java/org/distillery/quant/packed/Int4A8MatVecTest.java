@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.Arrays;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -13,15 +14,17 @@ import org.junit.jupiter.api.Test;
  * {@link Int4A8MatVec} (through {@link QuantizedLinear#withInt8Activations()}) against two references in double:
  * <ol>
  *   <li>the same W4A8 formula computed naively (natural column order, integer sums in {@code long}, x quantized
- *   here independently): the integer part is exact, so only fp32 rounding separates them, bounded by
+ *   here independently; for the symmetric formats the codes minus 8 in the integer sums, for INT4_ASYM the zero
+ *   correction in float): the integer part is exact, so only fp32 rounding separates them, bounded by
  *   {@code (2 groups + 24) * 2^-24 * (sum_g |s_g sx_g| sum_k c'_k |qx_k| + sum_g |offset_g sum_k x_k|)} plus
  *   {@code sum_g |offset_g| (group + 8) 2^-24 sum_k |x_k|} for the float sums of x;</li>
  *   <li>the exact product on the dequantized weight: the activation rounding may add at most
- *   {@code sum_g |s_g| sx_g / 2 * sum_k c'_k} (each |x - sx qx| &lt;= sx / 2) on top of that.</li>
+ *   {@code sum_g |s_g| sx_g / 2 * sum_k |c'_k - z|} (z = 8 symmetric, 0 asymmetric; each |x - sx qx| &lt;= sx / 2)
+ *   on top of that.</li>
  * </ol>
- * Shapes cover both group cases of the kernel (whole chunks, half a chunk), groups longer than
- * {@link Int4A8MatVec#MAX_CHUNKS} chunks (16-bit sums widened in slices), row counts that are not multiples of
- * four, a group of zeros, and the largest 16-bit lane sum the kernel allows.
+ * Shapes cover both group cases of the kernel (whole chunks, a half or a quarter of a chunk), groups of many
+ * chunks, row counts that are not multiples of four (the last block of the kernel's layout repeats its last row), a
+ * group of zeros, and the largest 16-bit lane sum the kernel allows.
  */
 class Int4A8MatVecTest {
     private static final double U = Math.scalb(1.0, -24);
@@ -31,7 +34,7 @@ class Int4A8MatVecTest {
     void matchesTheW4A8FormulaAndStaysWithinTheActivationRoundingBound() {
         int c = Int4A8MatVec.C;
         int[][] shapes = {{7, 4 * c, c / 2}, {5, 2 * c, c}, {13, 4 * c, 2 * c}, {9, 32 * c, 16 * c}, {4, 24 * c, 12 * c},
-                {1, 3 * c, c}, {6, 2 * c, 2 * c}};
+                {1, 3 * c, c}, {6, 2 * c, 2 * c}, {3, 2 * c, c / 4}};
         Random rnd = new Random(5);
         int cases = 0;
         double worstA = 0, worstB = 0;
@@ -67,7 +70,10 @@ class Int4A8MatVecTest {
     @Test
     void theLargestLaneSumStaysExact() {
         // every nibble 15 (INT4 of a constant weight: code 7 + 8) and every qx 127, over a group of 16 chunks: each
-        // 16-bit lane adds 8 chunks * 2 * 15 * 127 = 30,480 before it is widened
+        // 16-bit lane adds 4 planes * 15 * 127 = 7,620 per chunk and takes 8 * 4 * 127 = 4,064 off, the pair
+        // widening sums two lanes
+        assertEquals(11_684, Int4A8MatVec.MAX_LANE_SUM);
+        assertTrue(2 * Int4A8MatVec.MAX_LANE_SUM < Short.MAX_VALUE);
         int out = 5, in = 16 * Int4A8MatVec.C, g = in;
         float[] w = new float[out * in];
         java.util.Arrays.fill(w, 0.25f);
@@ -86,11 +92,19 @@ class Int4A8MatVecTest {
         int in = 4 * Int4A8MatVec.C, g = Int4A8MatVec.C;
         Random rnd = new Random(2);
         float[] x = QuantizedLinearTest.gaussian(rnd, in, 3);
+        // group 0 has max |x| 127 (sx = 1, x / sx = x): ties and near-ties of the rounding, both signs
+        float[] edges = {127f, 2.5f, -2.5f, 0.49999997f, -0.49999997f, 0.5f, -0.5f, -0.50000006f, 126.5f, -126.5f,
+                1.4999999f, -1.5000001f, 0f, -0f};
+        System.arraycopy(edges, 0, x, 0, edges.length);
+        for (int k = edges.length; k < g; k++) x[k] = Math.max(-126f, Math.min(126f, x[k]));
+        Arrays.fill(x, 2 * g, 3 * g, 0f);                                   // group 2: all zeros (sx = 0)
         for (PackedFormat f : FORMATS) {
             int[] order = Int4A8MatVec.order(f);
             short[] qx = new short[in];
             float[] sx = new float[in / g], xsum = new float[in / g];
-            Int4A8MatVec.quantize(x, 0, in, g, order, qx, sx, xsum);
+            Int4A8MatVec.quantize(x, 0, in, g, order, new int[in], qx, sx, xsum);
+            assertEquals(1f, sx[0]);
+            assertEquals(0f, sx[2]);
             short[] natural = naturalOrder(qx, order);
             short[] expected = new short[in];
             for (int k = 0; k < in; k++) {
@@ -100,8 +114,11 @@ class Int4A8MatVecTest {
                 assertTrue(Math.abs(expected[k]) <= 127);
             }
             assertArrayEquals(expected, natural, f.id());
+            assertArrayEquals(new short[] {127, 3, -2, 0, 0, 1, 0, -1, 127, -126, 1, -2, 0, 0},
+                    Arrays.copyOf(natural, edges.length), f.id() + ": half up, as Math.round");
         }
-        // the order is a permutation of the chunk, and matches the code layout: low nibble of byte j, then high
+        // the order is a permutation of the chunk, and matches the code layout: position k NS + i is nibble k % 2
+        // (0 low, 1 high) of byte 2i + k / 2, the four nibbles of 16-bit lane i
         for (PackedFormat f : FORMATS) {
             int[] order = Int4A8MatVec.order(f);
             boolean[] seen = new boolean[order.length];
@@ -109,12 +126,12 @@ class Int4A8MatVecTest {
                 int col = order[i];
                 assertFalse(seen[col]);
                 seen[col] = true;
-                int j = i % Int4A8MatVec.NS;
+                int lane = i % Int4A8MatVec.NS, plane = i / Int4A8MatVec.NS;
                 boolean blocked = f == PackedFormat.Q4_0;
                 int byteOfCol = blocked ? 16 * (col / 32) + col % 16 : col / 2;
                 boolean highOfCol = blocked ? col % 32 >= 16 : col % 2 == 1;
-                assertEquals(j, byteOfCol, f + " position " + i);
-                assertEquals(i >= Int4A8MatVec.NS, highOfCol, f + " position " + i);
+                assertEquals(2 * lane + plane / 2, byteOfCol, f + " position " + i);
+                assertEquals(plane % 2 == 1, highOfCol, f + " position " + i);
             }
         }
     }
@@ -130,8 +147,9 @@ class Int4A8MatVecTest {
             assertFalse(QuantizedLinear.supportsInt8Activations(pw), pw.toString());
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> new QuantizedLinear(pw, null).withInt8Activations());
-            assertEquals("int8 activations: need a 4-bit format (INT4, INT4_ASYM, Q4_0) with the group a multiple or half of "
-                    + c + " columns and in a multiple of " + c + "; got " + pw, e.getMessage());
+            assertEquals("int8 activations: need a 4-bit format (INT4, INT4_ASYM, Q4_0) with the group a multiple of "
+                    + c + " columns or " + c / 2 + " or " + c / 4 + ", and in a multiple of " + c + "; got " + pw,
+                    e.getMessage());
         }
     }
 
@@ -147,7 +165,8 @@ class Int4A8MatVecTest {
     /** Checks output row y[yo ..] of input x[xo ..]; returns {error / fp32 bound, error / rounding bound} worst. */
     private static double[] check(String what, PackedWeights pw, float[] bias, float[] x, int xo, float[] y, int yo) {
         int in = pw.in(), out = pw.out(), g = pw.group(), groups = pw.groups(), rb = pw.rowBytes();
-        boolean blocked = pw.format() == PackedFormat.Q4_0;
+        boolean blocked = pw.format() == PackedFormat.Q4_0, symmetric = pw.format().symmetric();
+        int z = symmetric ? 8 : 0;                           // symmetric: the zero term is in the integer sums
         double[] sx = new double[groups];
         int[] qx = new int[in];
         for (int gi = 0; gi < groups; gi++) {
@@ -166,14 +185,14 @@ class Int4A8MatVecTest {
                 long dot = 0, absDot = 0, codes = 0;
                 double xs = 0, xabs = 0;
                 for (int k = gi * g; k < (gi + 1) * g; k++) {
-                    int c = PackedKernels.nibble(pw.q, o * rb, k, blocked);
+                    int c = PackedKernels.nibble(pw.q, o * rb, k, blocked) - z;
                     dot += (long) c * qx[k];
-                    absDot += (long) c * Math.abs(qx[k]);
-                    codes += c;
+                    absDot += (long) Math.abs(c) * Math.abs(qx[k]);
+                    codes += Math.abs(c);
                     xs += x[xo + k];
                     xabs += Math.abs(x[xo + k]);
                 }
-                double s = pw.scales[o * groups + gi], off = pw.offsets[o * groups + gi];
+                double s = pw.scales[o * groups + gi], off = symmetric ? 0 : pw.offsets[o * groups + gi];
                 formula += s * sx[gi] * dot - off * xs;
                 magA += Math.abs(s * sx[gi]) * absDot + Math.abs(off * xs);
                 sums += Math.abs(off) * (g + 8) * U * xabs;
