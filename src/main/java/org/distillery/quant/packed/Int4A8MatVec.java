@@ -3,6 +3,7 @@ package org.distillery.quant.packed;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 import static jdk.incubator.vector.VectorOperators.ASHR;
@@ -46,7 +47,7 @@ import static jdk.incubator.vector.VectorOperators.LSHR;
  *   <li>groups of a half or a quarter of a chunk (INT4 g64 and g32, Q4_0, with 512-bit vectors;
  *   {@link #rows4Parts}): lane i of every plane covers the chunk's columns [4i, 4i + 4) (Q4_0: block i / 8), so
  *   each group owns a contiguous run of lanes, and after pair widening a contiguous run of float lanes, which is
- *   scaled by its own group's factor (gathered per chunk).</li>
+ *   scaled by its own group's factor (the block's scales for a chunk are one vector in {@link #partScales}).</li>
  * </ul>
  * As in {@link PackedKernels}, every method that handles vectors takes and returns none (JDK 17 C2 would box
  * them), four rows share each qx load, and lane sums use the fixed order of {@link PackedKernels#sumLanes} (its
@@ -60,8 +61,9 @@ import static jdk.incubator.vector.VectorOperators.LSHR;
  *   our float32 matrix-vector product, the 8-bit kernels or the float-nibble kernels ran first (the order of the
  *   first executions matters, not how many calls follow: flags on type profiles, inlining and node limits did not
  *   change it). {@code PackedBench --a8-first} measures both.</li>
- *   <li>JDK 25: 77-84 us in either order; only {@link #rows4Parts} allocated when every other kernel ran first
- *   ({@code PackedAllocationTest}).</li>
+ *   <li>JDK 25: 77-84 us in either order, and nothing allocated after every other kernel ran first
+ *   ({@code PackedAllocationTest}); earlier versions of {@link #rows4Parts}, with scale vectors blended from
+ *   broadcasts or gathered, did allocate there.</li>
  * </ul>
  */
 final class Int4A8MatVec {
@@ -86,19 +88,41 @@ final class Int4A8MatVec {
     private static final float ROUNDER = 12582912f;
     private static final int ROUNDER_BITS = Float.floatToRawIntBits(ROUNDER);
     /**
-     * Group of float lane i within a chunk, for groups of half a chunk and of a quarter of one (after pair widening,
-     * the lanes of a group are a contiguous run): gather maps for the scale vectors.
+     * For groups of 1/parts of a chunk (parts 2 or 4; after pair widening, a group's lanes are a contiguous run):
+     * {@code PART[parts]} moves entry i / (LANES / parts) to lane i (sx[g ..] to the lanes of its group), and
+     * {@code ROW[parts][r]} moves entry (i / (LANES / parts)) * 4 + r to lane i (row r's scales from a chunk's
+     * entries of {@link #partScales}). Indexed by parts; null where unused.
      */
-    private static final int[] HALVES = partOfLane(2), QUARTERS = partOfLane(4);
+    private static final VectorShuffle<Float>[] PART = partShuffles();
+    private static final VectorShuffle<Float>[][] ROW = rowShuffles();
 
     /** What {@link #supports} asks of a weight, for error messages. */
     static final String REQUIREMENT = "a 4-bit format (INT4, INT4_ASYM, Q4_0) with the group a multiple of " + C
             + " columns or " + C / 2 + " or " + C / 4 + ", and in a multiple of " + C;
 
-    private static int[] partOfLane(int parts) {
-        int[] m = new int[F.length()];
-        for (int i = 0; i < m.length; i++) m[i] = i / (m.length / parts);
-        return m;
+    @SuppressWarnings("unchecked")
+    private static VectorShuffle<Float>[] partShuffles() {
+        VectorShuffle<Float>[] p = new VectorShuffle[5];
+        for (int parts : new int[] {2, 4}) {
+            int[] idx = new int[F.length()];
+            for (int i = 0; i < idx.length; i++) idx[i] = i / Math.max(1, idx.length / parts);
+            p[parts] = VectorShuffle.fromArray(F, idx, 0);
+        }
+        return p;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static VectorShuffle<Float>[][] rowShuffles() {
+        VectorShuffle<Float>[][] rs = new VectorShuffle[5][];
+        for (int parts : new int[] {2, 4}) {
+            rs[parts] = new VectorShuffle[4];
+            for (int r = 0; r < 4; r++) {
+                int[] idx = new int[F.length()];
+                for (int i = 0; i < idx.length; i++) idx[i] = Math.min(idx.length - 1, i / Math.max(1, idx.length / parts) * 4 + r);
+                rs[parts][r] = VectorShuffle.fromArray(F, idx, 0);
+            }
+        }
+        return rs;
     }
 
     /**
@@ -110,7 +134,9 @@ final class Int4A8MatVec {
         if (NS != 2 * F.length() || F.length() % 4 != 0) return false;
         int g = w.group();
         if (w.format() == PackedFormat.Q4_0 && C % 32 != 0) return false;
-        return w.in() % C == 0 && (g % C == 0 || 2 * g == C || 4 * g == C);
+        if (w.in() % C != 0) return false;
+        if (g % C == 0) return true;
+        return (2 * g == C || 4 * g == C) && 4 * (C / g) <= F.length();   // rows4Parts: a chunk's scales in one vector
     }
 
     /**
@@ -202,14 +228,34 @@ final class Int4A8MatVec {
     }
 
     /**
+     * For groups of 1/parts of a chunk ({@link #rows4Parts}): the scales in the kernel's order, per block of four
+     * rows and per chunk the 4 parts entries {@code scale[row 4 blk + r, group parts c + p]} at p * 4 + r (rows past
+     * {@code out} repeat the last row), followed by LANES floats of padding so that the last chunk's entries load as
+     * one vector. Null for groups of whole chunks.
+     */
+    static float[] partScales(PackedWeights w) {
+        if (w.group() % C == 0) return null;
+        int out = w.out(), parts = C / w.group(), chunks = w.in() / C, blocks = (out + 3) / 4, groups = w.groups();
+        float[] s = new float[blocks * chunks * 4 * parts + F.length()];
+        for (int blk = 0, i = 0; blk < blocks; blk++) {
+            for (int c = 0; c < chunks; c++) {
+                for (int p = 0; p < parts; p++) {
+                    for (int r = 0; r < 4; r++, i++) s[i] = w.scales[Math.min(4 * blk + r, out - 1) * groups + c * parts + p];
+                }
+            }
+        }
+        return s;
+    }
+
+    /**
      * y[yo + o] = row o of W times x for o in [0, out), x given by {@link #quantize}.
      *
      * @param codes   the codes in this kernel's layout ({@link #layout})
      * @param scales  [out, groups]
      * @param offsets [out, groups]
      */
-    static void matvec(short[] codes, PackedFormat format, float[] scales, float[] offsets, int out, int in,
-                       int group, short[] qx, float[] sx, float[] xsum, float[] y, int yo) {
+    static void matvec(short[] codes, PackedFormat format, float[] scales, float[] partScales, float[] offsets, int out,
+                       int in, int group, short[] qx, float[] sx, float[] xsum, float[] y, int yo) {
         int groups = in / group, block = in / C * 4 * NS;
         short zero = (short) (format.symmetric() ? 8 : 0);
         for (int o = 0; o < out; o += 4) {
@@ -217,7 +263,9 @@ final class Int4A8MatVec {
             if (group % C == 0) {
                 rows4(codes, o / 4 * block, rows, qx, in, group, zero, scales, o * groups, groups, sx, y, yo + o);
             } else {
-                rows4Parts(codes, o / 4 * block, rows, qx, in, C / group, zero, scales, o * groups, groups, sx, y, yo + o);
+                int parts = C / group;
+                rows4Parts(codes, o / 4 * block, rows, qx, in, parts, zero, partScales, o / 4 * (in / C) * 4 * parts, sx, y,
+                        yo + o);
             }
         }
         if (zero != 0) return;
@@ -289,17 +337,15 @@ final class Int4A8MatVec {
     /**
      * As {@link #rows4}, for groups of a half ({@code parts} = 2) or a quarter ({@code parts} = 4) of a chunk: float
      * lane i of a chunk (16-bit lanes 2i and 2i + 1) belongs to group g + i / (LANES / parts) and is scaled by its
-     * factor, gathered ({@link #HALVES}, {@link #QUARTERS}): on JDK 25, a scale vector blended from broadcasts was
-     * allocated.
+     * factor. Per chunk, one load of the block's 4 x parts scales ({@link #partScales}, from ps0) and one of sx,
+     * spread over the lanes by constant shuffles ({@link #ROW}, {@link #PART}): on JDK 25, scale vectors blended from
+     * broadcasts, and gathered ones, were allocated.
      */
     private static void rows4Parts(short[] codes, int p0, int rows, short[] qx, int in, int parts, short zero,
-                                   float[] scales,
-                                   int s0, int groups, float[] sx, float[] y, int yo) {
-        int last = rows - 1;
-        int[] map = parts == 2 ? HALVES : QUARTERS;
-        int s1 = s0 + Math.min(1, last) * groups, s2 = s0 + Math.min(2, last) * groups, s3 = s0 + Math.min(3, last) * groups;
+                                   float[] partScales, int ps0, float[] sx, float[] y, int yo) {
+        VectorShuffle<Float> part = PART[parts], r0 = ROW[parts][0], r1 = ROW[parts][1], r2 = ROW[parts][2], r3 = ROW[parts][3];
         FloatVector t0 = FloatVector.zero(F), t1 = t0, t2 = t0, t3 = t0;
-        for (int c = 0, g = 0, p = p0; c < in; c += C, g += parts, p += 4 * NS) {
+        for (int c = 0, g = 0, p = p0, ps = ps0; c < in; c += C, g += parts, p += 4 * NS, ps += 4 * parts) {
             ShortVector x0 = ShortVector.fromArray(S, qx, c), x1 = ShortVector.fromArray(S, qx, c + NS);
             ShortVector x2 = ShortVector.fromArray(S, qx, c + 2 * NS), x3 = ShortVector.fromArray(S, qx, c + 3 * NS);
             ShortVector z = x0.add(x1).add(x2).add(x3).mul(zero);           // zero * (qx . planes of ones)
@@ -315,15 +361,16 @@ final class Int4A8MatVec {
                     .add(w2.lanewise(LSHR, 8).and(LOW).mul(x2)).add(w2.lanewise(LSHR, 12).mul(x3)).sub(z).reinterpretAsInts();
             IntVector i3 = (IntVector) w3.and(LOW).mul(x0).add(w3.lanewise(LSHR, 4).and(LOW).mul(x1))
                     .add(w3.lanewise(LSHR, 8).and(LOW).mul(x2)).add(w3.lanewise(LSHR, 12).mul(x3)).sub(z).reinterpretAsInts();
-            FloatVector f = FloatVector.fromArray(F, sx, g, map, 0);
+            FloatVector f = FloatVector.fromArray(F, sx, g).rearrange(part);          // sx of each lane's group
+            FloatVector sc = FloatVector.fromArray(F, partScales, ps);                // this chunk's 4 x parts scales
             t0 = ((FloatVector) i0.lanewise(LSHL, 16).lanewise(ASHR, 16).add(i0.lanewise(ASHR, 16)).convertShape(I2F, F, 0))
-                    .fma(FloatVector.fromArray(F, scales, s0 + g, map, 0).mul(f), t0);
+                    .fma(sc.rearrange(r0).mul(f), t0);
             t1 = ((FloatVector) i1.lanewise(LSHL, 16).lanewise(ASHR, 16).add(i1.lanewise(ASHR, 16)).convertShape(I2F, F, 0))
-                    .fma(FloatVector.fromArray(F, scales, s1 + g, map, 0).mul(f), t1);
+                    .fma(sc.rearrange(r1).mul(f), t1);
             t2 = ((FloatVector) i2.lanewise(LSHL, 16).lanewise(ASHR, 16).add(i2.lanewise(ASHR, 16)).convertShape(I2F, F, 0))
-                    .fma(FloatVector.fromArray(F, scales, s2 + g, map, 0).mul(f), t2);
+                    .fma(sc.rearrange(r2).mul(f), t2);
             t3 = ((FloatVector) i3.lanewise(LSHL, 16).lanewise(ASHR, 16).add(i3.lanewise(ASHR, 16)).convertShape(I2F, F, 0))
-                    .fma(FloatVector.fromArray(F, scales, s3 + g, map, 0).mul(f), t3);
+                    .fma(sc.rearrange(r3).mul(f), t3);
         }
         for (int k = 0; k < PackedKernels.TREE.length; k++) {
             t0 = t0.add(t0.rearrange(PackedKernels.TREE[k]));

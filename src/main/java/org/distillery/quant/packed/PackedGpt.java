@@ -455,7 +455,7 @@ public final class PackedGpt implements CausalLm {
      *
      * @param packedBytes   the packed linear weights as held ({@link PackedWeights#memoryBytes()}: codes, float scales,
      *                      uint8 zeros, float per-group offsets), packed head included, and with int8 activations
-     *                      the W4A8 kernel's copy of the codes ({@link QuantizedLinear#int8ActivationCodeBytes()})
+     *                      the W4A8 kernel's copies of the codes and scales ({@link QuantizedLinear#int8ActivationCopyBytes()})
      * @param floatBytes    float32 parameters: embeddings, LayerNorms, linear biases
      * @param totalBytes    packedBytes + floatBytes
      * @param float32Bytes  the same model in float32 ({@code Gpt}): 4 bytes per parameter, wte counted once
@@ -475,12 +475,12 @@ public final class PackedGpt implements CausalLm {
             params += 4L * embd;
             for (int i = 0; i < 4; i++) {
                 QuantizedLinear q = w.layer(i);
-                packed += q.weight().memoryBytes() + q.int8ActivationCodeBytes();
+                packed += q.weight().memoryBytes() + q.int8ActivationCopyBytes();
                 floats += q.biasBytes();
                 params += (long) q.out() * q.in() + q.out();
             }
         }
-        if (head != null) packed += head.weight().memoryBytes() + head.int8ActivationCodeBytes();
+        if (head != null) packed += head.weight().memoryBytes() + head.int8ActivationCopyBytes();
         return new Memory(packed, floats, packed + floats, 4L * params);
     }
 

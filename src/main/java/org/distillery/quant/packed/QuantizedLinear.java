@@ -49,6 +49,7 @@ public final class QuantizedLinear {
     private final Workspace ws;
     private final int[] a8Order;          // W4A8 matrix-vector products (Int4A8MatVec): qx's chunk order; or null
     private final short[] a8Codes;        // the codes in Int4A8MatVec's layout (W4A8 path), or null
+    private final float[] a8Scales;       // groups below a chunk: the scales in Int4A8MatVec's layout, or null
 
     /**
      * The scratch buffers of {@link #forward}, grown on demand: layers that run one after the other (the
@@ -124,6 +125,7 @@ public final class QuantizedLinear {
         this.pairs = weight.format() == PackedFormat.INT4 || weight.format() == PackedFormat.INT4_ASYM;
         this.a8Order = int8Activations ? Int4A8MatVec.order(weight.format()) : null;
         this.a8Codes = int8Activations ? Int4A8MatVec.layout(weight) : null;
+        this.a8Scales = int8Activations ? Int4A8MatVec.partScales(weight) : null;
     }
 
     /** The bias as a tensor (a copy), or null; checks it against the weight's rows. */
@@ -168,8 +170,10 @@ public final class QuantizedLinear {
     /** The scratch buffers this layer uses. */
     public Workspace workspace() { return ws; }
 
-    /** Bytes of the copy of the codes in the W4A8 kernel's layout ({@link #withInt8Activations()}), else 0. */
-    public long int8ActivationCodeBytes() { return a8Codes == null ? 0 : 2L * a8Codes.length; }
+    /** Bytes of the copies in the W4A8 kernel's layout ({@link #withInt8Activations()}: codes, scales), else 0. */
+    public long int8ActivationCopyBytes() {
+        return (a8Codes == null ? 0 : 2L * a8Codes.length) + (a8Scales == null ? 0 : 4L * a8Scales.length);
+    }
 
     /** Bytes of the bias held (4 per output, 0 without a bias). */
     public long biasBytes() { return bias == null ? 0 : 4L * bias.size(); }
@@ -252,11 +256,12 @@ public final class QuantizedLinear {
         if (a8Order != null && n < BATCHED_FROM) {
             if (ws.qx.length < in) ws.qx = new short[in];
             if (ws.qi.length < in) ws.qi = new int[in];
-            if (ws.sx.length < groups) ws.sx = new float[groups];
+            if (ws.sx.length < groups + PackedKernels.LANES) ws.sx = new float[groups + PackedKernels.LANES];  // + a vector
             if (ws.xsum.length < groups) ws.xsum = new float[groups];
             for (int r = 0; r < n; r++) {
                 Int4A8MatVec.quantize(x, r * in, in, w.group(), a8Order, ws.qi, ws.qx, ws.sx, ws.xsum);
-                Int4A8MatVec.matvec(a8Codes, w.format(), w.scales, w.offsets, out, in, w.group(), ws.qx, ws.sx, ws.xsum, y, r * out);
+                Int4A8MatVec.matvec(a8Codes, w.format(), w.scales, a8Scales, w.offsets, out, in, w.group(), ws.qx, ws.sx,
+                        ws.xsum, y, r * out);
             }
             addBias(y, n);
             return;
