@@ -118,7 +118,9 @@ final class Int4A8MatVec {
             rs[parts] = new VectorShuffle[4];
             for (int r = 0; r < 4; r++) {
                 int[] idx = new int[F.length()];
-                for (int i = 0; i < idx.length; i++) idx[i] = Math.min(idx.length - 1, i / Math.max(1, idx.length / parts) * 4 + r);
+                for (int i = 0; i < idx.length; i++) {       // clamped: where it would not fit, supports() refuses
+                    idx[i] = Math.min(idx.length - 1, i / Math.max(1, idx.length / parts) * 4 + r);
+                }
                 rs[parts][r] = VectorShuffle.fromArray(F, idx, 0);
             }
         }
@@ -158,13 +160,13 @@ final class Int4A8MatVec {
      * Quantizes x[xo, xo + in) per group: sx[g] (0 for a group of zeros) and qx[0, in) in chunk order (see
      * {@link #order}); also xsum[g] = sum of the group's x (float, lane sums in {@link PackedKernels#sumLanes}'
      * order), for the zero correction. One flat loop per pass: on JDK 25, vectors carried through a loop nested in
-     * the group loop (as in {@link PackedKernels#groupSums}) were allocated here. The
-     * rounding is {@link Math#round(float)}'s (half up), computed exactly on whole vectors without conversion
-     * instructions (JDK 17 ran its float-to-int vector conversion slower than a scalar loop): for |v| &lt; 2^22,
-     * {@code v + 1.5 * 2^23} rounds v to the nearest integer, ties to even, and its bits minus those of 1.5 * 2^23
-     * are that integer n; d = v - n is exact, and Math.round differs from n only at d = 1/2 (add 1: read from the
-     * sign bit of d - 1/2, which is +0 there and negative below). |x / sx| &lt;= 127 here. Groups are whole vectors
-     * ({@link #supports}); qi [in] is scratch (the rounded values in natural order).
+     * the group loop (as in {@link PackedKernels#groupSums}) were allocated here. The rounding is
+     * {@link Math#round(float)}'s (half up), computed exactly on whole vectors without conversion instructions (JDK
+     * 17 ran its float-to-int vector conversion slower than a scalar loop): for |v| &lt; 2^22, {@code v + 1.5 * 2^23}
+     * rounds v to the nearest integer, ties to even, and its bits minus those of 1.5 * 2^23 are that integer n;
+     * d = v - n is exact, and Math.round differs from n only at d = 1/2 (add 1: read from the sign bit of d - 1/2,
+     * which is +0 there and negative below). |x / sx| &lt;= 127 here. Groups are whole vectors ({@link #supports});
+     * qi [in] is scratch (the rounded values in natural order).
      */
     static void quantize(float[] x, int xo, int in, int group, int[] order, int[] qi, short[] qx, float[] sx,
                          float[] xsum) {
@@ -240,7 +242,9 @@ final class Int4A8MatVec {
         for (int blk = 0, i = 0; blk < blocks; blk++) {
             for (int c = 0; c < chunks; c++) {
                 for (int p = 0; p < parts; p++) {
-                    for (int r = 0; r < 4; r++, i++) s[i] = w.scales[Math.min(4 * blk + r, out - 1) * groups + c * parts + p];
+                    for (int r = 0; r < 4; r++, i++) {
+                        s[i] = w.scales[Math.min(4 * blk + r, out - 1) * groups + c * parts + p];
+                    }
                 }
             }
         }
@@ -250,9 +254,12 @@ final class Int4A8MatVec {
     /**
      * y[yo + o] = row o of W times x for o in [0, out), x given by {@link #quantize}.
      *
-     * @param codes   the codes in this kernel's layout ({@link #layout})
-     * @param scales  [out, groups]
-     * @param offsets [out, groups]
+     * @param codes      the codes in this kernel's layout ({@link #layout})
+     * @param format     INT4, INT4_ASYM or Q4_0: the symmetric ones subtract their zero-point 8 in the integer sums
+     * @param scales     [out, groups]
+     * @param partScales for groups below a chunk, the scales in this kernel's layout ({@link #partScales}); else unused
+     * @param offsets    [out, groups], used by INT4_ASYM only
+     * @param sx         [groups + LANES]: the activations' scales, then room for one vector load past the last group
      */
     static void matvec(short[] codes, PackedFormat format, float[] scales, float[] partScales, float[] offsets, int out,
                        int in, int group, short[] qx, float[] sx, float[] xsum, float[] y, int yo) {
@@ -264,8 +271,8 @@ final class Int4A8MatVec {
                 rows4(codes, o / 4 * block, rows, qx, in, group, zero, scales, o * groups, groups, sx, y, yo + o);
             } else {
                 int parts = C / group;
-                rows4Parts(codes, o / 4 * block, rows, qx, in, parts, zero, partScales, o / 4 * (in / C) * 4 * parts, sx, y,
-                        yo + o);
+                int ps0 = o / 4 * (in / C) * 4 * parts;              // this block's first entry of partScales
+                rows4Parts(codes, o / 4 * block, rows, qx, in, parts, zero, partScales, ps0, sx, y, yo + o);
             }
         }
         if (zero != 0) return;
