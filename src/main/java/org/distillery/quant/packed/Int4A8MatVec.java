@@ -70,8 +70,6 @@ final class Int4A8MatVec {
     private Int4A8MatVec() {}
 
     static final VectorSpecies<Float> F = PackedKernels.F;
-    /** 32-bit integer lanes of the float vector's width. */
-    static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
     /** 16-bit lanes of the float vector's width. */
     static final VectorSpecies<Short> S = VectorSpecies.of(short.class, F.vectorShape());
     /** 16-bit lanes per step: each holds four nibbles. */
@@ -129,11 +127,11 @@ final class Int4A8MatVec {
 
     /**
      * Whether this kernel computes the product of {@code w}: a 4-bit format, vectors whose float lanes split in
-     * quarters, rows of whole chunks, and groups of whole chunks or of a half or a quarter of one.
+     * quarters (NS is always twice the float lanes: same vector shape), rows of whole chunks, and groups of whole chunks or of a half or a quarter of one.
      */
     static boolean supports(PackedWeights w) {
         if (w.format().bits() != 4) return false;
-        if (NS != 2 * F.length() || F.length() % 4 != 0) return false;
+        if (F.length() % 4 != 0) return false;
         int g = w.group();
         if (w.format() == PackedFormat.Q4_0 && C % 32 != 0) return false;
         if (w.in() % C != 0) return false;

@@ -39,12 +39,13 @@ import org.nd4j.linalg.factory.Nd4j;
 public final class PackedBench {
     private PackedBench() {}
 
-    private static PackedFormat[] formats = {PackedFormat.INT8, PackedFormat.INT8_ASYM, PackedFormat.INT4,
+    private static final PackedFormat[] FORMATS = {PackedFormat.INT8, PackedFormat.INT8_ASYM, PackedFormat.INT4,
             PackedFormat.INT4_ASYM, PackedFormat.Q8_0, PackedFormat.Q4_0};
 
     public static void main(String[] args) {
         int rounds = 15, bigMib = 1024;
         boolean big = true, a8First = false;
+        PackedFormat[] formats = FORMATS;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--rounds" -> rounds = Integer.parseInt(args[++i]);
@@ -65,11 +66,11 @@ public final class PackedBench {
         Map<Long, Double> bw = bandwidth(bigMib);
         double dram = bw.get((long) bigMib << 20);
         for (int[] shape : new int[][] {{768, 3072}, {3072, 768}}) {
-            shapeTable(shape[0], shape[1], rounds, bw);
+            shapeTable(shape[0], shape[1], formats, rounds, bw);
         }
         if (big) {
             for (int[] shape : new int[][] {{768, 3072}, {3072, 768}, {4096, 4096}}) {
-                bigTable(shape[0], shape[1], bigMib, Math.max(5, rounds / 3), dram);
+                bigTable(shape[0], shape[1], formats, bigMib, Math.max(5, rounds / 3), dram);
             }
         }
     }
@@ -145,7 +146,7 @@ public final class PackedBench {
 
     private record Variant(String name, long bytes, Runnable call) {}
 
-    private static void shapeTable(int out, int in, int rounds, Map<Long, Double> bw) {
+    private static void shapeTable(int out, int in, PackedFormat[] formats, int rounds, Map<Long, Double> bw) {
         Random rnd = new Random(1);
         float[] w = new float[out * in];
         for (int i = 0; i < w.length; i++) w[i] = (float) (rnd.nextGaussian() * 0.02);
@@ -210,7 +211,7 @@ public final class PackedBench {
 
     // ---------------------------------------------------------------- out of cache
 
-    private static void bigTable(int out, int in, int bigMib, int rounds, double dram) {
+    private static void bigTable(int out, int in, PackedFormat[] formats, int bigMib, int rounds, double dram) {
         long budget = (long) bigMib << 20;
         Random rnd = new Random(2);
         float[] w = new float[out * in];

@@ -182,8 +182,10 @@ public final class PackedGpt implements CausalLm {
      * (fewer than {@link QuantizedLinear#BATCHED_FROM} rows); batched forwards are unchanged. The weights, float
      * parts and workspace are shared with this model (no copy), so the two must not run at the same time.
      *
-     * @throws IllegalArgumentException when no packed layer supports int8 activations (8-bit formats, or groups
-     *                                  that are neither a multiple nor a half of the kernel's step)
+     * @throws IllegalArgumentException when no packed layer supports int8 activations
+     *                                  ({@link QuantizedLinear#supportsInt8Activations}: 8-bit formats, inputs that
+     *                                  are not whole kernel steps, groups that are neither a multiple, a half nor a
+     *                                  quarter of one)
      */
     public PackedGpt withInt8Activations() {
         java.util.function.UnaryOperator<QuantizedLinear> a8 =
@@ -455,7 +457,8 @@ public final class PackedGpt implements CausalLm {
      *
      * @param packedBytes   the packed linear weights as held ({@link PackedWeights#memoryBytes()}: codes, float scales,
      *                      uint8 zeros, float per-group offsets), packed head included, and with int8 activations
-     *                      the W4A8 kernel's copies of the codes and scales ({@link QuantizedLinear#int8ActivationCopyBytes()})
+     *                      the W4A8 kernel's copies of the codes and scales
+     *                      ({@link QuantizedLinear#int8ActivationCopyBytes()})
      * @param floatBytes    float32 parameters: embeddings, LayerNorms, linear biases
      * @param totalBytes    packedBytes + floatBytes
      * @param float32Bytes  the same model in float32 ({@code Gpt}): 4 bytes per parameter, wte counted once

@@ -117,7 +117,8 @@ public final class PackedGptBench {
             names.add(name);
             long disk = packedFileBytes(p) + 4 * (gpt.parameterCount() - linearParameters(p));
             sizes.put(name, sizes(p.memory(), disk, floatDisk));
-            if (QuantizedLinear.supportsInt8Activations(p.layer(0, PackedGpt.LAYERS.get(0)).weight())) {   // the same model, W4A8 products
+            // the same model with W4A8 products
+            if (QuantizedLinear.supportsInt8Activations(p.layer(0, PackedGpt.LAYERS.get(0)).weight())) {
                 PackedGpt a8 = p.withInt8Activations();
                 models.add(a8);
                 names.add(name + " A8");

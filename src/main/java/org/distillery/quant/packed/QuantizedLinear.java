@@ -153,7 +153,8 @@ public final class QuantizedLinear {
      * rows, x is quantized to int8 per group and multiplied in 16-bit integer lanes ({@link Int4A8MatVec}),
      * as llama.cpp does for its 4-bit formats: faster, and no longer exact; the error is bounded in
      * {@link Int4A8MatVec}. Batched products are unchanged. The layer keeps a copy of the codes in the kernel's
-     * layout ({@link Int4A8MatVec#layout}): half a byte per weight more memory.
+     * layout ({@link Int4A8MatVec#layout}): half a byte per weight more memory; for groups below a kernel step also
+     * of the scales ({@link Int4A8MatVec#partScales}); {@link #int8ActivationCopyBytes()} counts both.
      *
      * @throws IllegalArgumentException when {@link #supportsInt8Activations} is false for the weight
      */
