@@ -33,26 +33,40 @@ import static jdk.incubator.vector.VectorOperators.LSHR;
  *
  * <p>Layout, "nibble planes": one step (a "chunk" of {@link #C} = 4 {@link #NS} columns) loads NS 16-bit lanes of
  * a row's codes, each holding four nibbles (code bytes 2i and 2i + 1 of the chunk, little-endian). Plane k (bits 4k
- * to 4k + 3, taken with a shift and a mask) multiplies entries [k NS, (k + 1) NS) of the chunk's qx; qx is stored
- * in that order ({@link #order}): plane k, lane i holds the column of byte 2i + k / 2, nibble k % 2 (for INT4
- * column 4i + k; for Q4_0, whose block of 32 columns has its first 16 in the low nibbles, the column of that nibble
- * in its block). The codes are read from a copy in the kernel's own layout ({@link #layout}): 16-bit lanes, and the
- * four rows of a block interleaved chunk by chunk, so that a block is one sequential stream. Nothing is converted
- * between lane sizes before the sums, and a chunk's 16-bit sums stay far from overflow ({@link #MAX_LANE_SUM}).
- * Per chunk they are widened in pairs to 32 bits (a 32-bit lane of the 16-bit sums holds two of them: shift left
- * then right by 16 gives the low one, right by 16 the high one; no lane-crossing conversion), converted to float
- * and scaled. Two group cases run here (see {@link #supports}):
+ * to 4k + 3) belongs to entries [k NS, (k + 1) NS) of the chunk's qx, stored in that order ({@link #order}): plane
+ * k, lane i holds the column of byte 2i + k / 2, nibble k % 2 (for INT4 column 4i + k; for Q4_0, whose block of 32
+ * columns has its first 16 in the low nibbles, the column of that nibble in its block). The codes are read from a
+ * copy as 16-bit lanes ({@link #layout}, row-major). Nothing is converted between lane sizes before the sums.
+ *
+ * <p>The planes are not masked out: with w a lane's 16 bits and s_k = w &gt;&gt;&gt; 4k (s_4 = 0), nibble k is
+ * {@code s_k - 16 s_(k+1)}, so
+ * <pre>
+ *   sum_k nibble_k q_k  =  s_0 m_0 + s_1 m_1 + s_2 m_2 + s_3 m_3,   m_0 = q_0,  m_k = q_k - 16 q_(k-1)
+ * </pre>
+ * and {@link #quantize} stores the multipliers m_k instead of q_k (|m_k| &lt;= 17 * 127), with the symmetric formats'
+ * zero term {@code 8 (q_0 + q_1 + q_2 + q_3)} as a fifth vector. The products and sums wrap modulo 2^16 (s_0 is the
+ * whole lane), but the true sum is small ({@link #MAX_LANE_SUM}), and a sum known to lie in [-2^15, 2^15) is exact
+ * modulo 2^16: three shifts, four multiplies and four adds per row and chunk, where masking cost three more
+ * (measured: 89 against 68-75 us on [768, 3072] INT4 g128). Per chunk the sums are widened in pairs to 32 bits: for
+ * a 32-bit lane i holding two of them, {@code (i + (i << 16)) >> 16} is their sum (no lane-crossing conversion),
+ * converted to float and scaled. Two group cases run here (see {@link #supports}):
  * <ul>
- *   <li>groups of whole chunks ({@link #rows4}): one factor per chunk;</li>
+ *   <li>groups of whole chunks ({@link #rows8}): one factor per chunk, eight rows per call;</li>
  *   <li>groups of a half or a quarter of a chunk (INT4 g64 and g32, Q4_0, with 512-bit vectors;
  *   {@link #rows4Parts}): lane i of every plane covers the chunk's columns [4i, 4i + 4) (Q4_0: block i / 8), so
  *   each group owns a contiguous run of lanes, and after pair widening a contiguous run of float lanes, which is
- *   scaled by its own group's factor (the block's scales for a chunk are one vector in {@link #partScales}).</li>
+ *   scaled by its own group's factor (four rows' scales for a chunk are one vector in {@link #partScales}).</li>
  * </ul>
- * As in {@link PackedKernels}, every method that handles vectors takes and returns none (JDK 17 C2 would box
- * them), four rows share each qx load, and lane sums use the fixed order of {@link PackedKernels#sumLanes} (its
- * shuffle tree, written out in each method). Speed, measured by {@link PackedBench} (rows "A8"), is in the README.
- * {@code PackedAllocationTest} (run with {@code -Xbatch}) checks that nothing is allocated.
+ * The rows of one call are far apart ("streams": rows b, b + stride, b + 2 stride, ...), each read sequentially,
+ * because out of cache the memory keeps more in flight for several sequential streams than for one: on [768, 3072]
+ * INT4 g128 cycled through 1 GiB, 97-102 us with eight streams of one row, 104-113 with four of two rows, 118-128
+ * with two of two, and 155-175 us with four neighbouring rows interleaved into one stream (the previous layout);
+ * in cache all run at 62-75 us ({@code TwoStreamSpike}, not kept). As in {@link PackedKernels}, every method that
+ * handles vectors takes and returns none (JDK 17 C2 would box them), the rows of a call share each qx load, and
+ * lane sums use the fixed order of {@link PackedKernels#sumLanes} (its shuffle tree, written out in each method).
+ * Speed, measured by {@link PackedBench} (rows "A8"), is in the README. {@code PackedAllocationTest} (run with
+ * {@code -Xbatch}) checks that nothing is allocated, and {@code PackedBench} reports any variant that allocated
+ * while it was timed.
  *
  * <p>What C2 makes of these methods depends on what ran before their first execution, measured on [768, 3072]
  * INT4 g128 (the product without x's quantization):
@@ -61,9 +75,11 @@ import static jdk.incubator.vector.VectorOperators.LSHR;
  *   our float32 matrix-vector product, the 8-bit kernels or the float-nibble kernels ran first (the order of the
  *   first executions matters, not how many calls follow: flags on type profiles, inlining and node limits did not
  *   change it). {@code PackedBench --a8-first} measures both.</li>
- *   <li>JDK 25: 77-84 us in either order, and nothing allocated after every other kernel ran first
- *   ({@code PackedAllocationTest}); earlier versions of {@link #rows4Parts}, with scale vectors blended from
- *   broadcasts or gathered, did allocate there.</li>
+ *   <li>JDK 25: 65-75 us in either order, and nothing allocated after every other kernel ran first
+ *   ({@code PackedAllocationTest}, {@code PackedBench}). Earlier versions of {@link #rows4Parts} did allocate
+ *   there: with scale vectors blended from broadcasts, or gathered, or with eight rows (each row's scales loaded
+ *   and spread, 2-4 MB per call in {@code PackedBench}, where the other kernels ran first; not in
+ *   {@code PackedAllocationTest}).</li>
  * </ul>
  */
 final class Int4A8MatVec {
@@ -77,17 +93,19 @@ final class Int4A8MatVec {
     /** Columns per step: four nibble planes of NS lanes. */
     static final int C = 4 * NS;
     /**
-     * The largest magnitude a 16-bit lane reaches within a chunk: four planes of |c' qx| &lt;= 15 * 127, and the
-     * symmetric formats' zero term |8 * 4 qx| &lt;= 4,064 (widened in pairs: twice this, below 2^15).
+     * The largest magnitude of a 16-bit lane's sum for one chunk, {@code sum_k (c'_k - z) qx_k}: 4 * 15 * 127 for
+     * INT4_ASYM (z = 0), 4 * 8 * 127 for the symmetric formats (z = 8). The pair widening adds two: 15,240, below
+     * 2^15, so the sums are exact although the products wrap (see the class comment).
      */
-    static final int MAX_LANE_SUM = 4 * 15 * 127 + 8 * 4 * 127;
-    private static final short LOW = 0x0F;
+    static final int MAX_LANE_SUM = 4 * 15 * 127;
     /** 1.5 * 2^23: adding it rounds a float of magnitude below 2^22 to an integer (see {@link #quantize}). */
     private static final float ROUNDER = 12582912f;
     private static final int ROUNDER_BITS = Float.floatToRawIntBits(ROUNDER);
+    /** Rows per kernel call, each read from its own place in the matrix (see {@link #rows8}). */
+    static final int STREAMS = 8;
     /**
-     * For groups of 1/parts of a chunk (parts 2 or 4; after pair widening, a group's lanes are a contiguous run):
-     * {@code PART[parts]} moves entry i / (LANES / parts) to lane i (sx[g ..] to the lanes of its group), and
+     * For groups of 1/parts of a chunk (parts 2 or 4; after pair widening, a group's float lanes are a contiguous
+     * run): {@code PART[parts]} moves entry i / (LANES / parts) to lane i (sx[g ..] to the lanes of its group), and
      * {@code ROW[parts][r]} moves entry (i / (LANES / parts)) * 4 + r to lane i (row r's scales from a chunk's
      * entries of {@link #partScales}). Indexed by parts; null where unused.
      */
@@ -127,7 +145,8 @@ final class Int4A8MatVec {
 
     /**
      * Whether this kernel computes the product of {@code w}: a 4-bit format, vectors whose float lanes split in
-     * quarters (NS is always twice the float lanes: same vector shape), rows of whole chunks, and groups of whole chunks or of a half or a quarter of one.
+     * quarters (NS is always twice the float lanes: same vector shape), rows of whole chunks, and groups of whole
+     * chunks or of a half or a quarter of one.
      */
     static boolean supports(PackedWeights w) {
         if (w.format().bits() != 4) return false;
@@ -136,7 +155,17 @@ final class Int4A8MatVec {
         if (w.format() == PackedFormat.Q4_0 && C % 32 != 0) return false;
         if (w.in() % C != 0) return false;
         if (g % C == 0) return true;
-        return (2 * g == C || 4 * g == C) && 4 * (C / g) <= F.length();   // rows4Parts: a chunk's scales in one vector
+        return (2 * g == C || 4 * g == C) && 4 * (C / g) <= F.length();   // rows4Parts: 4 rows' scales in one vector
+    }
+
+    /** Shorts of quantized x for {@code in} columns: per chunk the four planes' multipliers and the zero term. */
+    static int qxLength(int in) {
+        return in / C * 5 * NS;
+    }
+
+    /** The zero-point the integer sums subtract: 8 for the symmetric formats (INT4, Q4_0), 0 for INT4_ASYM. */
+    static int zero(PackedFormat format) {
+        return format.symmetric() ? 8 : 0;
     }
 
     /**
@@ -155,9 +184,11 @@ final class Int4A8MatVec {
     }
 
     /**
-     * Quantizes x[xo, xo + in) per group: sx[g] (0 for a group of zeros) and qx[0, in) in chunk order (see
-     * {@link #order}); also xsum[g] = sum of the group's x (float, lane sums in {@link PackedKernels#sumLanes}'
-     * order), for the zero correction. One flat loop per pass: on JDK 25, vectors carried through a loop nested in
+     * Quantizes x[xo, xo + in) per group: sx[g] (0 for a group of zeros) and the rounded values q in chunk order
+     * (see {@link #order}), stored per chunk as the kernel's five vectors ({@link #qxLength}): the plane multipliers
+     * m_0 = q_0, m_k = q_k - 16 q_(k-1) (see the class comment), then {@code zero * (q_0 + q_1 + q_2 + q_3)}. Also
+     * xsum[g] = sum of the group's x (float, lane sums in {@link PackedKernels#sumLanes}' order), for INT4_ASYM's
+     * zero correction. One flat loop per pass: on JDK 25, vectors carried through a loop nested in
      * the group loop (as in {@link PackedKernels#groupSums}) were allocated here. The rounding is
      * {@link Math#round(float)}'s (half up), computed exactly on whole vectors without conversion instructions (JDK
      * 17 ran its float-to-int vector conversion slower than a scalar loop): for |v| &lt; 2^22, {@code v + 1.5 * 2^23}
@@ -166,8 +197,8 @@ final class Int4A8MatVec {
      * which is +0 there and negative below). |x / sx| &lt;= 127 here. Groups are whole vectors ({@link #supports});
      * qi [in] is scratch (the rounded values in natural order).
      */
-    static void quantize(float[] x, int xo, int in, int group, int[] order, int[] qi, short[] qx, float[] sx,
-                         float[] xsum) {
+    static void quantize(float[] x, int xo, int in, int group, int[] order, int zero, int[] qi, short[] qx,
+                         float[] sx, float[] xsum) {
         int lanes = F.length(), perGroup = group / lanes;
         FloatVector m = FloatVector.zero(F), a = m;
         for (int k = 0, g = 0, j = 0; k < in; k += lanes) {        // one flat loop: no vector carried through two
@@ -198,50 +229,47 @@ final class Int4A8MatVec {
                 g++;
             }
         }
-        for (int c0 = 0; c0 < in; c0 += C) {
-            for (int i = 0; i < C; i++) qx[c0 + i] = (short) qi[c0 + order[i]];
+        for (int c0 = 0, q = 0; c0 < in; c0 += C, q += 5 * NS) {
+            for (int i = 0; i < NS; i++) {
+                int a0 = qi[c0 + order[i]], a1 = qi[c0 + order[NS + i]];
+                int a2 = qi[c0 + order[2 * NS + i]], a3 = qi[c0 + order[3 * NS + i]];
+                qx[q + i] = (short) a0;
+                qx[q + NS + i] = (short) (a1 - 16 * a0);
+                qx[q + 2 * NS + i] = (short) (a2 - 16 * a1);
+                qx[q + 3 * NS + i] = (short) (a3 - 16 * a2);
+                qx[q + 4 * NS + i] = (short) (zero * (a0 + a1 + a2 + a3));
+            }
         }
     }
 
     /**
-     * The codes of {@code w} in this kernel's layout, [ceil(out / 4), in / C, 4, NS] shorts: per block of four rows
-     * and per chunk, the chunk's 2 NS code bytes of each of the four rows in turn, two bytes per 16-bit lane
-     * (little-endian: byte 2i in bits 0-7). A block's weights are one sequential stream, which the memory keeps up
-     * with better than four row streams (measured out of cache: 155 against 240 us for [768, 3072] int4 g128). Rows
-     * past {@code out} in the last block repeat its last row. The copy costs the codes' size again (half a byte per
-     * weight) next to the {@link PackedWeights} the batched products read.
+     * The codes of {@code w} as 16-bit lanes, [out, in / 4] row-major: lane i of a row holds its code bytes 2i and
+     * 2i + 1 (little-endian: byte 2i in bits 0-7), so a chunk of a row is NS lanes. The copy costs the codes' size
+     * again (half a byte per weight) next to the {@link PackedWeights} the batched products read.
      */
     static short[] layout(PackedWeights w) {
-        int out = w.out(), in = w.in(), rb = in / 2, chunks = in / C, blocks = (out + 3) / 4;
-        short[] codes = new short[blocks * chunks * 4 * NS];
-        for (int blk = 0, p = 0; blk < blocks; blk++) {
-            for (int c = 0; c < chunks; c++) {
-                for (int r = 0; r < 4; r++) {
-                    int row = Math.min(4 * blk + r, out - 1), from = row * rb + c * 2 * NS;
-                    for (int i = 0; i < NS; i++, p++) {
-                        codes[p] = (short) ((w.q[from + 2 * i] & 0xFF) | (w.q[from + 2 * i + 1] << 8));
-                    }
-                }
-            }
-        }
+        short[] codes = new short[w.q.length / 2];
+        for (int i = 0; i < codes.length; i++) codes[i] = (short) ((w.q[2 * i] & 0xFF) | (w.q[2 * i + 1] << 8));
         return codes;
     }
 
     /**
-     * For groups of 1/parts of a chunk ({@link #rows4Parts}): the scales in the kernel's order, per block of four
-     * rows and per chunk the 4 parts entries {@code scale[row 4 blk + r, group parts c + p]} at p * 4 + r (rows past
-     * {@code out} repeat the last row), followed by LANES floats of padding so that the last chunk's entries load as
-     * one vector. Null for groups of whole chunks.
+     * For groups of 1/parts of a chunk ({@link #rows4Parts}): the scales in the kernel's order, [stride, in / C,
+     * parts, 4] with stride = ceil(out / 4): per stride step b and chunk c, entry p * 4 + k is the scale of row
+     * r_k = b + k * stride (clamped to the last row) for the chunk's p-th group, followed by LANES floats of padding
+     * so that the last chunk's entries load as one vector. Null for groups of whole chunks, which read the scales as
+     * they are.
      */
     static float[] partScales(PackedWeights w) {
         if (w.group() % C == 0) return null;
-        int out = w.out(), parts = C / w.group(), chunks = w.in() / C, blocks = (out + 3) / 4, groups = w.groups();
-        float[] s = new float[blocks * chunks * 4 * parts + F.length()];
-        for (int blk = 0, i = 0; blk < blocks; blk++) {
+        int out = w.out(), parts = C / w.group(), chunks = w.in() / C, groups = w.groups();
+        int stride = (out + 3) / 4;
+        float[] s = new float[stride * chunks * 4 * parts + F.length()];
+        for (int b = 0, i = 0; b < stride; b++) {
             for (int c = 0; c < chunks; c++) {
                 for (int p = 0; p < parts; p++) {
-                    for (int r = 0; r < 4; r++, i++) {
-                        s[i] = w.scales[Math.min(4 * blk + r, out - 1) * groups + c * parts + p];
+                    for (int k = 0; k < 4; k++, i++) {
+                        s[i] = w.scales[Math.min(b + k * stride, out - 1) * groups + c * parts + p];
                     }
                 }
             }
@@ -252,28 +280,26 @@ final class Int4A8MatVec {
     /**
      * y[yo + o] = row o of W times x for o in [0, out), x given by {@link #quantize}.
      *
-     * @param codes      the codes in this kernel's layout ({@link #layout})
-     * @param format     INT4, INT4_ASYM or Q4_0: the symmetric ones subtract their zero-point 8 in the integer sums
+     * @param codes      the codes as 16-bit lanes ({@link #layout})
+     * @param format     INT4, INT4_ASYM or Q4_0: INT4_ASYM adds its zero correction in float after the integer sums
      * @param scales     [out, groups]
-     * @param partScales for groups below a chunk, the scales in this kernel's layout ({@link #partScales}); else unused
+     * @param partScales for groups below a chunk, the scales in this kernel's order ({@link #partScales}); else unused
      * @param offsets    [out, groups], used by INT4_ASYM only
      * @param sx         [groups + LANES]: the activations' scales, then room for one vector load past the last group
      */
     static void matvec(short[] codes, PackedFormat format, float[] scales, float[] partScales, float[] offsets, int out,
                        int in, int group, short[] qx, float[] sx, float[] xsum, float[] y, int yo) {
-        int groups = in / group, block = in / C * 4 * NS;
-        short zero = (short) (format.symmetric() ? 8 : 0);
-        for (int o = 0; o < out; o += 4) {
-            int rows = Math.min(4, out - o);
-            if (group % C == 0) {
-                rows4(codes, o / 4 * block, rows, qx, in, group, zero, scales, o * groups, groups, sx, y, yo + o);
-            } else {
-                int parts = C / group;
-                int ps0 = o / 4 * (in / C) * 4 * parts;              // this block's first entry of partScales
-                rows4Parts(codes, o / 4 * block, rows, qx, in, parts, zero, partScales, ps0, sx, y, yo + o);
+        int groups = in / group, parts = group % C == 0 ? 1 : C / group, perGroup = group % C == 0 ? group / C : 1;
+        if (parts == 1) {
+            int stride = (out + STREAMS - 1) / STREAMS;
+            for (int b = 0; b < stride; b++) rows8(codes, b, stride, out, qx, in, perGroup, scales, groups, sx, y, yo);
+        } else {
+            int stride = (out + 3) / 4;
+            for (int b = 0; b < stride; b++) {
+                rows4Parts(codes, b, stride, out, qx, in, parts, partScales, b * (in / C) * 4 * parts, sx, y, yo);
             }
         }
-        if (zero != 0) return;
+        if (format.symmetric()) return;
         for (int o = 0; o < out; o++) {                                   // INT4_ASYM: the zero correction in float
             float c = 0;
             for (int g = 0; g < groups; g++) c += offsets[o * groups + g] * xsum[g];
@@ -282,46 +308,71 @@ final class Int4A8MatVec {
     }
 
     /**
-     * y[yo + r] = sum_g scales[s0 + r * groups + g] * sx[g] * (codes of row r, group g minus {@code zero}) . qx_g for
-     * the {@code rows} (1 to 4) rows of the block whose codes start at codes[p0] ({@link #layout}), groups of whole
-     * chunks. The zero term is one 16-bit vector per chunk, {@code zero * (sum of the four planes' qx)}, shared by the
-     * rows. Per
-     * chunk, the 16-bit sums of the four planes are widened in pairs and scaled into float lane accumulators kept in
-     * registers, then summed in {@link PackedKernels#sumLanes}' order. Four rows share each qx load; past the last
-     * real row the block's rows repeat it and are not written. One loop, no vector stores or calls: on JDK 17,
-     * vectors carried through nested loops were allocated, and so were those of a version that stored lane
+     * y[yo + r] = sum_c (scales of row r, chunk c) * (sx of chunk c) * (codes of row r, chunk c minus the zero-point)
+     * . qx_c for the eight rows r_k = b + k * stride (k = 0..7; a row past the last is replaced by the last, which is
+     * then written more than once with the same value). The rows are eight streams through the matrix, not eight
+     * neighbours: the memory's prefetchers keep more of the weights in flight for eight sequential streams than for
+     * one (measured out of cache, [768, 3072] INT4 g128: 97-102 us against 155-175 us for four neighbouring rows
+     * interleaved into one stream), and in cache the two run the same. Per chunk, the 16-bit sums of the four planes
+     * are widened in pairs and scaled into float lane accumulators kept in registers, then summed in
+     * {@link PackedKernels#sumLanes}' order. The eight rows share each qx load; a row's factor for a chunk is one
+     * broadcast of scale * sx, the group index moving every perGroup chunks. One loop, no vector stores or calls: on
+     * JDK 17, vectors carried through nested loops were allocated, and so were those of a version that stored lane
      * accumulators to an array between leaf calls.
      */
-    private static void rows4(short[] codes, int p0, int rows, short[] qx, int in, int group, short zero,
-                              float[] scales, int s0, int groups, float[] sx, float[] y, int yo) {
-        int last = rows - 1, perGroup = group / C;
-        int s1 = s0 + Math.min(1, last) * groups, s2 = s0 + Math.min(2, last) * groups, s3 = s0 + Math.min(3, last) * groups;
-        FloatVector t0 = FloatVector.zero(F), t1 = t0, t2 = t0, t3 = t0;
-        for (int c = 0, g = 0, j = 0, p = p0; c < in; c += C, p += 4 * NS) {
-            ShortVector x0 = ShortVector.fromArray(S, qx, c), x1 = ShortVector.fromArray(S, qx, c + NS);
-            ShortVector x2 = ShortVector.fromArray(S, qx, c + 2 * NS), x3 = ShortVector.fromArray(S, qx, c + 3 * NS);
-            ShortVector z = x0.add(x1).add(x2).add(x3).mul(zero);           // zero * (qx . planes of ones)
-            ShortVector w0 = ShortVector.fromArray(S, codes, p);
-            ShortVector w1 = ShortVector.fromArray(S, codes, p + 1 * NS);
-            ShortVector w2 = ShortVector.fromArray(S, codes, p + 2 * NS);
-            ShortVector w3 = ShortVector.fromArray(S, codes, p + 3 * NS);
-            IntVector i0 = (IntVector) w0.and(LOW).mul(x0).add(w0.lanewise(LSHR, 4).and(LOW).mul(x1))
-                    .add(w0.lanewise(LSHR, 8).and(LOW).mul(x2)).add(w0.lanewise(LSHR, 12).mul(x3)).sub(z).reinterpretAsInts();
-            IntVector i1 = (IntVector) w1.and(LOW).mul(x0).add(w1.lanewise(LSHR, 4).and(LOW).mul(x1))
-                    .add(w1.lanewise(LSHR, 8).and(LOW).mul(x2)).add(w1.lanewise(LSHR, 12).mul(x3)).sub(z).reinterpretAsInts();
-            IntVector i2 = (IntVector) w2.and(LOW).mul(x0).add(w2.lanewise(LSHR, 4).and(LOW).mul(x1))
-                    .add(w2.lanewise(LSHR, 8).and(LOW).mul(x2)).add(w2.lanewise(LSHR, 12).mul(x3)).sub(z).reinterpretAsInts();
-            IntVector i3 = (IntVector) w3.and(LOW).mul(x0).add(w3.lanewise(LSHR, 4).and(LOW).mul(x1))
-                    .add(w3.lanewise(LSHR, 8).and(LOW).mul(x2)).add(w3.lanewise(LSHR, 12).mul(x3)).sub(z).reinterpretAsInts();
+    private static void rows8(short[] codes, int b, int stride, int out, short[] qx, int in, int perGroup,
+                              float[] scales, int groups, float[] sx, float[] y, int yo) {
+        int last = out - 1, row = in / 4;
+        int r0 = b, r1 = Math.min(b + stride, last), r2 = Math.min(b + 2 * stride, last);
+        int r3 = Math.min(b + 3 * stride, last), r4 = Math.min(b + 4 * stride, last);
+        int r5 = Math.min(b + 5 * stride, last), r6 = Math.min(b + 6 * stride, last);
+        int r7 = Math.min(b + 7 * stride, last);
+        FloatVector t0 = FloatVector.zero(F), t1 = t0, t2 = t0, t3 = t0, t4 = t0, t5 = t0, t6 = t0, t7 = t0;
+        for (int c = 0, o = 0, q = 0, g = 0, j = 0; c < in; c += C, o += NS, q += 5 * NS) {
+            ShortVector x0 = ShortVector.fromArray(S, qx, q), x1 = ShortVector.fromArray(S, qx, q + NS);
+            ShortVector x2 = ShortVector.fromArray(S, qx, q + 2 * NS), x3 = ShortVector.fromArray(S, qx, q + 3 * NS);
+            ShortVector z = ShortVector.fromArray(S, qx, q + 4 * NS);
             float f = sx[g];
-            t0 = ((FloatVector) i0.lanewise(LSHL, 16).lanewise(ASHR, 16).add(i0.lanewise(ASHR, 16)).convertShape(I2F, F, 0))
-                    .fma(FloatVector.broadcast(F, scales[s0 + g] * f), t0);
-            t1 = ((FloatVector) i1.lanewise(LSHL, 16).lanewise(ASHR, 16).add(i1.lanewise(ASHR, 16)).convertShape(I2F, F, 0))
-                    .fma(FloatVector.broadcast(F, scales[s1 + g] * f), t1);
-            t2 = ((FloatVector) i2.lanewise(LSHL, 16).lanewise(ASHR, 16).add(i2.lanewise(ASHR, 16)).convertShape(I2F, F, 0))
-                    .fma(FloatVector.broadcast(F, scales[s2 + g] * f), t2);
-            t3 = ((FloatVector) i3.lanewise(LSHL, 16).lanewise(ASHR, 16).add(i3.lanewise(ASHR, 16)).convertShape(I2F, F, 0))
-                    .fma(FloatVector.broadcast(F, scales[s3 + g] * f), t3);
+            ShortVector w0 = ShortVector.fromArray(S, codes, r0 * row + o);
+            IntVector i0 = (IntVector) w0.mul(x0).add(w0.lanewise(LSHR, 4).mul(x1))
+                    .add(w0.lanewise(LSHR, 8).mul(x2)).add(w0.lanewise(LSHR, 12).mul(x3)).sub(z).reinterpretAsInts();
+            t0 = ((FloatVector) i0.add(i0.lanewise(LSHL, 16)).lanewise(ASHR, 16).convertShape(I2F, F, 0))
+                    .fma(FloatVector.broadcast(F, scales[r0 * groups + g] * f), t0);
+            ShortVector w1 = ShortVector.fromArray(S, codes, r1 * row + o);
+            IntVector i1 = (IntVector) w1.mul(x0).add(w1.lanewise(LSHR, 4).mul(x1))
+                    .add(w1.lanewise(LSHR, 8).mul(x2)).add(w1.lanewise(LSHR, 12).mul(x3)).sub(z).reinterpretAsInts();
+            t1 = ((FloatVector) i1.add(i1.lanewise(LSHL, 16)).lanewise(ASHR, 16).convertShape(I2F, F, 0))
+                    .fma(FloatVector.broadcast(F, scales[r1 * groups + g] * f), t1);
+            ShortVector w2 = ShortVector.fromArray(S, codes, r2 * row + o);
+            IntVector i2 = (IntVector) w2.mul(x0).add(w2.lanewise(LSHR, 4).mul(x1))
+                    .add(w2.lanewise(LSHR, 8).mul(x2)).add(w2.lanewise(LSHR, 12).mul(x3)).sub(z).reinterpretAsInts();
+            t2 = ((FloatVector) i2.add(i2.lanewise(LSHL, 16)).lanewise(ASHR, 16).convertShape(I2F, F, 0))
+                    .fma(FloatVector.broadcast(F, scales[r2 * groups + g] * f), t2);
+            ShortVector w3 = ShortVector.fromArray(S, codes, r3 * row + o);
+            IntVector i3 = (IntVector) w3.mul(x0).add(w3.lanewise(LSHR, 4).mul(x1))
+                    .add(w3.lanewise(LSHR, 8).mul(x2)).add(w3.lanewise(LSHR, 12).mul(x3)).sub(z).reinterpretAsInts();
+            t3 = ((FloatVector) i3.add(i3.lanewise(LSHL, 16)).lanewise(ASHR, 16).convertShape(I2F, F, 0))
+                    .fma(FloatVector.broadcast(F, scales[r3 * groups + g] * f), t3);
+            ShortVector w4 = ShortVector.fromArray(S, codes, r4 * row + o);
+            IntVector i4 = (IntVector) w4.mul(x0).add(w4.lanewise(LSHR, 4).mul(x1))
+                    .add(w4.lanewise(LSHR, 8).mul(x2)).add(w4.lanewise(LSHR, 12).mul(x3)).sub(z).reinterpretAsInts();
+            t4 = ((FloatVector) i4.add(i4.lanewise(LSHL, 16)).lanewise(ASHR, 16).convertShape(I2F, F, 0))
+                    .fma(FloatVector.broadcast(F, scales[r4 * groups + g] * f), t4);
+            ShortVector w5 = ShortVector.fromArray(S, codes, r5 * row + o);
+            IntVector i5 = (IntVector) w5.mul(x0).add(w5.lanewise(LSHR, 4).mul(x1))
+                    .add(w5.lanewise(LSHR, 8).mul(x2)).add(w5.lanewise(LSHR, 12).mul(x3)).sub(z).reinterpretAsInts();
+            t5 = ((FloatVector) i5.add(i5.lanewise(LSHL, 16)).lanewise(ASHR, 16).convertShape(I2F, F, 0))
+                    .fma(FloatVector.broadcast(F, scales[r5 * groups + g] * f), t5);
+            ShortVector w6 = ShortVector.fromArray(S, codes, r6 * row + o);
+            IntVector i6 = (IntVector) w6.mul(x0).add(w6.lanewise(LSHR, 4).mul(x1))
+                    .add(w6.lanewise(LSHR, 8).mul(x2)).add(w6.lanewise(LSHR, 12).mul(x3)).sub(z).reinterpretAsInts();
+            t6 = ((FloatVector) i6.add(i6.lanewise(LSHL, 16)).lanewise(ASHR, 16).convertShape(I2F, F, 0))
+                    .fma(FloatVector.broadcast(F, scales[r6 * groups + g] * f), t6);
+            ShortVector w7 = ShortVector.fromArray(S, codes, r7 * row + o);
+            IntVector i7 = (IntVector) w7.mul(x0).add(w7.lanewise(LSHR, 4).mul(x1))
+                    .add(w7.lanewise(LSHR, 8).mul(x2)).add(w7.lanewise(LSHR, 12).mul(x3)).sub(z).reinterpretAsInts();
+            t7 = ((FloatVector) i7.add(i7.lanewise(LSHL, 16)).lanewise(ASHR, 16).convertShape(I2F, F, 0))
+                    .fma(FloatVector.broadcast(F, scales[r7 * groups + g] * f), t7);
             if (++j == perGroup) {
                 j = 0;
                 g++;
@@ -332,50 +383,65 @@ final class Int4A8MatVec {
             t1 = t1.add(t1.rearrange(PackedKernels.TREE[k]));
             t2 = t2.add(t2.rearrange(PackedKernels.TREE[k]));
             t3 = t3.add(t3.rearrange(PackedKernels.TREE[k]));
+            t4 = t4.add(t4.rearrange(PackedKernels.TREE[k]));
+            t5 = t5.add(t5.rearrange(PackedKernels.TREE[k]));
+            t6 = t6.add(t6.rearrange(PackedKernels.TREE[k]));
+            t7 = t7.add(t7.rearrange(PackedKernels.TREE[k]));
         }
-        y[yo] = t0.lane(0);
-        if (rows > 1) y[yo + 1] = t1.lane(0);
-        if (rows > 2) y[yo + 2] = t2.lane(0);
-        if (rows > 3) y[yo + 3] = t3.lane(0);
+        y[yo + r0] = t0.lane(0);
+        y[yo + r1] = t1.lane(0);
+        y[yo + r2] = t2.lane(0);
+        y[yo + r3] = t3.lane(0);
+        y[yo + r4] = t4.lane(0);
+        y[yo + r5] = t5.lane(0);
+        y[yo + r6] = t6.lane(0);
+        y[yo + r7] = t7.lane(0);
     }
 
     /**
-     * As {@link #rows4}, for groups of a half ({@code parts} = 2) or a quarter ({@code parts} = 4) of a chunk: float
-     * lane i of a chunk (16-bit lanes 2i and 2i + 1) belongs to group g + i / (LANES / parts) and is scaled by its
-     * factor. Per chunk, one load of the block's 4 x parts scales ({@link #partScales}, from ps0) and one of sx,
-     * spread over the lanes by constant shuffles ({@link #ROW}, {@link #PART}): on JDK 25, scale vectors blended from
-     * broadcasts, and gathered ones, were allocated.
+     * As {@link #rows8}, for groups of a half ({@code parts} = 2) or a quarter ({@code parts} = 4) of a chunk, on
+     * four streams (r_k = b + k * stride, k = 0..3): float lane i of a chunk (16-bit lanes 2i and 2i + 1) belongs to
+     * group g + i / (LANES / parts) and is scaled by its factor. Per chunk, one load of the four rows' 4 x parts
+     * scales ({@link #partScales}, from ps0) and one of sx, spread over the lanes by constant shuffles ({@link #ROW},
+     * {@link #PART}). Four rows, not eight: with eight, C2 on JDK 25 boxed vectors here when the other kernels had
+     * been compiled first (as in {@code PackedBench}; 300-580 against 80-90 us), as it did for scale vectors blended
+     * from broadcasts, or gathered.
      */
-    private static void rows4Parts(short[] codes, int p0, int rows, short[] qx, int in, int parts, short zero,
+    private static void rows4Parts(short[] codes, int b, int stride, int out, short[] qx, int in, int parts,
                                    float[] partScales, int ps0, float[] sx, float[] y, int yo) {
-        VectorShuffle<Float> part = PART[parts], r0 = ROW[parts][0], r1 = ROW[parts][1], r2 = ROW[parts][2], r3 = ROW[parts][3];
+        int last = out - 1, row = in / 4;
+        int r0 = b, r1 = Math.min(b + stride, last), r2 = Math.min(b + 2 * stride, last);
+        int r3 = Math.min(b + 3 * stride, last);
+        VectorShuffle<Float> part = PART[parts], s0 = ROW[parts][0], s1 = ROW[parts][1], s2 = ROW[parts][2];
+        VectorShuffle<Float> s3 = ROW[parts][3];
         FloatVector t0 = FloatVector.zero(F), t1 = t0, t2 = t0, t3 = t0;
-        for (int c = 0, g = 0, p = p0, ps = ps0; c < in; c += C, g += parts, p += 4 * NS, ps += 4 * parts) {
-            ShortVector x0 = ShortVector.fromArray(S, qx, c), x1 = ShortVector.fromArray(S, qx, c + NS);
-            ShortVector x2 = ShortVector.fromArray(S, qx, c + 2 * NS), x3 = ShortVector.fromArray(S, qx, c + 3 * NS);
-            ShortVector z = x0.add(x1).add(x2).add(x3).mul(zero);           // zero * (qx . planes of ones)
-            ShortVector w0 = ShortVector.fromArray(S, codes, p);
-            ShortVector w1 = ShortVector.fromArray(S, codes, p + 1 * NS);
-            ShortVector w2 = ShortVector.fromArray(S, codes, p + 2 * NS);
-            ShortVector w3 = ShortVector.fromArray(S, codes, p + 3 * NS);
-            IntVector i0 = (IntVector) w0.and(LOW).mul(x0).add(w0.lanewise(LSHR, 4).and(LOW).mul(x1))
-                    .add(w0.lanewise(LSHR, 8).and(LOW).mul(x2)).add(w0.lanewise(LSHR, 12).mul(x3)).sub(z).reinterpretAsInts();
-            IntVector i1 = (IntVector) w1.and(LOW).mul(x0).add(w1.lanewise(LSHR, 4).and(LOW).mul(x1))
-                    .add(w1.lanewise(LSHR, 8).and(LOW).mul(x2)).add(w1.lanewise(LSHR, 12).mul(x3)).sub(z).reinterpretAsInts();
-            IntVector i2 = (IntVector) w2.and(LOW).mul(x0).add(w2.lanewise(LSHR, 4).and(LOW).mul(x1))
-                    .add(w2.lanewise(LSHR, 8).and(LOW).mul(x2)).add(w2.lanewise(LSHR, 12).mul(x3)).sub(z).reinterpretAsInts();
-            IntVector i3 = (IntVector) w3.and(LOW).mul(x0).add(w3.lanewise(LSHR, 4).and(LOW).mul(x1))
-                    .add(w3.lanewise(LSHR, 8).and(LOW).mul(x2)).add(w3.lanewise(LSHR, 12).mul(x3)).sub(z).reinterpretAsInts();
+        for (int c = 0, o = 0, q = 0, g = 0, ps = ps0; c < in; c += C, o += NS, q += 5 * NS, g += parts,
+                ps += 4 * parts) {
+            ShortVector x0 = ShortVector.fromArray(S, qx, q), x1 = ShortVector.fromArray(S, qx, q + NS);
+            ShortVector x2 = ShortVector.fromArray(S, qx, q + 2 * NS), x3 = ShortVector.fromArray(S, qx, q + 3 * NS);
+            ShortVector z = ShortVector.fromArray(S, qx, q + 4 * NS);
             FloatVector f = FloatVector.fromArray(F, sx, g).rearrange(part);          // sx of each lane's group
-            FloatVector sc = FloatVector.fromArray(F, partScales, ps);                // this chunk's 4 x parts scales
-            t0 = ((FloatVector) i0.lanewise(LSHL, 16).lanewise(ASHR, 16).add(i0.lanewise(ASHR, 16)).convertShape(I2F, F, 0))
-                    .fma(sc.rearrange(r0).mul(f), t0);
-            t1 = ((FloatVector) i1.lanewise(LSHL, 16).lanewise(ASHR, 16).add(i1.lanewise(ASHR, 16)).convertShape(I2F, F, 0))
-                    .fma(sc.rearrange(r1).mul(f), t1);
-            t2 = ((FloatVector) i2.lanewise(LSHL, 16).lanewise(ASHR, 16).add(i2.lanewise(ASHR, 16)).convertShape(I2F, F, 0))
-                    .fma(sc.rearrange(r2).mul(f), t2);
-            t3 = ((FloatVector) i3.lanewise(LSHL, 16).lanewise(ASHR, 16).add(i3.lanewise(ASHR, 16)).convertShape(I2F, F, 0))
-                    .fma(sc.rearrange(r3).mul(f), t3);
+            FloatVector sc = FloatVector.fromArray(F, partScales, ps);                // the four rows' 4 x parts scales
+            ShortVector w0 = ShortVector.fromArray(S, codes, r0 * row + o);
+            IntVector i0 = (IntVector) w0.mul(x0).add(w0.lanewise(LSHR, 4).mul(x1))
+                    .add(w0.lanewise(LSHR, 8).mul(x2)).add(w0.lanewise(LSHR, 12).mul(x3)).sub(z).reinterpretAsInts();
+            t0 = ((FloatVector) i0.add(i0.lanewise(LSHL, 16)).lanewise(ASHR, 16).convertShape(I2F, F, 0))
+                    .fma(sc.rearrange(s0).mul(f), t0);
+            ShortVector w1 = ShortVector.fromArray(S, codes, r1 * row + o);
+            IntVector i1 = (IntVector) w1.mul(x0).add(w1.lanewise(LSHR, 4).mul(x1))
+                    .add(w1.lanewise(LSHR, 8).mul(x2)).add(w1.lanewise(LSHR, 12).mul(x3)).sub(z).reinterpretAsInts();
+            t1 = ((FloatVector) i1.add(i1.lanewise(LSHL, 16)).lanewise(ASHR, 16).convertShape(I2F, F, 0))
+                    .fma(sc.rearrange(s1).mul(f), t1);
+            ShortVector w2 = ShortVector.fromArray(S, codes, r2 * row + o);
+            IntVector i2 = (IntVector) w2.mul(x0).add(w2.lanewise(LSHR, 4).mul(x1))
+                    .add(w2.lanewise(LSHR, 8).mul(x2)).add(w2.lanewise(LSHR, 12).mul(x3)).sub(z).reinterpretAsInts();
+            t2 = ((FloatVector) i2.add(i2.lanewise(LSHL, 16)).lanewise(ASHR, 16).convertShape(I2F, F, 0))
+                    .fma(sc.rearrange(s2).mul(f), t2);
+            ShortVector w3 = ShortVector.fromArray(S, codes, r3 * row + o);
+            IntVector i3 = (IntVector) w3.mul(x0).add(w3.lanewise(LSHR, 4).mul(x1))
+                    .add(w3.lanewise(LSHR, 8).mul(x2)).add(w3.lanewise(LSHR, 12).mul(x3)).sub(z).reinterpretAsInts();
+            t3 = ((FloatVector) i3.add(i3.lanewise(LSHL, 16)).lanewise(ASHR, 16).convertShape(I2F, F, 0))
+                    .fma(sc.rearrange(s3).mul(f), t3);
         }
         for (int k = 0; k < PackedKernels.TREE.length; k++) {
             t0 = t0.add(t0.rearrange(PackedKernels.TREE[k]));
@@ -383,9 +449,9 @@ final class Int4A8MatVec {
             t2 = t2.add(t2.rearrange(PackedKernels.TREE[k]));
             t3 = t3.add(t3.rearrange(PackedKernels.TREE[k]));
         }
-        y[yo] = t0.lane(0);
-        if (rows > 1) y[yo + 1] = t1.lane(0);
-        if (rows > 2) y[yo + 2] = t2.lane(0);
-        if (rows > 3) y[yo + 3] = t3.lane(0);
+        y[yo + r0] = t0.lane(0);
+        y[yo + r1] = t1.lane(0);
+        y[yo + r2] = t2.lane(0);
+        y[yo + r3] = t3.lane(0);
     }
 }

@@ -170,7 +170,8 @@ public final class PackedBench {
                 vs.add(new Variant(f.id() + " g" + g + " A8", pw.kernelBytes(), () -> a8.forward(x, 1, y)));
             }
         }
-        Map<String, Double> sec = time(vs, rounds);
+        Map<String, Long> alloc = new LinkedHashMap<>();
+        Map<String, Double> sec = time(vs, rounds, alloc);
         double f32 = sec.get("float32 (Java vector)");
         System.out.printf("%nW [%d, %d] (out, in), batch 1; fp32 weights %.1f MB, L2 per core %s%n", out, in,
                 4.0 * out * in / 1e6, "see lscpu");
@@ -182,10 +183,20 @@ public final class PackedBench {
                     f32 / s, 100 * gbs / bandwidthAt(bw, v.bytes()));
         }
         System.out.println("  * streaming read bandwidth measured at the working-set size closest to the bytes read");
+        alloc.forEach((name, bytes) -> {
+            if (bytes > 0 && !name.contains("ND4J")) {
+                System.out.printf("  ! %s allocated %d bytes per call while timed: C2 boxed vectors, so this is not the"
+                        + " kernel's speed (see Int4A8MatVec on the order of first executions)%n", name, bytes);
+            }
+        });
     }
 
-    /** Median seconds per call of each variant, timed in interleaved rounds of about 10 ms each. */
-    private static Map<String, Double> time(List<Variant> vs, int rounds) {
+    /**
+     * Median seconds per call of each variant, timed in interleaved rounds of about 10 ms each; {@code alloc} gets
+     * the heap bytes each variant allocated per call over the timed rounds (0 for a kernel C2 compiled well).
+     */
+    private static Map<String, Double> time(List<Variant> vs, int rounds, Map<String, Long> alloc) {
+        var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
         Map<String, Integer> iters = new LinkedHashMap<>();
         for (Variant v : vs) {                       // warm-up (JIT) and calibration
             for (int i = 0; i < 3000; i++) v.call().run();
@@ -196,14 +207,20 @@ public final class PackedBench {
         }
         Map<String, double[]> t = new LinkedHashMap<>();
         for (Variant v : vs) t.put(v.name(), new double[rounds]);
+        Map<String, long[]> bytes = new LinkedHashMap<>();           // {bytes, calls}
+        for (Variant v : vs) bytes.put(v.name(), new long[2]);
         for (int r = 0; r < rounds; r++) {
             for (Variant v : vs) {
                 int n = iters.get(v.name());
-                long t0 = System.nanoTime();
+                long b0 = threads.getCurrentThreadAllocatedBytes(), t0 = System.nanoTime();
                 for (int i = 0; i < n; i++) v.call().run();
                 t.get(v.name())[r] = (System.nanoTime() - t0) / 1e9 / n;
+                long[] b = bytes.get(v.name());
+                b[0] += threads.getCurrentThreadAllocatedBytes() - b0;
+                b[1] += n;
             }
         }
+        bytes.forEach((k, b) -> alloc.put(k, b[0] / b[1]));
         Map<String, Double> med = new LinkedHashMap<>();
         t.forEach((k, v) -> med.put(k, median(v)));
         return med;

@@ -49,7 +49,7 @@ public final class QuantizedLinear {
     private final Workspace ws;
     private final int[] a8Order;          // W4A8 matrix-vector products (Int4A8MatVec): qx's chunk order; or null
     private final short[] a8Codes;        // the codes in Int4A8MatVec's layout (W4A8 path), or null
-    private final float[] a8Scales;       // groups below a chunk: the scales in Int4A8MatVec's layout, or null
+    private final float[] a8Scales;       // groups below a chunk: the scales in Int4A8MatVec's order, or null
 
     /**
      * The scratch buffers of {@link #forward}, grown on demand: layers that run one after the other (the
@@ -65,7 +65,7 @@ public final class QuantizedLinear {
         private float[] row = new float[0];   // [in]      one dequantized row (GEMM path)
         private float[] rowNat = new float[0]; // [in]     the same in natural column order (INT4)
         private final float[] acc = new float[PackedKernels.ACC];       // the kernels' lane accumulators
-        private short[] qx = new short[0];    // [in]      x quantized to int8 (W4A8 path)
+        private short[] qx = new short[0];    // [in * 5/4] x quantized to int8, as Int4A8MatVec's plane multipliers
         private int[] qi = new int[0];        // [in]      the same in natural order, as ints (W4A8 path)
         private float[] sx = new float[0];    // [groups]  its scales (W4A8 path)
         private FloatTensor wflat;            // [max out * in] dequantized W (GEMM path), or null
@@ -255,12 +255,13 @@ public final class QuantizedLinear {
                     + (y == null ? "null" : y.length));
         }
         if (a8Order != null && n < BATCHED_FROM) {
-            if (ws.qx.length < in) ws.qx = new short[in];
+            if (ws.qx.length < Int4A8MatVec.qxLength(in)) ws.qx = new short[Int4A8MatVec.qxLength(in)];
             if (ws.qi.length < in) ws.qi = new int[in];
             if (ws.sx.length < groups + PackedKernels.LANES) ws.sx = new float[groups + PackedKernels.LANES];  // + a vector
             if (ws.xsum.length < groups) ws.xsum = new float[groups];
             for (int r = 0; r < n; r++) {
-                Int4A8MatVec.quantize(x, r * in, in, w.group(), a8Order, ws.qi, ws.qx, ws.sx, ws.xsum);
+                Int4A8MatVec.quantize(x, r * in, in, w.group(), a8Order, Int4A8MatVec.zero(w.format()), ws.qi, ws.qx,
+                        ws.sx, ws.xsum);
                 Int4A8MatVec.matvec(a8Codes, w.format(), w.scales, a8Scales, w.offsets, out, in, w.group(), ws.qx, ws.sx,
                         ws.xsum, y, r * out);
             }

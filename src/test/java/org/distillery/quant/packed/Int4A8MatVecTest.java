@@ -69,22 +69,29 @@ class Int4A8MatVecTest {
 
     @Test
     void theLargestLaneSumStaysExact() {
-        // every nibble 15 (INT4 of a constant weight: code 7 + 8) and every qx 127, over a group of 16 chunks: each
-        // 16-bit lane adds 4 planes * 15 * 127 = 7,620 per chunk and takes 8 * 4 * 127 = 4,064 off, the pair
-        // widening sums two lanes
-        assertEquals(11_684, Int4A8MatVec.MAX_LANE_SUM);
+        // INT4_ASYM with every nibble 15 but one per group, and every qx 127, over a group of 16 chunks: most 16-bit
+        // lanes sum 4 planes * 15 * 127 = 7,620 per chunk, the pair widening adds two of them, and every product on
+        // the way wraps modulo 2^16 (the plane multipliers reach 127 - 16 * 127); INT4 of a constant weight (nibble
+        // 15, code 7 + 8) gives the symmetric formats' largest sum, 4 * 7 * 127
+        assertEquals(7_620, Int4A8MatVec.MAX_LANE_SUM);
         assertTrue(2 * Int4A8MatVec.MAX_LANE_SUM < Short.MAX_VALUE);
         int out = 5, in = 16 * Int4A8MatVec.C, g = in;
-        float[] w = new float[out * in];
-        java.util.Arrays.fill(w, 0.25f);
-        PackedWeights pw = PackedWeights.quantize(w, out, in, PackedFormat.INT4, g);
-        assertEquals(15, PackedKernels.nibble(pw.q, 0, 3, false));
-        float[] x = new float[in], y = new float[out];
-        java.util.Arrays.fill(x, 2f);
-        new QuantizedLinear(pw, null).withInt8Activations().forward(x, 1, y);
-        double expected = 0;
-        for (int k = 0; k < in; k++) expected += pw.dequantize()[k] * 2.0;
-        for (int o = 0; o < out; o++) assertEquals(expected, y[o], 1e-6 * Math.abs(expected), "row " + o);
+        for (PackedFormat f : new PackedFormat[] {PackedFormat.INT4_ASYM, PackedFormat.INT4}) {
+            float[] w = new float[out * in];
+            java.util.Arrays.fill(w, 0.25f);
+            if (f == PackedFormat.INT4_ASYM) for (int o = 0; o < out; o++) w[o * in + 3 * o] = -0.5f;  // nibble 0
+            PackedWeights pw = PackedWeights.quantize(w, out, in, f, g);
+            assertEquals(15, PackedKernels.nibble(pw.q, 0, 5, false), f.id());
+            float[] x = new float[in], y = new float[out];
+            java.util.Arrays.fill(x, 2f);
+            new QuantizedLinear(pw, null).withInt8Activations().forward(x, 1, y);
+            double[] wd = pw.dequantize();
+            for (int o = 0; o < out; o++) {
+                double expected = 0;
+                for (int k = 0; k < in; k++) expected += wd[o * in + k] * 2.0;
+                assertEquals(expected, y[o], 1e-6 * Math.abs(expected) + 1e-5, f.id() + " row " + o);
+            }
+        }
     }
 
     @Test
@@ -100,12 +107,13 @@ class Int4A8MatVecTest {
         Arrays.fill(x, 2 * g, 3 * g, 0f);                                   // group 2: all zeros (sx = 0)
         for (PackedFormat f : FORMATS) {
             int[] order = Int4A8MatVec.order(f);
-            short[] qx = new short[in];
+            short[] qx = new short[Int4A8MatVec.qxLength(in)];
             float[] sx = new float[in / g], xsum = new float[in / g];
-            Int4A8MatVec.quantize(x, 0, in, g, order, new int[in], qx, sx, xsum);
+            int zero = Int4A8MatVec.zero(f);
+            Int4A8MatVec.quantize(x, 0, in, g, order, zero, new int[in], qx, sx, xsum);
             assertEquals(1f, sx[0]);
             assertEquals(0f, sx[2]);
-            short[] natural = naturalOrder(qx, order);
+            short[] natural = naturalOrder(planes(qx, zero), order);
             short[] expected = new short[in];
             for (int k = 0; k < in; k++) {
                 double m = 0;
@@ -151,6 +159,28 @@ class Int4A8MatVecTest {
                     + c + " columns or " + c / 2 + " or " + c / 4 + ", and in a multiple of " + c + "; got " + pw,
                     e.getMessage());
         }
+    }
+
+    /**
+     * The planes' qx in chunk order ([in]) from the kernel's multipliers: per chunk m_0 = q_0 and m_k = q_k - 16
+     * q_(k-1) (so q_k = m_k + 16 q_(k-1)), then the zero term, checked here to be {@code zero * (q_0 + .. + q_3)}.
+     */
+    private static short[] planes(short[] qx, int zero) {
+        int ns = Int4A8MatVec.NS, c = Int4A8MatVec.C;
+        short[] q = new short[qx.length / 5 * 4];
+        for (int ch = 0; ch < q.length / c; ch++) {
+            for (int i = 0; i < ns; i++) {
+                int prev = 0, sum = 0;
+                for (int k = 0; k < 4; k++) {
+                    prev = qx[ch * 5 * ns + k * ns + i] + 16 * prev;
+                    assertTrue(Math.abs(prev) <= 127, "chunk " + ch + " plane " + k + " lane " + i + ": " + prev);
+                    q[ch * c + k * ns + i] = (short) prev;
+                    sum += prev;
+                }
+                assertEquals(zero * sum, qx[ch * 5 * ns + 4 * ns + i], "zero term, chunk " + ch + " lane " + i);
+            }
+        }
+        return q;
     }
 
     /** qx in natural column order, from the kernel's chunk order. */

@@ -141,14 +141,15 @@ class PackedGptTest {
             PackedGpt a8 = exact.withInt8Activations();
             assertEquals(0, exact.int8ActivationLayers());
             assertEquals(2 * PackedGpt.LAYERS.size(), a8.int8ActivationLayers());
-            long copy = 0;          // the W4A8 copies: codes (rows in blocks of 4, in / 2 bytes each); for groups below a
-            for (int b = 0; b < 2; b++) {                   // chunk the scales too (4 x parts floats per block and chunk)
-                for (String name : PackedGpt.LAYERS) {
+            long copy = 0;          // the W4A8 copies: codes (in / 2 bytes per row); for groups below a chunk the
+            for (int b = 0; b < 2; b++) {                   // scales too (4 x parts floats per step of 4 rows and
+                for (String name : PackedGpt.LAYERS) {      // chunk, and a vector of padding)
                     PackedWeights pw = a8.layer(b, name).weight();
-                    int blocks = (pw.out() + 3) / 4, chunk = Int4A8MatVec.C;
-                    copy += (long) blocks * 4 * pw.in() / 2;
+                    int chunk = Int4A8MatVec.C;
+                    copy += (long) pw.out() * pw.in() / 2;
                     if (pw.group() % chunk != 0) {
-                        copy += 4L * (blocks * (pw.in() / chunk) * 4 * (chunk / pw.group()) + PackedKernels.LANES);
+                        int steps = (pw.out() + 3) / 4, parts = chunk / pw.group();
+                        copy += 4L * (steps * (pw.in() / chunk) * 4 * parts + PackedKernels.LANES);
                     }
                 }
             }
