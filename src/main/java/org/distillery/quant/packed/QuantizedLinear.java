@@ -47,7 +47,7 @@ public final class QuantizedLinear {
     private final FloatTensor bias;       // [out], or null
     private final boolean pairs;          // INT4/INT4_ASYM: x permuted to the nibble order
     private final Workspace ws;
-    private final int[] a8Order;          // W4A8 matrix-vector products (Int4A8MatVec): qx's chunk order; or null
+    private final int[] a8Order;          // W4A8 (Int4A8MatVec): qx's chunk order, null for the identity
     private final short[] a8Codes;        // the codes in Int4A8MatVec's layout (W4A8 path), or null
     private final float[] a8Scales;       // groups below a chunk: the scales in Int4A8MatVec's order, or null
 
@@ -123,7 +123,7 @@ public final class QuantizedLinear {
         this.ws = Objects.requireNonNull(workspace, "workspace");
         this.bias = bias;
         this.pairs = weight.format() == PackedFormat.INT4 || weight.format() == PackedFormat.INT4_ASYM;
-        this.a8Order = int8Activations ? Int4A8MatVec.order(weight.format()) : null;
+        this.a8Order = int8Activations ? Int4A8MatVec.order(weight.format(), weight.group()) : null;
         this.a8Codes = int8Activations ? Int4A8MatVec.layout(weight) : null;
         this.a8Scales = int8Activations ? Int4A8MatVec.partScales(weight) : null;
     }
@@ -166,7 +166,7 @@ public final class QuantizedLinear {
     }
 
     /** Whether matrix-vector products quantize x to int8 ({@link #withInt8Activations()}). */
-    public boolean int8Activations() { return a8Order != null; }
+    public boolean int8Activations() { return a8Codes != null; }
 
     /** The scratch buffers this layer uses. */
     public Workspace workspace() { return ws; }
@@ -254,7 +254,7 @@ public final class QuantizedLinear {
             throw new IllegalArgumentException("y: need [" + n + ", " + out + "] = " + n * out + " floats, got "
                     + (y == null ? "null" : y.length));
         }
-        if (a8Order != null && n < BATCHED_FROM) {
+        if (a8Codes != null && n < BATCHED_FROM) {
             if (ws.qx.length < Int4A8MatVec.qxLength(in)) ws.qx = new short[Int4A8MatVec.qxLength(in)];
             if (ws.qi.length < in) ws.qi = new int[in];
             if (ws.sx.length < groups + PackedKernels.LANES) ws.sx = new float[groups + PackedKernels.LANES];  // + a vector
@@ -331,7 +331,7 @@ public final class QuantizedLinear {
 
     @Override
     public String toString() {
-        return "QuantizedLinear[" + w + (bias == null ? ", no bias" : ", bias") + (a8Order == null ? "" : ", int8 activations")
+        return "QuantizedLinear[" + w + (bias == null ? ", no bias" : ", bias") + (a8Codes == null ? "" : ", int8 activations")
                 + "]";
     }
 }

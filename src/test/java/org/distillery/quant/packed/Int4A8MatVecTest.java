@@ -106,40 +106,56 @@ class Int4A8MatVecTest {
         for (int k = edges.length; k < g; k++) x[k] = Math.max(-126f, Math.min(126f, x[k]));
         Arrays.fill(x, 2 * g, 3 * g, 0f);                                   // group 2: all zeros (sx = 0)
         for (PackedFormat f : FORMATS) {
-            int[] order = Int4A8MatVec.order(f);
-            short[] qx = new short[Int4A8MatVec.qxLength(in)];
-            float[] sx = new float[in / g], xsum = new float[in / g];
-            int zero = Int4A8MatVec.zero(f);
-            Int4A8MatVec.quantize(x, 0, in, g, order, zero, new int[in], qx, sx, xsum);
-            assertEquals(1f, sx[0]);
-            assertEquals(0f, sx[2]);
-            short[] natural = naturalOrder(planes(qx, zero), order);
-            short[] expected = new short[in];
-            for (int k = 0; k < in; k++) {
-                double m = 0;
-                for (int j = k / g * g; j < (k / g + 1) * g; j++) m = Math.max(m, Math.abs(x[j]));
-                expected[k] = (short) Math.round(x[k] / (float) (m / 127));
-                assertTrue(Math.abs(expected[k]) <= 127);
+            for (int[] order : new int[][] {Int4A8MatVec.order(f, g), Int4A8MatVec.order(f, 32)}) {  // planes, bytes
+                short[] qx = new short[Int4A8MatVec.qxLength(in)];
+                float[] sx = new float[in / g], xsum = new float[in / g];
+                int zero = Int4A8MatVec.zero(f);
+                Int4A8MatVec.quantize(x, 0, in, g, order, zero, new int[in], qx, sx, xsum);
+                assertEquals(1f, sx[0]);
+                assertEquals(0f, sx[2]);
+                short[] natural = naturalOrder(planes(qx, zero), order);
+                short[] expected = new short[in];
+                for (int k = 0; k < in; k++) {
+                    double m = 0;
+                    for (int j = k / g * g; j < (k / g + 1) * g; j++) m = Math.max(m, Math.abs(x[j]));
+                    expected[k] = (short) Math.round(x[k] / (float) (m / 127));
+                    assertTrue(Math.abs(expected[k]) <= 127);
+                }
+                assertArrayEquals(expected, natural, f.id());
+                assertArrayEquals(new short[] {127, 3, -2, 0, 0, 1, 0, -1, 127, -126, 1, -2, 0, 0},
+                        Arrays.copyOf(natural, edges.length), f.id() + ": half up, as Math.round");
             }
-            assertArrayEquals(expected, natural, f.id());
-            assertArrayEquals(new short[] {127, 3, -2, 0, 0, 1, 0, -1, 127, -126, 1, -2, 0, 0},
-                    Arrays.copyOf(natural, edges.length), f.id() + ": half up, as Math.round");
         }
-        // the order is a permutation of the chunk, and matches the code layout: position k NS + i is nibble k % 2
-        // (0 low, 1 high) of byte 2i + k / 2, the four nibbles of 16-bit lane i
+        // the order matches the code layout: bits 4k..4k+3 of 16-bit lane i of a row's chunk are the nibble of column
+        // order[k NS + i] (the identity for groups of whole chunks), a permutation of the chunk that keeps each lane
+        // within one group
+        int ns = Int4A8MatVec.NS, c = Int4A8MatVec.C;
         for (PackedFormat f : FORMATS) {
-            int[] order = Int4A8MatVec.order(f);
-            boolean[] seen = new boolean[order.length];
-            for (int i = 0; i < order.length; i++) {
-                int col = order[i];
-                assertFalse(seen[col]);
-                seen[col] = true;
-                int lane = i % Int4A8MatVec.NS, plane = i / Int4A8MatVec.NS;
+            for (int group : f == PackedFormat.Q4_0 ? new int[] {32} : new int[] {c, 2 * c, c / 2, c / 4}) {
+                int[] order = Int4A8MatVec.order(f, group);
+                assertEquals(group % c == 0, order == null, f + " g" + group);
+                int rows = 3, cols = 2 * c;
+                float[] w = QuantizedLinearTest.gaussian(rnd, rows * cols, 1);
+                PackedWeights pw = PackedWeights.quantize(w, rows, cols, f, group);
+                short[] codes = Int4A8MatVec.layout(pw);
+                assertEquals(rows * cols / 4, codes.length);
                 boolean blocked = f == PackedFormat.Q4_0;
-                int byteOfCol = blocked ? 16 * (col / 32) + col % 16 : col / 2;
-                boolean highOfCol = blocked ? col % 32 >= 16 : col % 2 == 1;
-                assertEquals(2 * lane + plane / 2, byteOfCol, f + " position " + i);
-                assertEquals(plane % 2 == 1, highOfCol, f + " position " + i);
+                for (int r = 0; r < rows; r++) {
+                    for (int c0 = 0; c0 < cols; c0 += c) {
+                        boolean[] seen = new boolean[c];
+                        for (int i = 0; i < ns; i++) {
+                            int lane = codes[r * cols / 4 + c0 / 4 + i] & 0xFFFF;
+                            for (int k = 0; k < 4; k++) {
+                                int col = order == null ? k * ns + i : order[k * ns + i];
+                                assertFalse(seen[col], f + " g" + group + " column " + col);
+                                seen[col] = true;
+                                if (order != null) assertEquals(order[i] / group, col / group, "lane " + i);
+                                int want = PackedKernels.nibble(pw.q, r * pw.rowBytes(), c0 + col, blocked);
+                                assertEquals(want, lane >>> 4 * k & 15, f + " g" + group + " row " + r + " plane " + k);
+                            }
+                        }
+                    }
+                }
             }
         }
     }
@@ -183,8 +199,9 @@ class Int4A8MatVecTest {
         return q;
     }
 
-    /** qx in natural column order, from the kernel's chunk order. */
+    /** qx in natural column order, from the kernel's chunk order (null: the identity). */
     private static short[] naturalOrder(short[] qx, int[] order) {
+        if (order == null) return qx.clone();
         short[] nat = new short[qx.length];
         for (int c0 = 0; c0 < qx.length; c0 += order.length) {
             for (int i = 0; i < order.length; i++) nat[c0 + order[i]] = qx[c0 + i];
