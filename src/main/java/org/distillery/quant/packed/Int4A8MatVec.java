@@ -105,6 +105,8 @@ final class Int4A8MatVec {
     private static final int ROUNDER_BITS = Float.floatToRawIntBits(ROUNDER);
     /** Rows per kernel call, each read from its own place in the matrix (see {@link #rows8}). */
     static final int STREAMS = 8;
+    /** The same for groups below a chunk ({@link #rows4Parts}, {@link #partScales}). */
+    static final int PART_STREAMS = 4;
     /**
      * For groups of 1/parts of a chunk (parts 2 or 4; after pair widening, a group's float lanes are a contiguous
      * run): {@code PART[parts]} moves entry i / (LANES / parts) to lane i (sx[g ..] to the lanes of its group), and
@@ -237,30 +239,27 @@ final class Int4A8MatVec {
                 g++;
             }
         }
-        if (order == null) {                                     // contiguous planes: a loop C2 can vectorize
-            for (int c0 = 0, q = 0; c0 < in; c0 += C, q += 5 * NS) {
+        for (int c0 = 0, q = 0; c0 < in; c0 += C, q += 5 * NS) {    // one loop per order: a branch inside cost 25 %
+            if (order == null) {                                         // contiguous planes: x read in order
                 for (int i = 0; i < NS; i++) {
-                    int a0 = qi[c0 + i], a1 = qi[c0 + NS + i], a2 = qi[c0 + 2 * NS + i], a3 = qi[c0 + 3 * NS + i];
-                    qx[q + i] = (short) a0;
-                    qx[q + NS + i] = (short) (a1 - 16 * a0);
-                    qx[q + 2 * NS + i] = (short) (a2 - 16 * a1);
-                    qx[q + 3 * NS + i] = (short) (a3 - 16 * a2);
-                    qx[q + 4 * NS + i] = (short) (zero * (a0 + a1 + a2 + a3));
+                    multipliers(qi[c0 + i], qi[c0 + NS + i], qi[c0 + 2 * NS + i], qi[c0 + 3 * NS + i], zero, qx, q + i);
+                }
+            } else {
+                for (int i = 0; i < NS; i++) {
+                    multipliers(qi[c0 + order[i]], qi[c0 + order[NS + i]], qi[c0 + order[2 * NS + i]],
+                            qi[c0 + order[3 * NS + i]], zero, qx, q + i);
                 }
             }
-            return;
         }
-        for (int c0 = 0, q = 0; c0 < in; c0 += C, q += 5 * NS) {
-            for (int i = 0; i < NS; i++) {
-                int a0 = qi[c0 + order[i]], a1 = qi[c0 + order[NS + i]];
-                int a2 = qi[c0 + order[2 * NS + i]], a3 = qi[c0 + order[3 * NS + i]];
-                qx[q + i] = (short) a0;
-                qx[q + NS + i] = (short) (a1 - 16 * a0);
-                qx[q + 2 * NS + i] = (short) (a2 - 16 * a1);
-                qx[q + 3 * NS + i] = (short) (a3 - 16 * a2);
-                qx[q + 4 * NS + i] = (short) (zero * (a0 + a1 + a2 + a3));
-            }
-        }
+    }
+
+    /** Lane i of a chunk's five qx vectors from the four planes' rounded values (see {@link #quantize}). */
+    private static void multipliers(int a0, int a1, int a2, int a3, int zero, short[] qx, int at) {
+        qx[at] = (short) a0;
+        qx[at + NS] = (short) (a1 - 16 * a0);
+        qx[at + 2 * NS] = (short) (a2 - 16 * a1);
+        qx[at + 3 * NS] = (short) (a3 - 16 * a2);
+        qx[at + 4 * NS] = (short) (zero * (a0 + a1 + a2 + a3));
     }
 
     /**
@@ -299,12 +298,12 @@ final class Int4A8MatVec {
     static float[] partScales(PackedWeights w) {
         if (w.group() % C == 0) return null;
         int out = w.out(), parts = C / w.group(), chunks = w.in() / C, groups = w.groups();
-        int stride = (out + 3) / 4;
-        float[] s = new float[stride * chunks * 4 * parts + F.length()];
+        int stride = (out + PART_STREAMS - 1) / PART_STREAMS;
+        float[] s = new float[stride * chunks * PART_STREAMS * parts + F.length()];
         for (int b = 0, i = 0; b < stride; b++) {
             for (int c = 0; c < chunks; c++) {
                 for (int p = 0; p < parts; p++) {
-                    for (int k = 0; k < 4; k++, i++) {
+                    for (int k = 0; k < PART_STREAMS; k++, i++) {
                         s[i] = w.scales[Math.min(b + k * stride, out - 1) * groups + c * parts + p];
                     }
                 }
@@ -330,9 +329,9 @@ final class Int4A8MatVec {
             int stride = (out + STREAMS - 1) / STREAMS;
             for (int b = 0; b < stride; b++) rows8(codes, b, stride, out, qx, in, perGroup, scales, groups, sx, y, yo);
         } else {
-            int stride = (out + 3) / 4;
+            int stride = (out + PART_STREAMS - 1) / PART_STREAMS, perStep = in / C * PART_STREAMS * parts;
             for (int b = 0; b < stride; b++) {
-                rows4Parts(codes, b, stride, out, qx, in, parts, partScales, b * (in / C) * 4 * parts, sx, y, yo);
+                rows4Parts(codes, b, stride, out, qx, in, parts, partScales, b * perStep, sx, y, yo);
             }
         }
         if (format.symmetric()) return;

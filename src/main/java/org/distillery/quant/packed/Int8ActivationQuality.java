@@ -3,7 +3,9 @@ package org.distillery.quant.packed;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import org.distillery.engine.kernels.FloatTensor;
 import org.distillery.eval.CausalLm;
+import org.distillery.eval.LogitRows;
 import org.distillery.model.Gpt;
 import org.distillery.notebook.Profile;
 import org.distillery.train.TeacherRuns;
@@ -65,33 +67,24 @@ public final class Int8ActivationQuality {
         for (int w = 0; w < windows; w++) {
             int s = (int) (97L * w % (tokens.length - WINDOW));
             int[] ids = Arrays.copyOfRange(tokens, s, s + WINDOW);
-            float[] le = exact.logits(ids, 1, WINDOW).toFloatArray(), lo = other.logits(ids, 1, WINDOW).toFloatArray();
+            FloatTensor le = exact.logits(ids, 1, WINDOW), lo = other.logits(ids, 1, WINDOW);   // [WINDOW, vocab]
             for (int t = 0; t < WINDOW; t++) {
-                double[] pe = softmax(le, t * vocab, vocab), po = softmax(lo, t * vocab, vocab);
-                int be = 0, bo = 0;
-                for (int v = 0; v < vocab; v++) {
-                    if (pe[v] > 0) kl += pe[v] * Math.log(pe[v] / po[v]);
-                    if (pe[v] > pe[be]) be = v;
-                    if (po[v] > po[bo]) bo = v;
-                }
-                if (be == bo) agree++;
+                kl += LogitRows.kl(le, lo, t);
+                if (argmax(le, t, vocab) == argmax(lo, t, vocab)) agree++;
                 int next = tokens[s + t + 1];
-                ce -= Math.log(pe[next]);
-                ceOther -= Math.log(po[next]);
+                ce += LogitRows.nll(le, t, next);
+                ceOther += LogitRows.nll(lo, t, next);
                 n++;
             }
         }
         return new Result(n, kl / n, (double) agree / n, Math.exp(ce / n), Math.exp(ceOther / n));
     }
 
-    /** Softmax of logits[o, o + v) in double. */
-    private static double[] softmax(float[] logits, int o, int v) {
-        double m = Double.NEGATIVE_INFINITY, s = 0;
-        for (int i = 0; i < v; i++) m = Math.max(m, logits[o + i]);
-        double[] p = new double[v];
-        for (int i = 0; i < v; i++) s += p[i] = Math.exp(logits[o + i] - m);
-        for (int i = 0; i < v; i++) p[i] /= s;
-        return p;
+    /** The first column of the largest logit in row {@code row} of [N, vocab] logits (the most likely token). */
+    private static int argmax(FloatTensor logits, int row, int vocab) {
+        int o = row * vocab, best = 0;
+        for (int v = 1; v < vocab; v++) if (logits.get(o + v) > logits.get(o + best)) best = v;
+        return best;
     }
 
     public static void main(String[] args) {
