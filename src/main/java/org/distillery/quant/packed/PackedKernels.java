@@ -25,7 +25,8 @@ import static jdk.incubator.vector.VectorOperators.I2F;
  * (a {@link ByteVector} of {@link #LANES} bytes cast to a {@link FloatVector}); four output rows are computed
  * together, so each x vector is loaded once for four rows and four (8-bit) or eight (4-bit: low and high nibbles
  * apart) independent FMA chains run in parallel. 8-bit rows whose groups are whole vectors run in one method
- * ({@code rows8x4}) with the lane accumulators in registers across groups; otherwise each group of four rows is a
+ * ({@code rows8x4}) with the lane accumulators in registers across groups, rows an eighth of the matrix apart
+ * ({@link #STREAMS}); otherwise each group of four rows is a
  * leaf method ({@code group8x4}, {@code group4x4}, one-row twins) that adds into lane accumulators in a
  * caller-owned float array, with scalar code for the columns past the last whole vector (or 32-column chunk). Every method that handles vectors takes and returns none, so
  * C2 never has to box one: on JDK 17 a vector that crosses a call which C2 did not inline, or a method too large
@@ -52,6 +53,17 @@ final class PackedKernels {
     /** Int lanes of the float vector's width (nibbles are unpacked on widened bytes). */
     static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
     static final boolean VECTOR = B.length() == LANES && 16 % LANES == 0;
+    /**
+     * Row streams of the 8-bit kernel whose groups are whole vectors ({@link #matvec8}): with stride =
+     * ceil(rows / 8), step b computes rows b + k stride (k = 0..7, clamped to the last row, which is then written
+     * more than once with the same value) in two calls of {@link #rows8x4}, so that over the steps each eighth of
+     * the matrix is read as one sequential stream. Out of cache the memory keeps more in flight that way than for
+     * four neighbouring rows (four streams that restart every row). INT8 g128 cycled through 1 GiB on JDK 25:
+     * 174-177 us with eight streams, 174-184 with four, 244 with four neighbouring rows on [768, 3072]; 181-183,
+     * 180-185 and 277 us on [3072, 768]. In cache 101 / 105 / 110 us and 110 / 114 / 125 us
+     * ({@code Int8StreamSpike}, not kept). Eight rows in one method ran slower, and C2 compiled it unevenly.
+     */
+    static final int STREAMS = 8;
     /** Floats of the lane-accumulator scratch the matrix-vector kernels need: four rows of LANES. */
     static final int ACC = 4 * LANES;
 
@@ -145,6 +157,16 @@ final class PackedKernels {
     static void matvec8(byte[] q, float[] scales, float[] offsets, int in, int group,
                         float[] x, int xo, float[] xsum, int xso, float[] y, int yo, int from, int to, float[] acc) {
         int groups = in / group;
+        if (VECTOR && group % LANES == 0) {                     // every group whole vectors: eight streams
+            int last = to - 1, stride = (to - from + STREAMS - 1) / STREAMS;
+            for (int b = from; b < from + stride; b++) {
+                rows8x4(q, in, group, groups, x, xo, scales, offsets, xsum, xso, y, yo, b,
+                        Math.min(b + stride, last), Math.min(b + 2 * stride, last), Math.min(b + 3 * stride, last));
+                rows8x4(q, in, group, groups, x, xo, scales, offsets, xsum, xso, y, yo, Math.min(b + 4 * stride, last),
+                        Math.min(b + 5 * stride, last), Math.min(b + 6 * stride, last), Math.min(b + 7 * stride, last));
+            }
+            return;
+        }
         int o = from;
         for (; o + 4 <= to; o += 4) rows8(q, scales, offsets, in, group, groups, x, xo, xsum, xso, y, yo, o, 4, acc);
         if (o < to) rows8(q, scales, offsets, in, group, groups, x, xo, xsum, xso, y, yo, o, to - o, acc);
@@ -159,10 +181,6 @@ final class PackedKernels {
                               float[] x, int xo, float[] xsum, int xso, float[] y, int yo, int o, int rows, float[] acc) {
         int bound = VECTOR ? group - group % LANES : 0;
         int s0 = o * groups;
-        if (rows == 4 && bound == group) {                      // every group whole vectors: one method
-            rows8x4(q, o * in, in, group, groups, x, xo, scales, offsets, s0, xsum, xso, y, yo + o);
-            return;
-        }
         java.util.Arrays.fill(acc, 0, rows * LANES, 0f);
         float u0 = 0, u1 = 0, u2 = 0, u3 = 0;                  // scalar tails
         for (int g = 0, k0 = 0; g < groups; g++, k0 += group) {
@@ -209,34 +227,47 @@ final class PackedKernels {
     }
 
     /**
-     * Four rows whose groups are all whole vectors, every group in this one method: per group four FMA chains as
-     * in {@link #group8x4}, scaled into lane accumulators kept in registers across groups; then y[yo + r] = their
-     * lane sums minus the zero corrections. No vector goes through memory: {@link #group8x4}'s accumulator
-     * load/store per group is saved (it costs most with small groups, Q8_0's 32), and on JDK 17 C2 now and then
-     * compiles a vector store as its slow Java fallback, depending on the run.
+     * Rows r0 to r3 (any four rows, not necessarily distinct) whose groups are all whole vectors, every group in this
+     * one method: per group four FMA chains as in {@link #group8x4}, scaled into lane accumulators kept in registers
+     * across groups, and the zero corrections summed alongside (scalar chains that the vector work hides: after the
+     * loop they cost 15-20 us on [768, 3072] INT8_ASYM g128); then y[yo + r] = the lane sums minus the corrections.
+     * No vector goes through memory:
+     * {@link #group8x4}'s accumulator load/store per group is saved (it costs most with small groups, Q8_0's 32),
+     * and on JDK 17 C2 now and then compiles a vector store as its slow Java fallback, depending on the run.
+     * {@link #matvec8} passes rows an eighth of the matrix apart (see {@link #STREAMS}).
      */
-    private static void rows8x4(byte[] q, int qo, int in, int group, int groups, float[] x, int xo, float[] scales,
-                                float[] offsets, int s0, float[] xsum, int xso, float[] y, int yo) {
-        int q1 = qo + in, q2 = q1 + in, q3 = q2 + in;
+    private static void rows8x4(byte[] q, int in, int group, int groups, float[] x, int xo, float[] scales,
+                                float[] offsets, float[] xsum, int xso, float[] y, int yo, int r0, int r1, int r2,
+                                int r3) {
+        int q0 = r0 * in, q1 = r1 * in, q2 = r2 * in, q3 = r3 * in;
+        int s0 = r0 * groups, s1 = r1 * groups, s2 = r2 * groups, s3 = r3 * groups;
         FloatVector t0 = FloatVector.zero(F), t1 = t0, t2 = t0, t3 = t0;
+        float c0 = 0, c1 = 0, c2 = 0, c3 = 0;
         for (int g = 0, k0 = 0; g < groups; g++, k0 += group) {
             FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
             for (int k = k0; k < k0 + group; k += LANES) {
                 FloatVector xv = FloatVector.fromArray(F, x, xo + k);
-                a0 = ((FloatVector) ByteVector.fromArray(B, q, qo + k).convertShape(B2F, F, 0)).fma(xv, a0);
+                a0 = ((FloatVector) ByteVector.fromArray(B, q, q0 + k).convertShape(B2F, F, 0)).fma(xv, a0);
                 a1 = ((FloatVector) ByteVector.fromArray(B, q, q1 + k).convertShape(B2F, F, 0)).fma(xv, a1);
                 a2 = ((FloatVector) ByteVector.fromArray(B, q, q2 + k).convertShape(B2F, F, 0)).fma(xv, a2);
                 a3 = ((FloatVector) ByteVector.fromArray(B, q, q3 + k).convertShape(B2F, F, 0)).fma(xv, a3);
             }
             t0 = a0.fma(FloatVector.broadcast(F, scales[s0 + g]), t0);
-            t1 = a1.fma(FloatVector.broadcast(F, scales[s0 + groups + g]), t1);
-            t2 = a2.fma(FloatVector.broadcast(F, scales[s0 + 2 * groups + g]), t2);
-            t3 = a3.fma(FloatVector.broadcast(F, scales[s0 + 3 * groups + g]), t3);
+            t1 = a1.fma(FloatVector.broadcast(F, scales[s1 + g]), t1);
+            t2 = a2.fma(FloatVector.broadcast(F, scales[s2 + g]), t2);
+            t3 = a3.fma(FloatVector.broadcast(F, scales[s3 + g]), t3);
+            if (offsets != null) {                              // the zero corrections, in correction()'s order
+                float xs = xsum[xso + g];
+                c0 += offsets[s0 + g] * xs;
+                c1 += offsets[s1 + g] * xs;
+                c2 += offsets[s2 + g] * xs;
+                c3 += offsets[s3 + g] * xs;
+            }
         }
-        y[yo] = sumLanes(t0) - correction(offsets, s0, groups, xsum, xso);
-        y[yo + 1] = sumLanes(t1) - correction(offsets, s0 + groups, groups, xsum, xso);
-        y[yo + 2] = sumLanes(t2) - correction(offsets, s0 + 2 * groups, groups, xsum, xso);
-        y[yo + 3] = sumLanes(t3) - correction(offsets, s0 + 3 * groups, groups, xsum, xso);
+        y[yo + r0] = sumLanes(t0) - c0;
+        y[yo + r1] = sumLanes(t1) - c1;
+        y[yo + r2] = sumLanes(t2) - c2;
+        y[yo + r3] = sumLanes(t3) - c3;
     }
 
     /** {@link #group8x4} for one row, accumulating at acc[ao ..]. */

@@ -48,6 +48,7 @@ class QuantizedLinearTest {
                 for (int n : BATCHES) {
                     float[] x = gaussian(rnd, n * in, 1.0);
                     float[] y = new float[n * out];
+                    java.util.Arrays.fill(y, Float.NaN);          // every row must be written
                     lin.forward(x, n, y);
                     check(f + " [" + out + ", " + in + "] g" + g + " n" + n, pw, bias, x, n, y);
                     cases++;
@@ -116,9 +117,11 @@ class QuantizedLinearTest {
     @Test
     void fp32MatVecBaselineMatchesDouble() {
         Random rnd = new Random(5);
-        for (int[] s : new int[][] {{7, 100}, {16, 64}, {33, 129}}) {
+        // out below 4 and not a multiple of 4: the four row streams are clamped to the last row
+        for (int[] s : new int[][] {{7, 100}, {16, 64}, {33, 129}, {1, 20}, {2, 48}, {3, 17}, {5, 64}}) {
             int out = s[0], in = s[1];
             float[] w = gaussian(rnd, out * in, 1), x = gaussian(rnd, in, 1), y = new float[out];
+            java.util.Arrays.fill(y, Float.NaN);                  // every row must be written
             FloatMatVec.matvec(w, out, in, x, y);
             for (int o = 0; o < out; o++) {
                 double ref = 0, abs = 0;
