@@ -316,8 +316,9 @@ final class Int4A8MatVec {
      * y[yo + o] = row o of W times x for o in [0, out), x given by {@link #quantize}.
      *
      * @param codes      the codes as 16-bit lanes ({@link #layout})
-     * @param format     INT4, INT4_ASYM or Q4_0: INT4_ASYM subtracts its zero correction in float (summed in
-     *                   {@link #rows8} for groups of whole chunks, after the kernel for smaller groups)
+     * @param format     INT4, INT4_ASYM or Q4_0: INT4_ASYM subtracts its zero correction in float after the kernel
+     *                   (summed inside {@link #rows8} instead, eight more scalars live across its loop, it made the
+     *                   symmetric formats 8-12 % slower: 81-90 against 72-80 us on [768, 3072] and [3072, 768])
      * @param scales     [out, groups]
      * @param partScales for groups below a chunk, the scales in this kernel's order ({@link #partScales}); else unused
      * @param offsets    [out, groups], used by INT4_ASYM only
@@ -328,23 +329,14 @@ final class Int4A8MatVec {
         int groups = in / group, parts = group % C == 0 ? 1 : C / group, perGroup = group % C == 0 ? group / C : 1;
         if (parts == 1) {
             int stride = (out + STREAMS - 1) / STREAMS;
-            float[] zo = format.symmetric() ? null : offsets;
-            for (int b = 0; b < stride; b++) {
-                rows8(codes, b, stride, out, qx, in, perGroup, scales, zo, groups, sx, xsum, y, yo);
-            }
-            return;
+            for (int b = 0; b < stride; b++) rows8(codes, b, stride, out, qx, in, perGroup, scales, groups, sx, y, yo);
         } else {
             int stride = (out + PART_STREAMS - 1) / PART_STREAMS, perStep = in / C * PART_STREAMS * parts;
             for (int b = 0; b < stride; b++) {
                 rows4Parts(codes, b, stride, out, qx, in, parts, partScales, b * perStep, sx, y, yo);
             }
         }
-        if (format.symmetric()) return;
-        for (int o = 0; o < out; o++) {                 // INT4_ASYM below a chunk: the zero correction in float
-            float c = 0;
-            for (int g = 0; g < groups; g++) c += offsets[o * groups + g] * xsum[g];
-            y[yo + o] -= c;
-        }
+        if (!format.symmetric()) PackedKernels.subtractCorrections(offsets, out, groups, xsum, y, yo);   // INT4_ASYM
     }
 
     /**
@@ -356,23 +348,18 @@ final class Int4A8MatVec {
      * interleaved into one stream), and in cache the two run the same. Per chunk, the 16-bit sums of the four planes
      * are widened in pairs and scaled into float lane accumulators kept in registers, then summed in
      * {@link PackedKernels#sumLanes}' order. The eight rows share each qx load; a row's factor for a chunk is one
-     * broadcast of scale * sx, the group index moving every perGroup chunks. With {@code offsets} (INT4_ASYM, else
-     * null) the rows' zero corrections {@code sum_g offset[r, g] * xsum[g]} are summed alongside, once per group,
-     * scalar chains that the vector work hides (after the kernel they cost 7-10 us on [768, 3072]), and subtracted
-     * at the end. One loop, no vector stores or calls: on
+     * broadcast of scale * sx, the group index moving every perGroup chunks. One loop, no vector stores or calls: on
      * JDK 17, vectors carried through nested loops were allocated, and so were those of a version that stored lane
      * accumulators to an array between leaf calls.
      */
     private static void rows8(short[] codes, int b, int stride, int out, short[] qx, int in, int perGroup,
-                              float[] scales, float[] offsets, int groups, float[] sx, float[] xsum, float[] y,
-                              int yo) {
+                              float[] scales, int groups, float[] sx, float[] y, int yo) {
         int last = out - 1, row = in / 4;
         int r0 = b, r1 = Math.min(b + stride, last), r2 = Math.min(b + 2 * stride, last);
         int r3 = Math.min(b + 3 * stride, last), r4 = Math.min(b + 4 * stride, last);
         int r5 = Math.min(b + 5 * stride, last), r6 = Math.min(b + 6 * stride, last);
         int r7 = Math.min(b + 7 * stride, last);
         FloatVector t0 = FloatVector.zero(F), t1 = t0, t2 = t0, t3 = t0, t4 = t0, t5 = t0, t6 = t0, t7 = t0;
-        float c0 = 0, c1 = 0, c2 = 0, c3 = 0, c4 = 0, c5 = 0, c6 = 0, c7 = 0;     // INT4_ASYM's zero corrections
         for (int c = 0, o = 0, q = 0, g = 0, j = 0; c < in; c += C, o += NS, q += 5 * NS) {
             ShortVector x0 = ShortVector.fromArray(S, qx, q), x1 = ShortVector.fromArray(S, qx, q + NS);
             ShortVector x2 = ShortVector.fromArray(S, qx, q + 2 * NS), x3 = ShortVector.fromArray(S, qx, q + 3 * NS);
@@ -419,17 +406,6 @@ final class Int4A8MatVec {
             t7 = ((FloatVector) i7.add(i7.lanewise(LSHL, 16)).lanewise(ASHR, 16).convertShape(I2F, F, 0))
                     .fma(FloatVector.broadcast(F, scales[r7 * groups + g] * f), t7);
             if (++j == perGroup) {
-                if (offsets != null) {
-                    float xs = xsum[g];
-                    c0 += offsets[r0 * groups + g] * xs;
-                    c1 += offsets[r1 * groups + g] * xs;
-                    c2 += offsets[r2 * groups + g] * xs;
-                    c3 += offsets[r3 * groups + g] * xs;
-                    c4 += offsets[r4 * groups + g] * xs;
-                    c5 += offsets[r5 * groups + g] * xs;
-                    c6 += offsets[r6 * groups + g] * xs;
-                    c7 += offsets[r7 * groups + g] * xs;
-                }
                 j = 0;
                 g++;
             }
@@ -444,14 +420,14 @@ final class Int4A8MatVec {
             t6 = t6.add(t6.rearrange(PackedKernels.TREE[k]));
             t7 = t7.add(t7.rearrange(PackedKernels.TREE[k]));
         }
-        y[yo + r0] = t0.lane(0) - c0;
-        y[yo + r1] = t1.lane(0) - c1;
-        y[yo + r2] = t2.lane(0) - c2;
-        y[yo + r3] = t3.lane(0) - c3;
-        y[yo + r4] = t4.lane(0) - c4;
-        y[yo + r5] = t5.lane(0) - c5;
-        y[yo + r6] = t6.lane(0) - c6;
-        y[yo + r7] = t7.lane(0) - c7;
+        y[yo + r0] = t0.lane(0);
+        y[yo + r1] = t1.lane(0);
+        y[yo + r2] = t2.lane(0);
+        y[yo + r3] = t3.lane(0);
+        y[yo + r4] = t4.lane(0);
+        y[yo + r5] = t5.lane(0);
+        y[yo + r6] = t6.lane(0);
+        y[yo + r7] = t7.lane(0);
     }
 
     /**
