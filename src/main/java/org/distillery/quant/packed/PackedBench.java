@@ -59,7 +59,7 @@ public final class PackedBench {
                         + " (accepted: --rounds R, --big-mib M, --no-big, --formats ID,ID,..., --a8-first)");
             }
         }
-        if (a8First) firstW4A8Products();
+        if (a8First) QuantizedLinear.warmUp();
         System.out.printf("PackedBench: %d float lanes, Java %s, %d CPUs; rounds %d%s%n", PackedKernels.LANES,
                 System.getProperty("java.version"), Runtime.getRuntime().availableProcessors(), rounds,
                 a8First ? "; W4A8 kernels run once before any other vector code" : "");
@@ -123,23 +123,6 @@ public final class PackedBench {
             if (best < 0 || Math.abs(Math.log((double) s / bytes)) < Math.abs(Math.log((double) best / bytes))) best = s;
         }
         return bw.get(best);
-    }
-
-    /**
-     * One W4A8 product per kernel case (whole-chunk, half-chunk and quarter-chunk groups) on a small layer, before
-     * anything else: JDK 17's C2 compiles the W4A8 kernels well only if they first ran before other vector code
-     * (see {@link Int4A8MatVec}); {@code --a8-first} measures them that way.
-     */
-    private static void firstW4A8Products() {
-        Random rnd = new Random(3);
-        int out = 8, in = 2 * Int4A8MatVec.C;
-        float[] w = new float[out * in], x = new float[in], y = new float[out];
-        for (int i = 0; i < w.length; i++) w[i] = (float) rnd.nextGaussian();
-        for (int i = 0; i < in; i++) x[i] = (float) rnd.nextGaussian();
-        for (int g : new int[] {Int4A8MatVec.C, Int4A8MatVec.C / 2, Int4A8MatVec.C / 4}) {
-            new QuantizedLinear(PackedWeights.quantize(w, out, in, PackedFormat.INT4, g), null).withInt8Activations()
-                    .forward(x, 1, y);
-        }
     }
 
     // ---------------------------------------------------------------- cache-sized shapes

@@ -139,6 +139,30 @@ public final class QuantizedLinear {
         return FloatTensor.zeros(bias.length).copyFrom(bias);
     }
 
+    private static volatile boolean warmedUp;
+
+    /**
+     * Runs each W4A8 kernel case once (groups of a whole, a half and a quarter of a kernel step) on a small layer.
+     * On JDK 17, C2 compiles the W4A8 kernels, and the float-nibble 4-bit kernels, well only when the W4A8 ones ran
+     * before any other vector code in the JVM: in notebook 20, where the 8-bit kernel ran first, the teacher decoded
+     * at 0.46x the float model with int8 activations and 0.95x without (README, "JDK 17"). Call this before the
+     * first product of a JVM that will use these kernels; {@code Notebook} does when it loads, and
+     * {@code PackedBench --a8-first}. Once per JVM (later calls return at once); a few milliseconds. Nothing is kept.
+     */
+    public static void warmUp() {
+        if (warmedUp) return;
+        warmedUp = true;
+        java.util.Random rnd = new java.util.Random(3);
+        int out = 8, in = 2 * Int4A8MatVec.C;
+        float[] w = new float[out * in], x = new float[in], y = new float[out];
+        for (int i = 0; i < w.length; i++) w[i] = (float) rnd.nextGaussian();
+        for (int i = 0; i < in; i++) x[i] = (float) rnd.nextGaussian();
+        for (int g : new int[] {Int4A8MatVec.C, Int4A8MatVec.C / 2, Int4A8MatVec.C / 4}) {
+            PackedWeights pw = PackedWeights.quantize(w, out, in, PackedFormat.INT4, g);
+            if (supportsInt8Activations(pw)) new QuantizedLinear(pw, null).withInt8Activations().forward(x, 1, y);
+        }
+    }
+
     /**
      * Whether {@link #withInt8Activations()} applies to {@code w}: a 4-bit format whose groups are whole
      * multiples, halves or quarters of the kernel's step of {@code 4 * 16-bit lanes} columns (128 with 512-bit
