@@ -26,9 +26,9 @@ import static jdk.incubator.vector.VectorOperators.I2F;
  * together, so each x vector is loaded once for four rows and four (8-bit) or eight (4-bit: low and high nibbles
  * apart) independent FMA chains run in parallel. 8-bit rows whose groups are whole vectors run in one method
  * ({@code rows8x4}) with the lane accumulators in registers across groups, rows an eighth of the matrix apart
- * ({@link #STREAMS}); otherwise each group of four rows is a
- * leaf method ({@code group8x4}, {@code group4x4}, one-row twins) that adds into lane accumulators in a
- * caller-owned float array, with scalar code for the columns past the last whole vector (or 32-column chunk). Every method that handles vectors takes and returns none, so
+ * ({@link #STREAMS}); otherwise each group of four rows is a leaf method ({@code group8x4}, {@code group4x4},
+ * one-row twins) that adds into lane accumulators in a caller-owned float array, with scalar code for the columns
+ * past the last whole vector (or 32-column chunk). Every method that handles vectors takes and returns none, so
  * C2 never has to box one: on JDK 17 a vector that crosses a call which C2 did not inline, or a method too large
  * for C2 (four 4-bit rows in one method were), is allocated on the heap, and the product runs 2-10x slower.
  *
@@ -229,11 +229,11 @@ final class PackedKernels {
     /**
      * Rows r0 to r3 (any four rows, not necessarily distinct) whose groups are all whole vectors, every group in this
      * one method: per group four FMA chains as in {@link #group8x4}, scaled into lane accumulators kept in registers
-     * across groups, and the zero corrections summed alongside (scalar chains that the vector work hides: after the
-     * loop they cost 15-20 us on [768, 3072] INT8_ASYM g128); then y[yo + r] = the lane sums minus the corrections.
-     * No vector goes through memory:
-     * {@link #group8x4}'s accumulator load/store per group is saved (it costs most with small groups, Q8_0's 32),
-     * and on JDK 17 C2 now and then compiles a vector store as its slow Java fallback, depending on the run.
+     * across groups, and the zero corrections summed alongside (scalar chains that the vector work hides; summed
+     * after the loop, INT8_ASYM g128 [768, 3072] took 132 against 125-129 us); then y[yo + r] = the lane sums minus
+     * the corrections. No vector goes through memory: {@link #group8x4}'s accumulator load/store per group is saved
+     * (it costs most with small groups, Q8_0's 32), and on JDK 17 C2 now and then compiles a vector store as its
+     * slow Java fallback, depending on the run.
      * {@link #matvec8} passes rows an eighth of the matrix apart (see {@link #STREAMS}).
      */
     private static void rows8x4(byte[] q, int in, int group, int groups, float[] x, int xo, float[] scales,
@@ -301,8 +301,8 @@ final class PackedKernels {
 
     /**
      * y[yo + o] -= sum_g offsets[o * groups + g] * xsum[g] for o in [0, out), each row's sum in g order as in
-     * {@link #correction} (the same floats), four rows at a time: four independent chains instead of one, whose
-     * add latency cost 7-10 us per [768, 3072] product when run row by row.
+     * {@link #correction} (the same floats), four rows at a time: four independent add chains instead of one
+     * (INT4_ASYM W4A8 on [3072, 768]: 88-90 against 96 us).
      */
     static void subtractCorrections(float[] offsets, int out, int groups, float[] xsum, float[] y, int yo) {
         int o = 0;
