@@ -105,8 +105,13 @@ final class Int4A8MatVec {
     private static final int ROUNDER_BITS = Float.floatToRawIntBits(ROUNDER);
     /** Rows per kernel call, each read from its own place in the matrix (see {@link #rows8}). */
     static final int STREAMS = 8;
-    /** The same for groups below a chunk ({@link #rows4Parts}, {@link #partScales}). */
-    static final int PART_STREAMS = 4;
+    /**
+     * The same for groups below a chunk, as two calls of {@link #rows4Parts} (four rows each) per step: rows
+     * b + k * stride, k = 0..7, stride = ceil(out / 8) ({@link #partScales}). Against one call of four streams, Q4_0
+     * [768, 3072] cycled through 1 GiB on JDK 25 took 158-166 against 165-183 us (73 % against 49-67 % of the DRAM
+     * bandwidth); the other shapes and the in-cache runs did not change.
+     */
+    static final int PART_STREAMS = 8;
     /**
      * For groups of 1/parts of a chunk (parts 2 or 4; after pair widening, a group's float lanes are a contiguous
      * run): {@code PART[parts]} moves entry i / (LANES / parts) to lane i (sx[g ..] to the lanes of its group), and
@@ -289,11 +294,11 @@ final class Int4A8MatVec {
     }
 
     /**
-     * For groups of 1/parts of a chunk ({@link #rows4Parts}): the scales in the kernel's order, [stride, in / C,
-     * parts, 4] with stride = ceil(out / 4): per stride step b and chunk c, entry p * 4 + k is the scale of row
-     * r_k = b + k * stride (clamped to the last row) for the chunk's p-th group, followed by LANES floats of padding
-     * so that the last chunk's entries load as one vector. Null for groups of whole chunks, which read the scales as
-     * they are.
+     * For groups of 1/parts of a chunk ({@link #rows4Parts}): the scales in the kernel's order, [stride,
+     * PART_STREAMS / 4, in / C, parts, 4] with stride = ceil(out / {@link #PART_STREAMS}): per stride step b, call h
+     * and chunk c, entry p * 4 + k is the scale of row r = b + (4h + k) * stride (clamped to the last row) for the
+     * chunk's p-th group, followed by LANES floats of padding so that the last chunk's entries load as one vector.
+     * Null for groups of whole chunks, which read the scales as they are.
      */
     static float[] partScales(PackedWeights w) {
         if (w.group() % C == 0) return null;
@@ -301,10 +306,12 @@ final class Int4A8MatVec {
         int stride = (out + PART_STREAMS - 1) / PART_STREAMS;
         float[] s = new float[stride * chunks * PART_STREAMS * parts + F.length()];
         for (int b = 0, i = 0; b < stride; b++) {
-            for (int c = 0; c < chunks; c++) {
-                for (int p = 0; p < parts; p++) {
-                    for (int k = 0; k < PART_STREAMS; k++, i++) {
-                        s[i] = w.scales[Math.min(b + k * stride, out - 1) * groups + c * parts + p];
+            for (int h = 0; h < PART_STREAMS / 4; h++) {                 // the calls of step b, four rows each
+                for (int c = 0; c < chunks; c++) {
+                    for (int p = 0; p < parts; p++) {
+                        for (int k = 0; k < 4; k++, i++) {
+                            s[i] = w.scales[Math.min(b + (4 * h + k) * stride, out - 1) * groups + c * parts + p];
+                        }
                     }
                 }
             }
@@ -331,9 +338,11 @@ final class Int4A8MatVec {
             int stride = (out + STREAMS - 1) / STREAMS;
             for (int b = 0; b < stride; b++) rows8(codes, b, stride, out, qx, in, perGroup, scales, groups, sx, y, yo);
         } else {
-            int stride = (out + PART_STREAMS - 1) / PART_STREAMS, perStep = in / C * PART_STREAMS * parts;
-            for (int b = 0; b < stride; b++) {
-                rows4Parts(codes, b, stride, out, qx, in, parts, partScales, b * perStep, sx, y, yo);
+            int stride = (out + PART_STREAMS - 1) / PART_STREAMS, perCall = in / C * 4 * parts;
+            for (int b = 0, ps = 0; b < stride; b++) {
+                for (int h = 0; h < PART_STREAMS / 4; h++, ps += perCall) {
+                    rows4Parts(codes, b + 4 * h * stride, stride, out, qx, in, parts, partScales, ps, sx, y, yo);
+                }
             }
         }
         if (!format.symmetric()) PackedKernels.subtractCorrections(offsets, out, groups, xsum, y, yo);   // INT4_ASYM
@@ -432,17 +441,18 @@ final class Int4A8MatVec {
 
     /**
      * As {@link #rows8}, for groups of a half ({@code parts} = 2) or a quarter ({@code parts} = 4) of a chunk, on
-     * four streams (r_k = b + k * stride, k = 0..3): float lane i of a chunk (16-bit lanes 2i and 2i + 1) belongs to
-     * group g + i / (LANES / parts) and is scaled by its factor. Per chunk, one load of the four rows' 4 x parts
-     * scales ({@link #partScales}, from ps0) and one of sx, spread over the lanes by constant shuffles ({@link #ROW},
-     * {@link #PART}). Four rows, not eight: with eight, C2 on JDK 25 boxed vectors here when the other kernels had
-     * been compiled first (as in {@code PackedBench}; 300-580 against 80-90 us), as it did for scale vectors blended
-     * from broadcasts, or gathered.
+     * four streams (r_k = b + k * stride, k = 0..3, clamped to the last row; {@link #matvec} makes two calls per
+     * step, {@link #PART_STREAMS}): float lane i of a chunk (16-bit lanes 2i and 2i + 1) belongs to group
+     * g + i / (LANES / parts) and is scaled by its factor. Per chunk, one load of the four rows' 4 x parts scales
+     * ({@link #partScales}, from ps0) and one of sx, spread over the lanes by constant shuffles ({@link #ROW},
+     * {@link #PART}). Four rows per call, not eight: with eight, C2 on JDK 25 boxed vectors here when the other
+     * kernels had been compiled first (as in {@code PackedBench}; 300-580 against 80-90 us), as it did for scale
+     * vectors blended from broadcasts, or gathered.
      */
     private static void rows4Parts(short[] codes, int b, int stride, int out, short[] qx, int in, int parts,
                                    float[] partScales, int ps0, float[] sx, float[] y, int yo) {
         int last = out - 1, row = in / 4;
-        int r0 = b, r1 = Math.min(b + stride, last), r2 = Math.min(b + 2 * stride, last);
+        int r0 = Math.min(b, last), r1 = Math.min(b + stride, last), r2 = Math.min(b + 2 * stride, last);
         int r3 = Math.min(b + 3 * stride, last);
         VectorShuffle<Float> part = PART[parts], s0 = ROW[parts][0], s1 = ROW[parts][1], s2 = ROW[parts][2];
         VectorShuffle<Float> s3 = ROW[parts][3];
