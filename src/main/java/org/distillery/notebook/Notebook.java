@@ -20,8 +20,7 @@ import tech.tablesaw.api.Table;
  * What a notebook needs besides the library: its profile, where to save the CSV and PNG files that go
  * into its report, and rendering of charts and tables. Kernel-agnostic: a cell that ends in the
  * {@link BufferedImage} returned by {@link #image} shows the chart; a cell that ends in a Tablesaw
- * {@link Table} shows an HTML table (see {@link TablesawDisplayProvider}). Loading this class runs the packed
- * 4-bit kernels once ({@link org.distillery.quant.packed.QuantizedLinear#warmUp()}, for JDK 17's compiler).
+ * {@link Table} shows an HTML table (see {@link TablesawDisplayProvider}).
  */
 public final class Notebook {
     /** Environment variable naming the folder where a notebook saves its report files. */
@@ -29,13 +28,13 @@ public final class Notebook {
 
     private Notebook() {}
 
-    static {
-        // before any other vector code of the kernel's JVM: on JDK 17 the W4A8 kernels compile well only then
-        org.distillery.quant.packed.QuantizedLinear.warmUp();
-    }
-
-    /** The profile this notebook runs in ({@code DISTILLERY_PROFILE}, default quick). */
+    /**
+     * The profile this notebook runs in ({@code DISTILLERY_PROFILE}, default quick). Every notebook calls this in its
+     * first cell, so it also runs the packed 4-bit kernels once there, before any other vector code of the kernel's
+     * JVM ({@link org.distillery.quant.packed.QuantizedLinear#warmUp()}: on JDK 17 they compile well only then).
+     */
     public static Profile profile() {
+        org.distillery.quant.packed.QuantizedLinear.warmUp();
         return Profile.fromEnvironment();
     }
 

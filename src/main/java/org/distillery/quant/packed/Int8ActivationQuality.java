@@ -7,6 +7,7 @@ import org.distillery.engine.kernels.FloatTensor;
 import org.distillery.eval.CausalLm;
 import org.distillery.eval.LogitRows;
 import org.distillery.model.Gpt;
+import org.distillery.model.Mlp;
 import org.distillery.notebook.Profile;
 import org.distillery.train.TeacherRuns;
 
@@ -61,7 +62,6 @@ public final class Int8ActivationQuality {
             throw new IllegalArgumentException("tokens: need at least " + 2 * (WINDOW + 1) + ", got "
                     + (tokens == null ? "null" : tokens.length));
         }
-        int vocab = exact.vocabSize();
         double kl = 0, ce = 0, ceOther = 0;
         int agree = 0, n = 0;
         for (int w = 0; w < windows; w++) {
@@ -70,7 +70,7 @@ public final class Int8ActivationQuality {
             FloatTensor le = exact.logits(ids, 1, WINDOW), lo = other.logits(ids, 1, WINDOW);   // [WINDOW, vocab]
             for (int t = 0; t < WINDOW; t++) {
                 kl += LogitRows.kl(le, lo, t);
-                if (argmax(le, t, vocab) == argmax(lo, t, vocab)) agree++;
+                if (Mlp.argmax(le, t) == Mlp.argmax(lo, t)) agree++;
                 int next = tokens[s + t + 1];
                 ce += LogitRows.nll(le, t, next);
                 ceOther += LogitRows.nll(lo, t, next);
@@ -78,13 +78,6 @@ public final class Int8ActivationQuality {
             }
         }
         return new Result(n, kl / n, (double) agree / n, Math.exp(ce / n), Math.exp(ceOther / n));
-    }
-
-    /** The first column of the largest logit in row {@code row} of [N, vocab] logits (the most likely token). */
-    private static int argmax(FloatTensor logits, int row, int vocab) {
-        int o = row * vocab, best = 0;
-        for (int v = 1; v < vocab; v++) if (logits.get(o + v) > logits.get(o + best)) best = v;
-        return best;
     }
 
     public static void main(String[] args) {

@@ -158,12 +158,12 @@ final class PackedKernels {
                         float[] x, int xo, float[] xsum, int xso, float[] y, int yo, int from, int to, float[] acc) {
         int groups = in / group;
         if (VECTOR && group % LANES == 0) {                     // every group whole vectors: eight streams
-            int last = to - 1, stride = (to - from + STREAMS - 1) / STREAMS;
+            int stride = (to - from + STREAMS - 1) / STREAMS;
             for (int b = from; b < from + stride; b++) {
-                rows8x4(q, in, group, groups, x, xo, scales, offsets, xsum, xso, y, yo, b,
-                        Math.min(b + stride, last), Math.min(b + 2 * stride, last), Math.min(b + 3 * stride, last));
-                rows8x4(q, in, group, groups, x, xo, scales, offsets, xsum, xso, y, yo, Math.min(b + 4 * stride, last),
-                        Math.min(b + 5 * stride, last), Math.min(b + 6 * stride, last), Math.min(b + 7 * stride, last));
+                for (int h = 0; h < STREAMS / 4; h++) {
+                    rows8x4(q, in, group, groups, x, xo, scales, offsets, xsum, xso, y, yo, b + 4 * h * stride, stride,
+                            to - 1);
+                }
             }
             return;
         }
@@ -227,8 +227,8 @@ final class PackedKernels {
     }
 
     /**
-     * Rows r0 to r3 (any four rows, not necessarily distinct) whose groups are all whole vectors, every group in this
-     * one method: per group four FMA chains as in {@link #group8x4}, scaled into lane accumulators kept in registers
+     * Rows r_k = min(b + k * stride, last), k = 0..3 (not necessarily distinct), whose groups are all whole vectors,
+     * every group in this one method: per group four FMA chains as in {@link #group8x4}, scaled into lane accumulators kept in registers
      * across groups, and the zero corrections summed alongside (scalar chains that the vector work hides; summed
      * after the loop, INT8_ASYM g128 [768, 3072] took 132 against 125-129 us); then y[yo + r] = the lane sums minus
      * the corrections. No vector goes through memory: {@link #group8x4}'s accumulator load/store per group is saved
@@ -237,8 +237,10 @@ final class PackedKernels {
      * {@link #matvec8} passes rows an eighth of the matrix apart (see {@link #STREAMS}).
      */
     private static void rows8x4(byte[] q, int in, int group, int groups, float[] x, int xo, float[] scales,
-                                float[] offsets, float[] xsum, int xso, float[] y, int yo, int r0, int r1, int r2,
-                                int r3) {
+                                float[] offsets, float[] xsum, int xso, float[] y, int yo, int b, int stride,
+                                int last) {
+        int r0 = Math.min(b, last), r1 = Math.min(b + stride, last), r2 = Math.min(b + 2 * stride, last);
+        int r3 = Math.min(b + 3 * stride, last);
         int q0 = r0 * in, q1 = r1 * in, q2 = r2 * in, q3 = r3 * in;
         int s0 = r0 * groups, s1 = r1 * groups, s2 = r2 * groups, s3 = r3 * groups;
         FloatVector t0 = FloatVector.zero(F), t1 = t0, t2 = t0, t3 = t0;

@@ -146,8 +146,9 @@ public final class QuantizedLinear {
      * On JDK 17, C2 compiles the W4A8 kernels, and the float-nibble 4-bit kernels, well only when the W4A8 ones ran
      * before any other vector code in the JVM: in notebook 20, where the 8-bit kernel ran first, the teacher decoded
      * at 0.46x the float model with int8 activations and 0.95x without (README, "JDK 17"). Call this before the
-     * first product of a JVM that will use these kernels; {@code Notebook} does when it loads, and
-     * {@code PackedBench --a8-first}. Once per JVM (later calls return at once); a few milliseconds. Nothing is kept.
+     * first product of a JVM that will use these kernels; {@code Notebook.profile()} does (the first call of every
+     * notebook), and so does {@code PackedBench --a8-first}. Once per JVM (later calls return at once); a few
+     * milliseconds. Nothing is kept.
      */
     public static void warmUp() {
         if (warmedUp) return;
