@@ -6,6 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.function.IntConsumer;
 import jdk.incubator.vector.FloatVector;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -28,9 +29,13 @@ import org.nd4j.linalg.factory.Nd4j;
  *   4-bit formats also with int8 activations ("A8", {@link QuantizedLinear#withInt8Activations()}).
  *   Variants are timed in interleaved rounds (a loop of about 10 ms each), median over rounds; GB/s counts the
  *   weight bytes the kernel reads ({@link PackedWeights#kernelBytes()}, 4 * out * in for float32).</li>
+ *   <li>Compute rates: the same on W [64, 3072], whose weights stay in L2, so the time per weight is the kernel's
+ *   own: a ceiling for the in-cache ratios of item 2 (they cannot exceed float32's time per weight there over the
+ *   kernel's here).</li>
  *   <li>Out of cache: the same formats on enough distinct copies of W [768, 3072], [3072, 768] and [4096, 4096] to
  *   fill {@code --big-mib} of weight bytes per format, cycled, so every product reads its weights from memory (the
- *   decode of a model whose layers do not stay in cache between tokens).</li>
+ *   decode of a model whose layers do not stay in cache between tokens). Each variant's rounds alternate with
+ *   float32 rounds, and its ratio is the median of the per-round ratios.</li>
  * </ol>
  * Single-threaded (the kernels are), so the fair ceiling is one core's streaming bandwidth. {@code --formats} times
  * only some formats (float32 is always timed). {@code --a8-first} runs each W4A8 kernel once before any other vector
@@ -38,6 +43,9 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 public final class PackedBench {
     private PackedBench() {}
+
+    /** Rows of the compute-rate shape [L2_ROWS, 3072]: float32 0.79 MB, int8 0.20 MB. */
+    private static final int L2_ROWS = 64;
 
     private static final PackedFormat[] FORMATS = {PackedFormat.INT8, PackedFormat.INT8_ASYM, PackedFormat.INT4,
             PackedFormat.INT4_ASYM, PackedFormat.Q8_0, PackedFormat.Q4_0};
@@ -68,9 +76,14 @@ public final class PackedBench {
         for (int[] shape : new int[][] {{768, 3072}, {3072, 768}}) {
             shapeTable(shape[0], shape[1], formats, rounds, bw);
         }
+        System.out.printf("%nCompute rates: W [%d, 3072], small enough that every variant's weights stay in one core's"
+                + " L2 (1 MiB or more on the machines measured), so memory costs little. A kernel's time per weight here"
+                + " bounds its in-cache ratios above: (float32 time there) / (%d x its time here).%n", L2_ROWS,
+                768 / L2_ROWS);
+        shapeTable(L2_ROWS, 3072, formats, rounds, bw);
         if (big) {
             for (int[] shape : new int[][] {{768, 3072}, {3072, 768}, {4096, 4096}}) {
-                bigTable(shape[0], shape[1], formats, bigMib, Math.max(5, rounds / 3), dram);
+                bigTable(shape[0], shape[1], formats, bigMib, Math.max(7, rounds / 2), dram);
             }
         }
     }
@@ -83,6 +96,8 @@ public final class PackedBench {
         float[] a = new float[(int) (sizes[sizes.length - 1] / 4)];
         Arrays.fill(a, 1f);
         Map<Long, Double> out = new LinkedHashMap<>();
+        float warm = 0;                // compile sum() first: on JDK 17 the 1 MiB size ran at 18 GB/s before C2 had
+        for (int i = 0; i < 5000; i++) warm += sum(a, 4096);     // it, against 74-85 on JDK 25 (AMD EPYC)
         System.out.println("\nStreaming read bandwidth, one core (vector sum over a float[]; median of passes):");
         for (long bytes : sizes) {
             int n = (int) (bytes / 4);
@@ -96,7 +111,7 @@ public final class PackedBench {
             }
             double gbs = bytes / median(t) / 1e9;
             out.put(bytes, gbs);
-            System.out.printf("  %8.1f MiB  %6.1f GB/s%s%n", bytes / 1048576.0, gbs, sink == 42 ? " " : "");
+            System.out.printf("  %8.1f MiB  %6.1f GB/s%s%n", bytes / 1048576.0, gbs, sink + warm == 42 ? " " : "");
         }
         return out;
     }
@@ -222,50 +237,62 @@ public final class PackedBench {
         System.out.printf("%nOut of cache (the decode case of a model far larger than the caches): distinct W [%d, %d]"
                 + " copies cycled, %d MiB of weight bytes per variant; "
                 + "streaming bandwidth at %d MiB: %.1f GB/s%n", out, in, bigMib, bigMib, dram);
-        System.out.printf("  %-22s %7s %10s %8s %10s %12s%n", "variant", "copies", "time (us)", "GB/s", "vs fp32",
-                "of DRAM BW");
-        double f32 = 0;
-        {
-            int copies = (int) Math.max(2, budget / (4L * out * in));
-            float[][] ws = new float[copies][];
-            for (int c = 0; c < copies; c++) ws[c] = w.clone();
-            double s = cycle(copies, rounds, c -> FloatMatVec.matvec(ws[c], out, in, x, y));
-            f32 = s;
-            print("float32 (Java vector)", copies, s, 4L * out * in, f32, dram);
-        }
+        System.out.printf("  %-22s %7s %10s %8s %10s %10s %12s%n", "variant", "copies", "time (us)", "GB/s", "fp32 (us)",
+                "vs fp32", "of DRAM BW");
+        int floatCopies = (int) Math.max(2, budget / (4L * out * in));
+        float[][] ws = new float[floatCopies][];
+        for (int c = 0; c < floatCopies; c++) ws[c] = w.clone();
+        IntConsumer f32 = c -> FloatMatVec.matvec(ws[c], out, in, x, y);
+        double[] alone = pairedCycle(floatCopies, f32, floatCopies, f32, rounds);
+        print("float32 (Java vector)", floatCopies, alone[0], 4L * out * in, alone[0], 1, dram);
         for (PackedFormat f : formats) {
             int g = f.isBlockFormat() ? 32 : 128;
             PackedWeights pw = PackedWeights.quantize(w, out, in, f, g);
             int copies = (int) Math.max(2, budget / pw.kernelBytes());
             QuantizedLinear[] ls = new QuantizedLinear[copies];
             for (int c = 0; c < copies; c++) ls[c] = new QuantizedLinear(pw.copy(), null);
-            double s = cycle(copies, rounds, c -> ls[c].forward(x, 1, y));
-            print(f.id() + " g" + g, copies, s, pw.kernelBytes(), f32, dram);
+            double[] p = pairedCycle(floatCopies, f32, copies, c -> ls[c].forward(x, 1, y), rounds);
+            print(f.id() + " g" + g, copies, p[1], pw.kernelBytes(), p[0], p[2], dram);
             if (QuantizedLinear.supportsInt8Activations(pw)) {
                 QuantizedLinear[] a8 = new QuantizedLinear[copies];
                 for (int c = 0; c < copies; c++) a8[c] = ls[c].withInt8Activations();
-                double sa = cycle(copies, rounds, c -> a8[c].forward(x, 1, y));
-                print(f.id() + " g" + g + " A8", copies, sa, pw.kernelBytes(), f32, dram);
+                double[] pa = pairedCycle(floatCopies, f32, copies, c -> a8[c].forward(x, 1, y), rounds);
+                print(f.id() + " g" + g + " A8", copies, pa[1], pw.kernelBytes(), pa[0], pa[2], dram);
             }
         }
     }
 
-    private static void print(String name, int copies, double s, long bytes, double f32, double dram) {
+    private static void print(String name, int copies, double s, long bytes, double f32, double ratio, double dram) {
         double gbs = bytes / s / 1e9;
-        System.out.printf("  %-22s %7d %10.1f %8.1f %9.2fx %11.0f%%%n", name, copies, s * 1e6, gbs, f32 / s,
-                100 * gbs / dram);
+        System.out.printf("  %-22s %7d %10.1f %8.1f %10.1f %9.2fx %11.0f%%%n", name, copies, s * 1e6, gbs, f32 * 1e6,
+                ratio, 100 * gbs / dram);
     }
 
-    /** Median seconds per call over rounds; each round calls every copy once, in order. */
-    private static double cycle(int copies, int rounds, java.util.function.IntConsumer call) {
-        for (int r = 0; r < 2; r++) for (int c = 0; c < copies; c++) call.accept(c);   // warm-up
-        double[] t = new double[rounds];
-        for (int r = 0; r < rounds; r++) {
-            long t0 = System.nanoTime();
-            for (int c = 0; c < copies; c++) call.accept(c);
-            t[r] = (System.nanoTime() - t0) / 1e9 / copies;
+    /**
+     * {median seconds per call of a, the same of b, median over rounds of (a's time / b's time)}, the rounds of a
+     * and b interleaved (a, b, a, b, ...; each round calls every copy once, in order). On a machine whose memory
+     * speed drifts during a run (a shared virtual machine: float32 out of cache took 340-580 us per call between
+     * runs on the AMD EPYC one), a ratio of adjacent rounds moves less than a ratio of times taken minutes apart.
+     */
+    private static double[] pairedCycle(int copiesA, IntConsumer a, int copiesB, IntConsumer b, int rounds) {
+        for (int r = 0; r < 2; r++) {                                                    // warm-up
+            for (int c = 0; c < copiesA; c++) a.accept(c);
+            for (int c = 0; c < copiesB; c++) b.accept(c);
         }
-        return median(t);
+        double[] ta = new double[rounds], tb = new double[rounds], ratio = new double[rounds];
+        for (int r = 0; r < rounds; r++) {
+            ta[r] = cycleOnce(copiesA, a);
+            tb[r] = cycleOnce(copiesB, b);
+            ratio[r] = ta[r] / tb[r];
+        }
+        return new double[] {median(ta), median(tb), median(ratio)};
+    }
+
+    /** Seconds per call of one pass over the copies, in order. */
+    private static double cycleOnce(int copies, IntConsumer call) {
+        long t0 = System.nanoTime();
+        for (int c = 0; c < copies; c++) call.accept(c);
+        return (System.nanoTime() - t0) / 1e9 / copies;
     }
 
     private static double median(double[] v) {

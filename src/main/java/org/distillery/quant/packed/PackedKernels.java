@@ -25,7 +25,7 @@ import static jdk.incubator.vector.VectorOperators.I2F;
  * (a {@link ByteVector} of {@link #LANES} bytes cast to a {@link FloatVector}); four output rows are computed
  * together, so each x vector is loaded once for four rows and four (8-bit) or eight (4-bit: low and high nibbles
  * apart) independent FMA chains run in parallel. 8-bit rows whose groups are whole vectors run in one method
- * ({@code rows8x4}) with the lane accumulators in registers across groups, rows an eighth of the matrix apart
+ * ({@code rows8x4}) with the lane accumulators in registers across groups, rows a quarter of the matrix apart
  * ({@link #STREAMS}); otherwise each group of four rows is a leaf method ({@code group8x4}, {@code group4x4},
  * one-row twins) that adds into lane accumulators in a caller-owned float array, with scalar code for the columns
  * past the last whole vector (or 32-column chunk). Every method that handles vectors takes and returns none, so
@@ -55,15 +55,22 @@ final class PackedKernels {
     static final boolean VECTOR = B.length() == LANES && 16 % LANES == 0;
     /**
      * Row streams of the 8-bit kernel whose groups are whole vectors ({@link #matvec8}): with stride =
-     * ceil(rows / 8), step b computes rows b + k stride (k = 0..7, clamped to the last row, which is then written
-     * more than once with the same value) in two calls of {@link #rows8x4}, so that over the steps each eighth of
-     * the matrix is read as one sequential stream. Out of cache the memory keeps more in flight that way than for
-     * four neighbouring rows (four streams that restart every row). INT8 g128 cycled through 1 GiB on JDK 25:
-     * 174-177 us with eight streams, 174-184 with four, 244 with four neighbouring rows on [768, 3072]; 181-183,
-     * 180-185 and 277 us on [3072, 768]. In cache 101 / 105 / 110 us and 110 / 114 / 125 us
-     * ({@code Int8StreamSpike}, not kept). Eight rows in one method ran slower, and C2 compiled it unevenly.
+     * ceil(rows / STREAMS), step b computes rows b + k stride (k = 0..3, clamped to the last row, which is then written
+     * more than once with the same value) in one call of {@link #rows8x4}, so that over the steps each quarter of the
+     * matrix is read as one sequential stream. Out of cache the memory keeps more in flight that way than for four
+     * neighbouring rows (four streams that restart every row). Measured, INT8 g128 cycled through 1 GiB:
+     * <ul>
+     *   <li>Intel, JDK 25 (session 10, {@code Int8StreamSpike}): 174-184 us with four streams, 174-177 with eight (two
+     *   calls per step), 244 with four neighbouring rows on [768, 3072]; 180-185, 181-183 and 277 us on [3072, 768].
+     *   In cache 105 / 101 / 110 and 114 / 110 / 125 us.</li>
+     *   <li>AMD EPYC (Zen 4), JDK 25 (session 11, {@code Int8PlaneSpike}, both in one JVM, three rounds): 146-164 us
+     *   with four streams against 161-186 with eight on [768, 3072], 134-145 against 225-235 on [3072, 768]; in
+     *   cache 94-107 against 103-112 and 107-110 against 121-128 us.</li>
+     * </ul>
+     * So four: no slower on the first machine, faster on the second. Eight rows in one method ran slower, and C2
+     * compiled it unevenly.
      */
-    static final int STREAMS = 8;
+    static final int STREAMS = 4;
     /** Floats of the lane-accumulator scratch the matrix-vector kernels need: four rows of LANES. */
     static final int ACC = 4 * LANES;
 
@@ -157,7 +164,7 @@ final class PackedKernels {
     static void matvec8(byte[] q, float[] scales, float[] offsets, int in, int group,
                         float[] x, int xo, float[] xsum, int xso, float[] y, int yo, int from, int to, float[] acc) {
         int groups = in / group;
-        if (VECTOR && group % LANES == 0) {                     // every group whole vectors: eight streams
+        if (VECTOR && group % LANES == 0) {                     // every group whole vectors: STREAMS streams
             int stride = (to - from + STREAMS - 1) / STREAMS;
             for (int b = from; b < from + stride; b++) {
                 for (int h = 0; h < STREAMS / 4; h++) {
@@ -234,7 +241,7 @@ final class PackedKernels {
      * the corrections. No vector goes through memory: {@link #group8x4}'s accumulator load/store per group is saved
      * (it costs most with small groups, Q8_0's 32), and on JDK 17 C2 now and then compiles a vector store as its
      * slow Java fallback, depending on the run.
-     * {@link #matvec8} passes rows an eighth of the matrix apart (see {@link #STREAMS}).
+     * {@link #matvec8} passes rows a quarter of the matrix apart (see {@link #STREAMS}).
      */
     private static void rows8x4(byte[] q, int in, int group, int groups, float[] x, int xo, float[] scales,
                                 float[] offsets, float[] xsum, int xso, float[] y, int yo, int b, int stride,
