@@ -67,7 +67,7 @@ final class PackedKernels {
      *   with four streams against 161-186 with eight on [768, 3072], 134-145 against 225-235 on [3072, 768]; in
      *   cache 94-107 against 103-112 and 107-110 against 121-128 us.</li>
      * </ul>
-     * So four: no slower on the first machine, faster on the second. Eight rows in one method ran slower, and C2
+     * So four: out of cache no slower on the first machine (in cache 4 % slower), faster on the second. Eight rows in one method ran slower, and C2
      * compiled it unevenly.
      */
     static final int STREAMS = 4;
