@@ -19,9 +19,9 @@ import org.junit.jupiter.api.Test;
  * The pruners on the small Brown-trained GPT ({@link TinyBrownGpt}: bytes, 2 layers x 64, 4 heads, MLP 256,
  * context 64): validation perplexity (first 16,384 validation bytes) at 50 % unstructured and 2:4, every linear
  * layer, calibration 64 random training windows of 64 bytes (seed 0); and structured pruning by the three
- * importance criteria. The asserted orderings are the measured ones (printed). Measured: dense 13.711; 50 %:
- * magnitude 13.963 (global 13.895, per-row 14.016), Wanda 13.965, SparseGPT 13.733; 2:4: magnitude 14.617,
- * Wanda 14.476, SparseGPT 13.764.
+ * importance criteria. The asserted orderings are the measured ones (printed). Measured (one and two BLAS threads,
+ * within 0.004): dense 12.177; 50 %: magnitude 12.404 (global 12.344, per-row 12.314), Wanda 12.277-12.280,
+ * SparseGPT 12.231; 2:4: magnitude 12.480, Wanda 12.458, SparseGPT 12.265.
  */
 class PruningModelTest {
     static TinyBrownGpt tiny;
@@ -95,12 +95,13 @@ class PruningModelTest {
         r.forEach((k, v) -> System.out.printf("TinyBrownGpt %-22s perplexity %.4f%n", k, v));
 
         // measured (see the class comment): SparseGPT far below magnitude; Wanda below per-row magnitude (its own
-        // comparison group) but level with layer-wise magnitude on this small model (input norms spread only ~6x)
+        // comparison group) and below layer-wise magnitude (12.28 against 12.40; on the earlier, less trained fixture
+        // the two were level, 13.965 against 13.963)
         double mag = r.get("magnitude 50%"), wanda = r.get("Wanda 50%"), sg = r.get("SparseGPT 50%");
         assertTrue(dense < sg && sg < wanda && sg < mag, r.toString());
-        assertTrue(sg - dense < 0.2 * (mag - dense), "SparseGPT well below magnitude: " + r);
+        assertTrue(sg - dense < 0.3 * (mag - dense), "SparseGPT well below magnitude: " + r);
         assertTrue(wanda < r.get("magnitude per-row 50%"), r.toString());
-        assertTrue(Math.abs(wanda - mag) < 0.1, "Wanda level with layer-wise magnitude: " + r);
+        assertTrue(wanda < mag + 0.05, "Wanda at or below layer-wise magnitude: " + r);
         double mag24 = r.get("magnitude 2:4"), wanda24 = r.get("Wanda 2:4"), sg24 = r.get("SparseGPT 2:4");
         assertTrue(sg24 < wanda24 && wanda24 < mag24, r.toString());
         assertTrue(sg24 > sg && wanda24 > wanda && mag24 > mag, "2:4 is harder than unstructured 50 %: " + r);

@@ -58,8 +58,12 @@ class AwqModelTest {
         for (int i = 0; i < before.length; i++) maxRel = Math.max(maxRel, Math.abs(after[i] - before[i]) / maxAbs);
         System.out.printf("AWQ folding without quantization: max |dlogit| / max |logit| = %.3g%n", maxRel);
         assertTrue(maxRel < 1e-5, "max relative logit change " + maxRel);
-        // the weights did change (the scales are really folded)
-        assertTrue(!Arrays.equals(tiny.model.parameters().get("h.0.ln_1.weight").toFloatArray(), snapshotTrained("h.0.ln_1.weight")));
+        // the weights did change (the scales are really folded; which ones depends on where alpha > 0 was chosen)
+        boolean changed = false;
+        for (var e : tiny.model.parameters().entrySet()) {
+            changed |= !Arrays.equals(e.getValue().toFloatArray(), snapshotTrained(e.getKey()));
+        }
+        assertTrue(changed, "no weight changed: " + r.scales());
     }
 
     static float[] snapshotTrained(String name) {
@@ -89,8 +93,9 @@ class AwqModelTest {
 
     @Test
     void awqBeatsRtnAt3BitsPerChannel() {
-        // INT3-asym per-channel: RTN costs +0.057 perplexity here. AWQ measured (calibration seeds 0, 1, 2):
-        // 13.752, 13.760, 13.754 vs RTN 13.768 (fp32 13.711); INT3-sym per-channel 13.827 vs 13.840.
+        // INT3-asym per-channel: RTN costs +0.11 perplexity here. Measured with one and two BLAS threads: AWQ 12.227-
+        // 12.230 against RTN 12.288-12.290 (fp32 12.177). On the earlier, less trained fixture (fp32 13.711) AWQ
+        // measured 13.752-13.760 against RTN 13.768 over calibration seeds 0, 1, 2.
         // With groups (g32, g16) RTN's loss is already tiny and AWQ does not lower the perplexity (README).
         Quantizer q = Quantizer.perChannel(3, false);
         tiny.restore();

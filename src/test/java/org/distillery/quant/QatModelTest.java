@@ -17,7 +17,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * QAT on the tiny Brown-trained GPT shared by the quantization tests, INT3 symmetric per-channel (RTN: validation
- * perplexity 13.840 against fp32 13.711), 30 steps of 16 x 64 tokens of the training split, lr 1e-3 -> 1e-4
+ * perplexity 12.321 against fp32 12.177), 30 steps of 16 x 64 tokens of the training split, lr 1e-3 -> 1e-4
  * (cosine, no warm-up), seed 11. The model is small and not trained to convergence, so some of any fine-tuning's
  * gain is just more training: the control is the same 30 steps in float, then RTN.
  */
@@ -60,11 +60,12 @@ class QatModelTest {
         System.out.printf("tiny GPT, %s, validation perplexity: fp32 %.4f, RTN %.4f; 30 float steps %.4f then RTN %.4f;"
                 + " QAT 30 steps %.4f (train loss %.4f -> %.4f)%n", Q.name(), fp, rtn, tuned, tunedRtn, run.perplexity(),
                 run.steps().get(0).loss(), run.steps().get(29).loss());
-        // measured: fp32 13.7109, RTN 13.8396; float 13.5907 then RTN 13.6842; QAT 13.6268
-        assertEquals(13.8396, rtn, 2e-3);
+        // measured (AMD EPYC, one and two BLAS threads): fp32 12.1774-12.1775, RTN 12.3205-12.3221; float 12.0631-12.0632
+        // then RTN 12.1394-12.1408; QAT 12.0967-12.1046 (the spread is the fixture's rounding, see TinyBrownGpt)
+        assertEquals(12.321, rtn, 0.01);
         assertTrue(run.perplexity() < rtn - 0.15, "QAT " + run.perplexity() + " vs RTN " + rtn);
-        assertTrue(run.perplexity() < tunedRtn - 0.03, "QAT " + run.perplexity() + " vs float fine-tuning then RTN " + tunedRtn);
-        assertEquals(13.6268, run.perplexity(), 0.02);
+        assertTrue(run.perplexity() < tunedRtn - 0.02, "QAT " + run.perplexity() + " vs float fine-tuning then RTN " + tunedRtn);
+        assertEquals(12.10, run.perplexity(), 0.02);
         // the final weights are exactly the dequantized codes: on the INT3 grid of their row
         assertEquals(LinearLayers.names(model), List.copyOf(run.tensors().keySet()));
         for (Map.Entry<String, QuantizedTensor> e : run.tensors().entrySet()) {

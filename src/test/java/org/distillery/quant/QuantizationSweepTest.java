@@ -75,8 +75,11 @@ class QuantizationSweepTest {
     }
 
     /**
-     * Measured on the tiny Brown GPT (float 13.71 on these 4,096 validation bytes): 8-bit within 0.5 %, KL
-     * tiny; per-channel 3-bit RTN worse than 4-bit; GPTQ below RTN at 3 bits per-channel.
+     * Measured on the tiny Brown GPT (float 11.5618 on these 4,096 validation bytes): 8-bit within 0.5 %, KL
+     * tiny; KL grows as bits fall (8: 0.00000, 4: 0.00044, 3: 0.00313); per-channel 3-bit RTN worse than 8-bit in
+     * perplexity (11.6685 against 11.5609), while 4-bit came out below float (11.5417): on 4,096 bytes a KL of 4e-4
+     * moves the perplexity by less than that noise, so only KL orders 4 against 8; GPTQ below RTN at 3 bits
+     * per-channel (11.5700).
      */
     @Test
     void theSweepShowsTheExpectedOrdering() {
@@ -87,7 +90,7 @@ class QuantizationSweepTest {
         System.out.println(r8 + "\n" + r4 + "\n" + r3 + "\n" + g3);
         assertEquals(r8.floatPerplexity(), r8.perplexity(), 0.005 * r8.floatPerplexity());
         assertTrue(r8.meanKl() < 1e-3, "8-bit KL " + r8.meanKl());
-        assertTrue(r3.perplexity() > r4.perplexity() && r4.perplexity() > r8.perplexity() - 1e-3);
+        assertTrue(r3.perplexity() > r8.perplexity() + 0.05 && r3.perplexity() > r4.perplexity(), r3 + " " + r4);
         assertTrue(r3.meanKl() > r4.meanKl() && r4.meanKl() > r8.meanKl());
         assertTrue(g3.perplexity() < r3.perplexity(), "GPTQ3 " + g3.perplexity() + " vs RTN3 " + r3.perplexity());
         assertTrue(r3.totalBytes() < r4.totalBytes() && r4.totalBytes() < r8.totalBytes());

@@ -25,20 +25,31 @@ import org.junit.jupiter.api.io.TempDir;
  * <ul>
  *   <li>Single-threaded: the two runs agree bit for bit: every loss, gradient norm, validation loss, quantizer
  *       error and Norm Tweaking loss as a double's bits, and the output weights (their SHA-256 and every float).</li>
- *   <li>Multi-threaded (2 threads), with each other and with the single-threaded runs: metrics within
- *       {@value #METRIC_TOLERANCE} relative, every weight within {@value #WEIGHT_TOLERANCE} of its tensor's
- *       largest magnitude. The weight tolerance is that of an fp32 GEMM whose sums are split differently
- *       (about sqrt(K) float roundings, K = 64-256 here); the metric tolerance that of a double sum over 10^4-10^5
- *       terms added in another order.</li>
+ *   <li>Multi-threaded (2 threads): the two runs agree bit for bit with each other as well (metrics as doubles'
+ *       bits, every weight).</li>
+ *   <li>One thread against two: metrics within {@value #METRIC_TOLERANCE} relative, every weight within
+ *       {@value #WEIGHT_TOLERANCE} of its tensor's largest magnitude. Whether OpenBLAS's two-thread sgemm gives the
+ *       one-thread bits depends on the CPU's kernel:
+ *       <ul>
+ *         <li>2-core Xeon (JDK 17 and 25, ND4J 1.0.0-M2.1 with its OpenBLAS 0.3.19, this test on each JDK and one
+ *         run by hand): bit-identical for training, distillation and Norm Tweaking (sgemm splits the output, not the
+ *         sums). GPTQ's weights too; its reported {@code output_error} differed by at most 9.6e-15 relative
+ *         ({@code Gptq.relativeOutputError} sums with ND4J's {@code sumNumber()}, which adds per-thread partial
+ *         sums).</li>
+ *         <li>2-vCPU AMD EPYC, Zen 4 (session 11): not bit-identical. Metrics differed by up to 2.8e-7 relative
+ *         (GPTQ's output error; training and distillation 4e-8), weights by up to 1.6e-4 of their tensor's largest
+ *         magnitude, in two runs of this test (3.6e-5 in the other). The largest are attention key biases
+ *         (c_attn.bias[64, 128), e.g. 5.0e-6 against -8.9e-7): a key bias adds the same q . b to every score of a
+ *         query, so its exact gradient is zero and what AdamW applies to it is rounding, which the two sgemm
+ *         splits make differently.</li>
+ *       </ul>
+ *       The metric tolerance is 3.5 times the largest difference measured there, the weight tolerance 6 times. Runs
+ *       with other batches, another seed or another initialisation differ by the size of the weights
+ *       themselves.</li>
  * </ul>
- * Measured (JDK 17 and 25, ND4J 1.0.0-M2.1 with its OpenBLAS 0.3.19, 2-core Xeon, this test on each JDK and one run
- * by hand): the two-thread runs are bit-identical to each other, and to the single-threaded ones for training,
- * distillation and Norm Tweaking (OpenBLAS's sgemm splits the output, not the sums). GPTQ's weights are identical
- * too; only its reported {@code output_error} differs, by at most 9.6e-15 relative: {@code Gptq.relativeOutputError}
- * sums a double product with ND4J's {@code sumNumber()}, which adds per-thread partial sums.
  */
 class DeterminismTest {
-    static final double METRIC_TOLERANCE = 1e-12, WEIGHT_TOLERANCE = 1e-6;
+    static final double METRIC_TOLERANCE = 1e-6, WEIGHT_TOLERANCE = 1e-3;
     private static final String[] RUNS = {"single-a", "single-b", "multi-a", "multi-b"};
     private static final Map<String, Integer> THREADS = Map.of("single-a", 1, "single-b", 1, "multi-a", 2, "multi-b", 2);
 
@@ -102,20 +113,22 @@ class DeterminismTest {
         }
         Map<String, NamedTensor> w1 = weights("single-a", workload);
         assertWeights(w1, weights("single-b", workload), 0, workload + " single-threaded");
-        // two threads: with each other and with one thread, within the tolerances
+        // two threads: bit for bit with each other; with one thread, within the tolerances
         StringBuilder measured = new StringBuilder(workload + ", largest differences:");
         String[][] pairs = {{"multi-a", "multi-b"}, {"single-a", "multi-a"}, {"single-a", "multi-b"}};
         for (String[] p : pairs) {
-            double dm = metricDifference(result(p[0]).get(workload), result(p[1]).get(workload), workload + " " + p[0] + "/" + p[1]);
-            double dw = assertWeights(weights(p[0], workload), weights(p[1], workload), WEIGHT_TOLERANCE,
+            boolean same = p[0].startsWith("multi");
+            double dm = metricDifference(result(p[0]).get(workload), result(p[1]).get(workload), same ? 0 : METRIC_TOLERANCE,
+                    workload + " " + p[0] + "/" + p[1]);
+            double dw = assertWeights(weights(p[0], workload), weights(p[1], workload), same ? 0 : WEIGHT_TOLERANCE,
                     workload + " " + p[0] + "/" + p[1]);
             measured.append(String.format(Locale.ROOT, " %s vs %s: metrics %.3g relative, weights %.3g;", p[0], p[1], dm, dw));
         }
         System.out.println(measured);
     }
 
-    /** The largest relative difference of two runs' metrics; asserts it is within {@link #METRIC_TOLERANCE}. */
-    private static double metricDifference(JsonNode a, JsonNode b, String what) {
+    /** The largest relative difference of two runs' metrics; asserts it is within {@code tolerance} (0: equal). */
+    private static double metricDifference(JsonNode a, JsonNode b, double tolerance, String what) {
         double worst = 0;
         Iterator<Map.Entry<String, JsonNode>> it = a.get("metrics").fields();
         while (it.hasNext()) {
@@ -126,8 +139,8 @@ class DeterminismTest {
                 double x = m.getValue().get(i).asDouble(), y = other.get(i).asDouble();
                 if (Double.isNaN(x) && Double.isNaN(y)) continue;          // RTN layers report no output error
                 double rel = x == y ? 0 : Math.abs(x - y) / Math.max(Math.abs(x), Math.abs(y));
-                assertTrue(rel <= METRIC_TOLERANCE, what + " " + m.getKey() + "[" + i + "]: " + x + " vs " + y
-                        + " differ by " + rel + " relative, more than " + METRIC_TOLERANCE);
+                assertTrue(rel <= tolerance, what + " " + m.getKey() + "[" + i + "]: " + x + " vs " + y
+                        + " differ by " + rel + " relative, more than " + tolerance);
                 worst = Math.max(worst, rel);
             }
         }
