@@ -54,10 +54,10 @@ final class PackedKernels {
     static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
     static final boolean VECTOR = B.length() == LANES && 16 % LANES == 0;
     /**
-     * Row streams of the 8-bit kernel whose groups are whole vectors ({@link #matvec8}): with stride =
-     * ceil(rows / STREAMS), step b computes rows b + k stride (k = 0..3, clamped to the last row, which is then written
-     * more than once with the same value) in one call of {@link #rows8x4}, so that over the steps each quarter of the
-     * matrix is read as one sequential stream. Out of cache the memory keeps more in flight that way than for four
+     * Row streams of the 8-bit kernel whose groups are whole vectors ({@link #matvec8}), one per row of a
+     * {@link #rows8x4} call: with stride = ceil(rows / STREAMS), step b computes rows b + k stride (k = 0..3, clamped
+     * to the last row, which is then written more than once with the same value) in one call, so that over the steps
+     * each quarter of the matrix is read as one sequential stream. Out of cache the memory keeps more in flight that way than for four
      * neighbouring rows (four streams that restart every row). Measured, INT8 g128 cycled through 1 GiB:
      * <ul>
      *   <li>Intel, JDK 25 (session 10, {@code Int8StreamSpike}): 174-184 us with four streams, 174-177 with eight (two
@@ -67,8 +67,8 @@ final class PackedKernels {
      *   with four streams against 161-186 with eight on [768, 3072], 134-145 against 225-235 on [3072, 768]; in
      *   cache 94-107 against 103-112 and 107-110 against 121-128 us.</li>
      * </ul>
-     * So four: out of cache no slower on the first machine (in cache 4 % slower), faster on the second. Eight rows in one method ran slower, and C2
-     * compiled it unevenly.
+     * So four: out of cache no slower on the first machine (in cache 4 % slower), faster on the second. Eight rows
+     * in one method ran slower, and C2 compiled it unevenly.
      */
     static final int STREAMS = 4;
     /** Floats of the lane-accumulator scratch the matrix-vector kernels need: four rows of LANES. */
@@ -167,10 +167,7 @@ final class PackedKernels {
         if (VECTOR && group % LANES == 0) {                     // every group whole vectors: STREAMS streams
             int stride = (to - from + STREAMS - 1) / STREAMS;
             for (int b = from; b < from + stride; b++) {
-                for (int h = 0; h < STREAMS / 4; h++) {
-                    rows8x4(q, in, group, groups, x, xo, scales, offsets, xsum, xso, y, yo, b + 4 * h * stride, stride,
-                            to - 1);
-                }
+                rows8x4(q, in, group, groups, x, xo, scales, offsets, xsum, xso, y, yo, b, stride, to - 1);
             }
             return;
         }
