@@ -121,9 +121,43 @@ class AwqModelTest {
         assertEquals(List.of("h.0.attn.c_attn.weight", "h.0.mlp.c_fc.weight", "h.0.attn.c_proj.weight"),
                 r.scales().subList(0, 3).stream().map(Awq.LayerScale::name).toList());
         assertEquals(8, r.layers().size());
-        assertTrue(sumAwq < 0.95 * sumRtn, "AWQ should lower the summed relative output MSE by > 5 %: " + sumRtn + " -> " + sumAwq);
+        System.out.printf("  summed relative output MSE %.4f -> %.4f (%+.1f %%)%n", sumRtn, sumAwq, 100 * (sumAwq / sumRtn - 1));
+        // measured -5.5 % and -5.3 % (two and one BLAS threads)
+        assertTrue(sumAwq < 0.97 * sumRtn, "AWQ should lower the summed relative output MSE by > 3 %: " + sumRtn + " -> " + sumAwq);
         assertTrue(awq < rtn, "AWQ " + awq + " should beat RTN " + rtn);
         assertTrue(awq > fp - 0.05, "AWQ " + awq + " vs fp32 " + fp);
+    }
+
+    @Test
+    void awqLowersEverySearchedLayersOutputErrorInEverySetting() {
+        // The README's table of settings. AWQ's search minimises each layer's output MSE, so it can only lower it (alpha 0
+        // is RTN and on the grid); whether the model's perplexity follows is measured and printed, not asserted: with
+        // groups, RTN's loss is already small here and a layer-local MSE is not the model's loss. Measured (AMD EPYC, two
+        // and one BLAS threads), RTN -> AWQ: INT3 12.321 -> 12.342 / 12.322 -> 12.329; INT2-asym 12.328 -> 12.269 /
+        // 12.323 -> 12.268; INT2 14.277 -> 14.068 / 14.289 -> 14.095; INT4 12.186 -> 12.187 / 12.187 -> 12.184;
+        // INT3-asym g32 12.238 -> 12.214 / 12.239 -> 12.214; INT4-asym g32 12.160 -> 12.165 / 12.160 -> 12.155;
+        // INT2 g16 12.368 -> 12.670 / 12.369 -> 12.674 (fp32 12.177), the summed relative output MSE 2-9 % lower in each.
+        tiny.restore();
+        double fp = tiny.perplexity();
+        for (Quantizer q : List.of(Quantizer.perChannel(3, true), Quantizer.perChannel(2, false), Quantizer.perChannel(2, true),
+                Quantizer.perChannel(4, true), Quantizer.grouped(3, false, 32), Quantizer.grouped(4, false, 32),
+                Quantizer.grouped(2, true, 16))) {
+            tiny.restore();
+            Rtn.quantize(model, q);
+            double rtn = tiny.perplexity();
+            tiny.restore();
+            Awq.Result r = Awq.apply(model, calib, q, Awq.Options.defaults(B));
+            double awq = tiny.perplexity();
+            double sumRtn = 0, sumAwq = 0;
+            for (Awq.LayerScale s : r.scales()) {
+                assertTrue(s.mseAwq() <= s.mseRtn(), q.name() + ": " + s);
+                sumRtn += s.mseRtn() / s.meanSquare();
+                sumAwq += s.mseAwq() / s.meanSquare();
+            }
+            assertTrue(sumAwq < sumRtn, q.name() + ": summed relative output MSE " + sumRtn + " -> " + sumAwq);
+            System.out.printf("tiny GPT, %-24s validation perplexity fp32 %.3f, RTN %.3f, AWQ %.3f; summed relative output"
+                    + " MSE %.4f -> %.4f (%+.1f %%)%n", q.name() + ":", fp, rtn, awq, sumRtn, sumAwq, 100 * (sumAwq / sumRtn - 1));
+        }
     }
 
     @Test
