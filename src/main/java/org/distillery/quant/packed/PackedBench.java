@@ -31,7 +31,8 @@ import org.nd4j.linalg.factory.Nd4j;
  *   weight bytes the kernel reads ({@link PackedWeights#kernelBytes()}, 4 * out * in for float32).</li>
  *   <li>Compute rates: the same on W [64, 3072], whose weights stay in L2, so the time per weight is the kernel's
  *   own: a ceiling for the in-cache ratios of item 2 (they cannot exceed float32's time per weight there over the
- *   kernel's here).</li>
+ *   kernel's here) for a kernel that does nothing per call. The A8 variants quantize x on every call, which on 64
+ *   rows is a large part of their time, so for them it is no ceiling (README, "A second machine").</li>
  *   <li>Out of cache: the same formats on enough distinct copies of W [768, 3072], [3072, 768] and [4096, 4096] to
  *   fill {@code --big-mib} of weight bytes per format, cycled, so every product reads its weights from memory (the
  *   decode of a model whose layers do not stay in cache between tokens). Each variant's rounds alternate with
@@ -78,8 +79,9 @@ public final class PackedBench {
         }
         System.out.printf("%nCompute rates: W [%d, 3072], small enough that every variant's weights stay in one core's"
                 + " L2 (1 MiB or more on the machines measured), so memory costs little. A kernel's time per weight here"
-                + " bounds its in-cache ratios above: (float32 time there) / (%d x its time here).%n", L2_ROWS,
-                768 / L2_ROWS);
+                + " bounds its in-cache ratios above: (float32 time there) / (%d x its time here); not for the A8"
+                + " variants, whose per-call quantization of x is a large part of their time on %d rows.%n", L2_ROWS,
+                768 / L2_ROWS, L2_ROWS);
         shapeTable(L2_ROWS, 3072, formats, rounds, bw);
         if (big) {
             for (int[] shape : new int[][] {{768, 3072}, {3072, 768}, {4096, 4096}}) {
