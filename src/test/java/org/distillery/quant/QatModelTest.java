@@ -102,8 +102,7 @@ class QatModelTest {
         // threads): fp32 12.1774 / 12.1775, RTN 14.277 / 14.289, float steps then RTN 13.712 / 13.720, QAT 12.164 /
         // 12.172 (below fp32: the fixture is not trained to convergence, see the class comment).
         Quantizer q2 = Quantizer.perChannel(2, true);
-        TrainConfig cfg50 = TrainConfig.defaults(model.config()).withBatch(TinyBrownGpt.B, TinyBrownGpt.T).withSteps(50, 0)
-                .withLr(1e-3, 1e-4).withEval(0, 1).withSeed(11).withCheckpoints(0, 1);
+        TrainConfig cfg50 = cfg.withSteps(50, 0);
         Controls k = controls(q2, cfg50);
         double fp = k.fp(), rtn = k.rtn(), tunedRtn = k.tunedRtn();
         double qatPpl = qat(q2, cfg50).perplexity();
