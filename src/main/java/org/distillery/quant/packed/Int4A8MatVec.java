@@ -59,11 +59,23 @@ import static jdk.incubator.vector.VectorOperators.LSHR;
  *   each group owns a contiguous run of lanes, and after pair widening a contiguous run of float lanes, which is
  *   scaled by its own group's factor (four rows' scales for a chunk are one vector in {@link #partScales}).</li>
  * </ul>
- * The rows of one call are far apart ("streams": rows b, b + stride, b + 2 stride, ...), each read sequentially,
- * because out of cache the memory keeps more in flight for several sequential streams than for one: on [768, 3072]
- * INT4 g128 cycled through 1 GiB, 97-102 us with eight streams of one row, 104-113 with four of two rows, 118-128
- * with two of two, and 155-175 us with four neighbouring rows interleaved into one stream (the previous layout);
- * in cache all run at 62-75 us ({@code TwoStreamSpike}, not kept). As in {@link PackedKernels}, every method that
+ * <p>Streams: a kernel step computes {@link #ROWS} = 8 rows, read from {@link #STREAMS} sequential streams through
+ * the layout ({@link #layout}): the rows are cut into that many equal parts, and in each the codes of per = 8 /
+ * streams neighbouring rows are interleaved chunk by chunk (chunk c of rows 0..per-1, then chunk c + 1, ...; the
+ * "interleaved rows" of llama.cpp's repacked 4-bit formats), so a step reads per * 64 contiguous bytes from each
+ * stream. Which count is fastest depends on the machine's memory, out of cache (in cache they run the same, within
+ * 5 %); on INT4 g128 cycled through 1 GiB:
+ * <ul>
+ *   <li>AMD EPYC (Zen 4), session 13, {@code PackedBench --a8-streams 1,2,4,8} (JDK 25; JDK 17 measured 2 and 8):
+ *   two streams (of four rows) fastest, 44-52 us on [768, 3072] and [3072, 768] against 69-81 us with eight of one
+ *   row, the layout before; one and four streams in between. A read-only loop over the same layouts read eight
+ *   streams at 12 GB/s and two at 32 GB/s (the machine's single-stream figure: 33-35). Hence {@link #STREAMS} = 2.</li>
+ *   <li>Intel (sessions up to 10, an earlier version of this kernel, not re-measured since): eight streams of one row
+ *   97-102 us on [768, 3072], four of two neighbouring rows (not interleaved) 104-113, two of two 118-128, and four
+ *   neighbouring rows interleaved into one stream 155-175. {@code PackedBench --a8-streams 2,8} compares the layouts
+ *   there.</li>
+ * </ul>
+ * As in {@link PackedKernels}, every method that
  * handles vectors takes and returns none (JDK 17 C2 would box them), the rows of a call share each qx load, and
  * lane sums use the fixed order of {@link PackedKernels#sumLanes} (its shuffle tree, written out in each method).
  * Speed, measured by {@link PackedBench} (rows "A8"), is in the README. {@code PackedAllocationTest} (run with
@@ -103,15 +115,17 @@ final class Int4A8MatVec {
     /** 1.5 * 2^23: adding it rounds a float of magnitude below 2^22 to an integer (see {@link #quantize}). */
     private static final float ROUNDER = 12582912f;
     private static final int ROUNDER_BITS = Float.floatToRawIntBits(ROUNDER);
-    /** Rows per kernel call, each read from its own place in the matrix (see {@link #rows8}). */
-    static final int STREAMS = 8;
     /**
-     * The same for groups below a chunk, as two calls of {@link #rows4Parts} (four rows each) per step: rows
-     * b + k * stride, k = 0..7, stride = ceil(out / 8) ({@link #partScales}). Against one call of four streams, Q4_0
-     * [768, 3072] cycled through 1 GiB on JDK 25 took 158-166 against 165-183 us (73 % against 49-67 % of the DRAM
-     * bandwidth); the other shapes and the in-cache runs did not change.
+     * Rows per kernel step: one call of {@link #rows8}, or for groups below a chunk two calls of {@link #rows4Parts}
+     * (four rows each; against one call of four rows per step, Q4_0 [768, 3072] cycled through 1 GiB on JDK 25 took
+     * 158-166 against 165-183 us).
      */
-    static final int PART_STREAMS = 8;
+    static final int ROWS = 8;
+    /**
+     * The default number of sequential streams the {@link #ROWS} rows of a step are read from ({@link #layout}): 1,
+     * 2, 4 or 8. See the class comment for the measurements behind it.
+     */
+    static final int STREAMS = 2;
     /**
      * For groups of 1/parts of a chunk (parts 2 or 4; after pair widening, a group's float lanes are a contiguous
      * run): {@code PART[parts]} moves entry i / (LANES / parts) to lane i (sx[g ..] to the lanes of its group), and
@@ -268,19 +282,23 @@ final class Int4A8MatVec {
     }
 
     /**
-     * The codes of {@code w} as 16-bit lanes, [out, in / 4] row-major: lane i of a row's chunk holds, in bits 4k to
-     * 4k + 3, the nibble of column {@code order[k NS + i]} of the chunk ({@link #order}; for groups below a chunk
-     * that is code bytes 2i and 2i + 1, little-endian). The copy costs the codes' size again (half a byte per weight)
-     * next to the {@link PackedWeights} the batched products read.
+     * The codes of {@code w} as 16-bit lanes for the kernel's {@code streams} (1, 2, 4 or 8; see the class comment):
+     * [8 ceil(out / 8), in / 4], rows past the last repeating it, with chunk c of row r at {@link #position}: blocks
+     * of per = 8 / streams neighbouring rows, interleaved chunk by chunk (per = 1: row-major). Lane i of a row's
+     * chunk holds, in bits 4k to 4k + 3, the nibble of column {@code order[k NS + i]} of the chunk ({@link #order};
+     * for groups below a chunk that is code bytes 2i and 2i + 1, little-endian). The copy costs the codes' size again
+     * (half a byte per weight) next to the {@link PackedWeights} the batched products read.
      */
-    static short[] layout(PackedWeights w) {
-        int out = w.out(), in = w.in(), rb = w.rowBytes();
+    static short[] layout(PackedWeights w, int streams) {
+        int out = w.out(), in = w.in(), rb = w.rowBytes(), per = perStream(streams);
         int[] order = order(w.format(), w.group());
         boolean blocked = w.format() == PackedFormat.Q4_0;
-        short[] codes = new short[out * (in / 4)];
-        for (int o = 0, p = 0; o < out; o++) {
-            for (int c0 = 0; c0 < in; c0 += C) {
-                for (int i = 0; i < NS; i++, p++) {
+        int rows = ROWS * steps(out);
+        short[] codes = new short[rows * (in / 4)];
+        for (int r = 0; r < rows; r++) {
+            int o = Math.min(r, out - 1);                                  // rows past the last repeat it
+            for (int c0 = 0, c = 0; c0 < in; c0 += C, c++) {
+                for (int i = 0, p = position(r, c, in, per); i < NS; i++, p++) {
                     int lane = 0;
                     for (int k = 0; k < 4; k++) {
                         int col = c0 + (order == null ? k * NS + i : order[k * NS + i]);
@@ -293,24 +311,54 @@ final class Int4A8MatVec {
         return codes;
     }
 
+    /** Kernel steps for {@code out} rows: ceil(out / {@link #ROWS}). */
+    static int steps(int out) {
+        return (out + ROWS - 1) / ROWS;
+    }
+
+    /** Neighbouring rows interleaved in one stream: ROWS / streams; refuses a count other than 1, 2, 4 or 8. */
+    static int perStream(int streams) {
+        if (streams != 1 && streams != 2 && streams != 4 && streams != 8) {
+            throw new IllegalArgumentException("streams = " + streams + ": accepted 1, 2, 4 or 8");
+        }
+        return ROWS / streams;
+    }
+
     /**
-     * For groups of 1/parts of a chunk ({@link #rows4Parts}): the scales in the kernel's order, [stride,
-     * PART_STREAMS / 4, in / C, parts, 4] with stride = ceil(out / {@link #PART_STREAMS}): per stride step b, call h
-     * and chunk c, entry p * 4 + k is the scale of row r = b + (4h + k) * stride (clamped to the last row) for the
+     * Row k (0 to ROWS - 1) of step b, before clamping to the last row: stream k / per (a block of stride * per rows,
+     * stride = {@link #steps}), rows b * per to b * per + per - 1 of it. per is a power of two ({@link #perStream}),
+     * so the divisions are shifts and masks: with integer divisions, a kernel call's set-up on [3072, 768] (six
+     * chunks per row) made the product 47 against 41 us in cache on JDK 17.
+     */
+    static int row(int b, int k, int stride, int per) {
+        int shift = Integer.numberOfTrailingZeros(per);
+        return ((k >> shift) * stride + b << shift) + (k & per - 1);
+    }
+
+    /** Where the layout keeps chunk c of row r: a block of per neighbouring rows, chunk by chunk, row by row. */
+    static int position(int r, int c, int in, int per) {
+        return (r & -per) * (in >> 2) + (c * per + (r & per - 1)) * NS;
+    }
+
+    /**
+     * For groups of 1/parts of a chunk ({@link #rows4Parts}): the scales in the kernel's order for its
+     * {@code streams}, [stride, ROWS / 4, in / C, parts, 4] with stride = {@link #steps}: per step b, call h and
+     * chunk c, entry p * 4 + k is the scale of row r = {@link #row}(b, 4h + k) (clamped to the last row) for the
      * chunk's p-th group, followed by LANES floats of padding so that the last chunk's entries load as one vector.
      * Null for groups of whole chunks, which read the scales as they are.
      */
-    static float[] partScales(PackedWeights w) {
+    static float[] partScales(PackedWeights w, int streams) {
         if (w.group() % C == 0) return null;
-        int out = w.out(), parts = C / w.group(), chunks = w.in() / C, groups = w.groups();
-        int stride = (out + PART_STREAMS - 1) / PART_STREAMS;
-        float[] s = new float[stride * chunks * PART_STREAMS * parts + F.length()];
+        int out = w.out(), parts = C / w.group(), chunks = w.in() / C, groups = w.groups(), per = perStream(streams);
+        int stride = steps(out);
+        float[] s = new float[stride * chunks * ROWS * parts + F.length()];
         for (int b = 0, i = 0; b < stride; b++) {
-            for (int h = 0; h < PART_STREAMS / 4; h++) {                 // the calls of step b, four rows each
+            for (int h = 0; h < ROWS / 4; h++) {                         // the calls of step b, four rows each
                 for (int c = 0; c < chunks; c++) {
                     for (int p = 0; p < parts; p++) {
                         for (int k = 0; k < 4; k++, i++) {
-                            s[i] = w.scales[Math.min(b + (4 * h + k) * stride, out - 1) * groups + c * parts + p];
+                            int r = Math.min(row(b, 4 * h + k, stride, per), out - 1);
+                            s[i] = w.scales[r * groups + c * parts + p];
                         }
                     }
                 }
@@ -323,6 +371,7 @@ final class Int4A8MatVec {
      * y[yo + o] = row o of W times x for o in [0, out), x given by {@link #quantize}.
      *
      * @param codes      the codes as 16-bit lanes ({@link #layout})
+     * @param streams    the streams that layout was made for (1, 2, 4 or 8; not checked here)
      * @param format     INT4, INT4_ASYM or Q4_0: INT4_ASYM subtracts its zero correction in float after the kernel
      *                   (summed inside {@link #rows8} instead, eight more scalars live across its loop, it made the
      *                   symmetric formats 8-12 % slower: 81-90 against 72-80 us on [768, 3072] and [3072, 768])
@@ -331,17 +380,20 @@ final class Int4A8MatVec {
      * @param offsets    [out, groups], used by INT4_ASYM only
      * @param sx         [groups + LANES]: the activations' scales, then room for one vector load past the last group
      */
-    static void matvec(short[] codes, PackedFormat format, float[] scales, float[] partScales, float[] offsets, int out,
-                       int in, int group, short[] qx, float[] sx, float[] xsum, float[] y, int yo) {
+    static void matvec(short[] codes, int streams, PackedFormat format, float[] scales, float[] partScales,
+                       float[] offsets, int out, int in, int group, short[] qx, float[] sx, float[] xsum, float[] y,
+                       int yo) {
         int groups = in / group, parts = group % C == 0 ? 1 : C / group, perGroup = group % C == 0 ? group / C : 1;
+        int stride = steps(out), per = ROWS / streams;
         if (parts == 1) {
-            int stride = (out + STREAMS - 1) / STREAMS;
-            for (int b = 0; b < stride; b++) rows8(codes, b, stride, out, qx, in, perGroup, scales, groups, sx, y, yo);
+            for (int b = 0; b < stride; b++) {
+                rows8(codes, b, stride, per, out, qx, in, perGroup, scales, groups, sx, y, yo);
+            }
         } else {
-            int stride = (out + PART_STREAMS - 1) / PART_STREAMS, perCall = in / C * 4 * parts;
+            int perCall = in / C * 4 * parts;
             for (int b = 0, ps = 0; b < stride; b++) {
-                for (int h = 0; h < PART_STREAMS / 4; h++, ps += perCall) {
-                    rows4Parts(codes, b + 4 * h * stride, stride, out, qx, in, parts, partScales, ps, sx, y, yo);
+                for (int h = 0; h < ROWS / 4; h++, ps += perCall) {
+                    rows4Parts(codes, b, 4 * h, stride, per, out, qx, in, parts, partScales, ps, sx, y, yo);
                 }
             }
         }
@@ -350,66 +402,69 @@ final class Int4A8MatVec {
 
     /**
      * y[yo + r] = sum_c (scales of row r, chunk c) * (sx of chunk c) * (codes of row r, chunk c minus the zero-point)
-     * . qx_c for the eight rows r_k = b + k * stride (k = 0..7; a row past the last is replaced by the last, which is
-     * then written more than once with the same value). The rows are eight streams through the matrix, not eight
-     * neighbours: the memory's prefetchers keep more of the weights in flight for eight sequential streams than for
-     * one (measured out of cache, [768, 3072] INT4 g128: 97-102 us against 155-175 us for four neighbouring rows
-     * interleaved into one stream), and in cache the two run the same. Per chunk, the 16-bit sums of the four planes
+     * . qx_c for the eight rows of step b, {@link #row}(b, k) for k = 0..7 (a row past the last is replaced by the
+     * last, which is then written more than once with the same value; its codes in the layout are the last row's),
+     * read from 8 / per streams of per interleaved rows ({@link #layout}; the class comment has the measurements).
+     * Row k's chunk c is at {@link #position}(row, 0) + c * per * NS. Per chunk, the 16-bit sums of the four planes
      * are widened in pairs and scaled into float lane accumulators kept in registers, then summed in
      * {@link PackedKernels#sumLanes}' order. The eight rows share each qx load; a row's factor for a chunk is one
      * broadcast of scale * sx, the group index moving every perGroup chunks. One loop, no vector stores or calls: on
      * JDK 17, vectors carried through nested loops were allocated, and so were those of a version that stored lane
      * accumulators to an array between leaf calls.
      */
-    private static void rows8(short[] codes, int b, int stride, int out, short[] qx, int in, int perGroup,
+    private static void rows8(short[] codes, int b, int stride, int per, int out, short[] qx, int in, int perGroup,
                               float[] scales, int groups, float[] sx, float[] y, int yo) {
-        int last = out - 1, row = in / 4;
-        int r0 = b, r1 = Math.min(b + stride, last), r2 = Math.min(b + 2 * stride, last);
-        int r3 = Math.min(b + 3 * stride, last), r4 = Math.min(b + 4 * stride, last);
-        int r5 = Math.min(b + 5 * stride, last), r6 = Math.min(b + 6 * stride, last);
-        int r7 = Math.min(b + 7 * stride, last);
+        int last = out - 1, cs = per * NS;
+        int u0 = row(b, 0, stride, per), u1 = row(b, 1, stride, per), u2 = row(b, 2, stride, per);
+        int u3 = row(b, 3, stride, per), u4 = row(b, 4, stride, per), u5 = row(b, 5, stride, per);
+        int u6 = row(b, 6, stride, per), u7 = row(b, 7, stride, per);
+        int a0 = position(u0, 0, in, per), a1 = position(u1, 0, in, per), a2 = position(u2, 0, in, per);
+        int a3 = position(u3, 0, in, per), a4 = position(u4, 0, in, per), a5 = position(u5, 0, in, per);
+        int a6 = position(u6, 0, in, per), a7 = position(u7, 0, in, per);
+        int r0 = Math.min(u0, last), r1 = Math.min(u1, last), r2 = Math.min(u2, last), r3 = Math.min(u3, last);
+        int r4 = Math.min(u4, last), r5 = Math.min(u5, last), r6 = Math.min(u6, last), r7 = Math.min(u7, last);
         FloatVector t0 = FloatVector.zero(F), t1 = t0, t2 = t0, t3 = t0, t4 = t0, t5 = t0, t6 = t0, t7 = t0;
-        for (int c = 0, o = 0, q = 0, g = 0, j = 0; c < in; c += C, o += NS, q += 5 * NS) {
+        for (int c = 0, o = 0, q = 0, g = 0, j = 0; c < in; c += C, o += cs, q += 5 * NS) {
             ShortVector x0 = ShortVector.fromArray(S, qx, q), x1 = ShortVector.fromArray(S, qx, q + NS);
             ShortVector x2 = ShortVector.fromArray(S, qx, q + 2 * NS), x3 = ShortVector.fromArray(S, qx, q + 3 * NS);
             ShortVector z = ShortVector.fromArray(S, qx, q + 4 * NS);
             float f = sx[g];
-            ShortVector w0 = ShortVector.fromArray(S, codes, r0 * row + o);
+            ShortVector w0 = ShortVector.fromArray(S, codes, a0 + o);
             IntVector i0 = (IntVector) w0.mul(x0).add(w0.lanewise(LSHR, 4).mul(x1))
                     .add(w0.lanewise(LSHR, 8).mul(x2)).add(w0.lanewise(LSHR, 12).mul(x3)).sub(z).reinterpretAsInts();
             t0 = ((FloatVector) i0.add(i0.lanewise(LSHL, 16)).lanewise(ASHR, 16).convertShape(I2F, F, 0))
                     .fma(FloatVector.broadcast(F, scales[r0 * groups + g] * f), t0);
-            ShortVector w1 = ShortVector.fromArray(S, codes, r1 * row + o);
+            ShortVector w1 = ShortVector.fromArray(S, codes, a1 + o);
             IntVector i1 = (IntVector) w1.mul(x0).add(w1.lanewise(LSHR, 4).mul(x1))
                     .add(w1.lanewise(LSHR, 8).mul(x2)).add(w1.lanewise(LSHR, 12).mul(x3)).sub(z).reinterpretAsInts();
             t1 = ((FloatVector) i1.add(i1.lanewise(LSHL, 16)).lanewise(ASHR, 16).convertShape(I2F, F, 0))
                     .fma(FloatVector.broadcast(F, scales[r1 * groups + g] * f), t1);
-            ShortVector w2 = ShortVector.fromArray(S, codes, r2 * row + o);
+            ShortVector w2 = ShortVector.fromArray(S, codes, a2 + o);
             IntVector i2 = (IntVector) w2.mul(x0).add(w2.lanewise(LSHR, 4).mul(x1))
                     .add(w2.lanewise(LSHR, 8).mul(x2)).add(w2.lanewise(LSHR, 12).mul(x3)).sub(z).reinterpretAsInts();
             t2 = ((FloatVector) i2.add(i2.lanewise(LSHL, 16)).lanewise(ASHR, 16).convertShape(I2F, F, 0))
                     .fma(FloatVector.broadcast(F, scales[r2 * groups + g] * f), t2);
-            ShortVector w3 = ShortVector.fromArray(S, codes, r3 * row + o);
+            ShortVector w3 = ShortVector.fromArray(S, codes, a3 + o);
             IntVector i3 = (IntVector) w3.mul(x0).add(w3.lanewise(LSHR, 4).mul(x1))
                     .add(w3.lanewise(LSHR, 8).mul(x2)).add(w3.lanewise(LSHR, 12).mul(x3)).sub(z).reinterpretAsInts();
             t3 = ((FloatVector) i3.add(i3.lanewise(LSHL, 16)).lanewise(ASHR, 16).convertShape(I2F, F, 0))
                     .fma(FloatVector.broadcast(F, scales[r3 * groups + g] * f), t3);
-            ShortVector w4 = ShortVector.fromArray(S, codes, r4 * row + o);
+            ShortVector w4 = ShortVector.fromArray(S, codes, a4 + o);
             IntVector i4 = (IntVector) w4.mul(x0).add(w4.lanewise(LSHR, 4).mul(x1))
                     .add(w4.lanewise(LSHR, 8).mul(x2)).add(w4.lanewise(LSHR, 12).mul(x3)).sub(z).reinterpretAsInts();
             t4 = ((FloatVector) i4.add(i4.lanewise(LSHL, 16)).lanewise(ASHR, 16).convertShape(I2F, F, 0))
                     .fma(FloatVector.broadcast(F, scales[r4 * groups + g] * f), t4);
-            ShortVector w5 = ShortVector.fromArray(S, codes, r5 * row + o);
+            ShortVector w5 = ShortVector.fromArray(S, codes, a5 + o);
             IntVector i5 = (IntVector) w5.mul(x0).add(w5.lanewise(LSHR, 4).mul(x1))
                     .add(w5.lanewise(LSHR, 8).mul(x2)).add(w5.lanewise(LSHR, 12).mul(x3)).sub(z).reinterpretAsInts();
             t5 = ((FloatVector) i5.add(i5.lanewise(LSHL, 16)).lanewise(ASHR, 16).convertShape(I2F, F, 0))
                     .fma(FloatVector.broadcast(F, scales[r5 * groups + g] * f), t5);
-            ShortVector w6 = ShortVector.fromArray(S, codes, r6 * row + o);
+            ShortVector w6 = ShortVector.fromArray(S, codes, a6 + o);
             IntVector i6 = (IntVector) w6.mul(x0).add(w6.lanewise(LSHR, 4).mul(x1))
                     .add(w6.lanewise(LSHR, 8).mul(x2)).add(w6.lanewise(LSHR, 12).mul(x3)).sub(z).reinterpretAsInts();
             t6 = ((FloatVector) i6.add(i6.lanewise(LSHL, 16)).lanewise(ASHR, 16).convertShape(I2F, F, 0))
                     .fma(FloatVector.broadcast(F, scales[r6 * groups + g] * f), t6);
-            ShortVector w7 = ShortVector.fromArray(S, codes, r7 * row + o);
+            ShortVector w7 = ShortVector.fromArray(S, codes, a7 + o);
             IntVector i7 = (IntVector) w7.mul(x0).add(w7.lanewise(LSHR, 4).mul(x1))
                     .add(w7.lanewise(LSHR, 8).mul(x2)).add(w7.lanewise(LSHR, 12).mul(x3)).sub(z).reinterpretAsInts();
             t7 = ((FloatVector) i7.add(i7.lanewise(LSHL, 16)).lanewise(ASHR, 16).convertShape(I2F, F, 0))
@@ -441,45 +496,48 @@ final class Int4A8MatVec {
 
     /**
      * As {@link #rows8}, for groups of a half ({@code parts} = 2) or a quarter ({@code parts} = 4) of a chunk, on
-     * four streams (r_k = b + k * stride, k = 0..3, clamped to the last row; {@link #matvec} makes two calls per
-     * step, {@link #PART_STREAMS}): float lane i of a chunk (16-bit lanes 2i and 2i + 1) belongs to group
+     * rows k0 to k0 + 3 of step b ({@link #matvec} makes two calls per step, k0 = 0 and 4; clamped to the last row):
+     * float lane i of a chunk (16-bit lanes 2i and 2i + 1) belongs to group
      * g + i / (LANES / parts) and is scaled by its factor. Per chunk, one load of the four rows' 4 x parts scales
      * ({@link #partScales}, from ps0) and one of sx, spread over the lanes by constant shuffles ({@link #ROW},
      * {@link #PART}). Four rows per call, not eight: with eight, C2 on JDK 25 boxed vectors here when the other
      * kernels had been compiled first (as in {@code PackedBench}; 300-580 against 80-90 us), as it did for scale
      * vectors blended from broadcasts, or gathered.
      */
-    private static void rows4Parts(short[] codes, int b, int stride, int out, short[] qx, int in, int parts,
-                                   float[] partScales, int ps0, float[] sx, float[] y, int yo) {
-        int last = out - 1, row = in / 4;
-        int r0 = Math.min(b, last), r1 = Math.min(b + stride, last), r2 = Math.min(b + 2 * stride, last);
-        int r3 = Math.min(b + 3 * stride, last);
+    private static void rows4Parts(short[] codes, int b, int k0, int stride, int per, int out, short[] qx, int in,
+                                   int parts, float[] partScales, int ps0, float[] sx, float[] y, int yo) {
+        int last = out - 1, cs = per * NS;
+        int u0 = row(b, k0, stride, per), u1 = row(b, k0 + 1, stride, per), u2 = row(b, k0 + 2, stride, per);
+        int u3 = row(b, k0 + 3, stride, per);
+        int a0 = position(u0, 0, in, per), a1 = position(u1, 0, in, per), a2 = position(u2, 0, in, per);
+        int a3 = position(u3, 0, in, per);
+        int r0 = Math.min(u0, last), r1 = Math.min(u1, last), r2 = Math.min(u2, last), r3 = Math.min(u3, last);
         VectorShuffle<Float> part = PART[parts], s0 = ROW[parts][0], s1 = ROW[parts][1], s2 = ROW[parts][2];
         VectorShuffle<Float> s3 = ROW[parts][3];
         FloatVector t0 = FloatVector.zero(F), t1 = t0, t2 = t0, t3 = t0;
-        for (int c = 0, o = 0, q = 0, g = 0, ps = ps0; c < in; c += C, o += NS, q += 5 * NS, g += parts,
+        for (int c = 0, o = 0, q = 0, g = 0, ps = ps0; c < in; c += C, o += cs, q += 5 * NS, g += parts,
                 ps += 4 * parts) {
             ShortVector x0 = ShortVector.fromArray(S, qx, q), x1 = ShortVector.fromArray(S, qx, q + NS);
             ShortVector x2 = ShortVector.fromArray(S, qx, q + 2 * NS), x3 = ShortVector.fromArray(S, qx, q + 3 * NS);
             ShortVector z = ShortVector.fromArray(S, qx, q + 4 * NS);
             FloatVector f = FloatVector.fromArray(F, sx, g).rearrange(part);          // sx of each lane's group
             FloatVector sc = FloatVector.fromArray(F, partScales, ps);                // the four rows' 4 x parts scales
-            ShortVector w0 = ShortVector.fromArray(S, codes, r0 * row + o);
+            ShortVector w0 = ShortVector.fromArray(S, codes, a0 + o);
             IntVector i0 = (IntVector) w0.mul(x0).add(w0.lanewise(LSHR, 4).mul(x1))
                     .add(w0.lanewise(LSHR, 8).mul(x2)).add(w0.lanewise(LSHR, 12).mul(x3)).sub(z).reinterpretAsInts();
             t0 = ((FloatVector) i0.add(i0.lanewise(LSHL, 16)).lanewise(ASHR, 16).convertShape(I2F, F, 0))
                     .fma(sc.rearrange(s0).mul(f), t0);
-            ShortVector w1 = ShortVector.fromArray(S, codes, r1 * row + o);
+            ShortVector w1 = ShortVector.fromArray(S, codes, a1 + o);
             IntVector i1 = (IntVector) w1.mul(x0).add(w1.lanewise(LSHR, 4).mul(x1))
                     .add(w1.lanewise(LSHR, 8).mul(x2)).add(w1.lanewise(LSHR, 12).mul(x3)).sub(z).reinterpretAsInts();
             t1 = ((FloatVector) i1.add(i1.lanewise(LSHL, 16)).lanewise(ASHR, 16).convertShape(I2F, F, 0))
                     .fma(sc.rearrange(s1).mul(f), t1);
-            ShortVector w2 = ShortVector.fromArray(S, codes, r2 * row + o);
+            ShortVector w2 = ShortVector.fromArray(S, codes, a2 + o);
             IntVector i2 = (IntVector) w2.mul(x0).add(w2.lanewise(LSHR, 4).mul(x1))
                     .add(w2.lanewise(LSHR, 8).mul(x2)).add(w2.lanewise(LSHR, 12).mul(x3)).sub(z).reinterpretAsInts();
             t2 = ((FloatVector) i2.add(i2.lanewise(LSHL, 16)).lanewise(ASHR, 16).convertShape(I2F, F, 0))
                     .fma(sc.rearrange(s2).mul(f), t2);
-            ShortVector w3 = ShortVector.fromArray(S, codes, r3 * row + o);
+            ShortVector w3 = ShortVector.fromArray(S, codes, a3 + o);
             IntVector i3 = (IntVector) w3.mul(x0).add(w3.lanewise(LSHR, 4).mul(x1))
                     .add(w3.lanewise(LSHR, 8).mul(x2)).add(w3.lanewise(LSHR, 12).mul(x3)).sub(z).reinterpretAsInts();
             t3 = ((FloatVector) i3.add(i3.lanewise(LSHL, 16)).lanewise(ASHR, 16).convertShape(I2F, F, 0))

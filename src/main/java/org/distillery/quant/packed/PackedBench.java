@@ -17,7 +17,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * <pre>
  *   java --add-modules jdk.incubator.vector -cp target/classes:$(cat target/classpath.txt) \
  *        org.distillery.quant.packed.PackedBench [--rounds R] [--big-mib M] [--no-big] [--formats ID,ID,...]
- *        [--a8-first]
+ *        [--a8-first] [--a8-streams S,S,...]
  * </pre>
  * <ol>
  *   <li>Streaming read bandwidth of one core (a vector sum over a float array, four accumulators) at several
@@ -41,12 +41,27 @@ import org.nd4j.linalg.factory.Nd4j;
  * Single-threaded (the kernels are), so the fair ceiling is one core's streaming bandwidth. {@code --formats} times
  * only some formats (float32 is always timed). {@code --a8-first} runs each W4A8 kernel once before any other vector
  * code: on JDK 17, C2 compiles them into slow, allocating code otherwise (see {@link Int4A8MatVec}).
+ * {@code --a8-streams} times the W4A8 kernels on each of the given layouts (1, 2, 4 or 8 streams, rows "A8 sN";
+ * default: the kernel's own, {@link Int4A8MatVec#STREAMS}, row "A8"), to compare them on a new machine.
  */
 public final class PackedBench {
     private PackedBench() {}
 
     /** Rows of the compute-rate shape [L2_ROWS, 3072]: float32 0.79 MB, int8 0.20 MB. */
     private static final int L2_ROWS = 64;
+
+    /** The W4A8 layouts to time ({@code --a8-streams}), or null for the kernel's default only. */
+    private static int[] a8Streams;
+
+    /** The W4A8 layouts to time: {@code --a8-streams}, or the kernel's default. */
+    private static int[] a8StreamCounts() {
+        return a8Streams == null ? new int[] {Int4A8MatVec.STREAMS} : a8Streams;
+    }
+
+    /** A W4A8 variant's name: "A8" for the default layout, "A8 sN" for those of {@code --a8-streams}. */
+    private static String a8Name(String name, int streams) {
+        return name + (a8Streams == null ? " A8" : " A8 s" + streams);
+    }
 
     private static final PackedFormat[] FORMATS = {PackedFormat.INT8, PackedFormat.INT8_ASYM, PackedFormat.INT4,
             PackedFormat.INT4_ASYM, PackedFormat.Q8_0, PackedFormat.Q4_0};
@@ -55,20 +70,27 @@ public final class PackedBench {
         int rounds = 15, bigMib = 1024;
         boolean big = true, a8First = false;
         PackedFormat[] formats = FORMATS;
+        int[] streams = null;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--rounds" -> rounds = Integer.parseInt(args[++i]);
                 case "--big-mib" -> bigMib = Integer.parseInt(args[++i]);
                 case "--no-big" -> big = false;
                 case "--a8-first" -> a8First = true;
+                case "--a8-streams" -> {
+                    streams = Arrays.stream(args[++i].split(",")).mapToInt(Integer::parseInt).toArray();
+                    for (int st : streams) Int4A8MatVec.perStream(st);                  // refuses other counts
+                }
                 case "--formats" -> formats = java.util.Arrays.stream(args[++i].split(",")).map(id -> PackedFormat.byId(id)
                         .orElseThrow(() -> new IllegalArgumentException("--formats: unknown format " + id + " (accepted: "
                                 + PackedFormat.acceptedIds() + ")"))).toArray(PackedFormat[]::new);
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]
-                        + " (accepted: --rounds R, --big-mib M, --no-big, --formats ID,ID,..., --a8-first)");
+                        + " (accepted: --rounds R, --big-mib M, --no-big, --formats ID,ID,..., --a8-first,"
+                        + " --a8-streams S,S,...)");
             }
         }
         if (a8First) QuantizedLinear.warmUp();
+        a8Streams = streams;
         System.out.printf("PackedBench: %d float lanes, Java %s, %d CPUs; rounds %d%s%n", PackedKernels.LANES,
                 System.getProperty("java.version"), Runtime.getRuntime().availableProcessors(), rounds,
                 a8First ? "; W4A8 kernels run once before any other vector code" : "");
@@ -166,8 +188,10 @@ public final class PackedBench {
             QuantizedLinear lin = new QuantizedLinear(pw, null);
             vs.add(new Variant(f.id() + " g" + g, pw.kernelBytes(), () -> lin.forward(x, 1, y)));
             if (QuantizedLinear.supportsInt8Activations(pw)) {
-                QuantizedLinear a8 = lin.withInt8Activations();
-                vs.add(new Variant(f.id() + " g" + g + " A8", pw.kernelBytes(), () -> a8.forward(x, 1, y)));
+                for (int st : a8StreamCounts()) {
+                    QuantizedLinear a8 = lin.withInt8Activations(st);
+                    vs.add(new Variant(a8Name(f.id() + " g" + g, st), pw.kernelBytes(), () -> a8.forward(x, 1, y)));
+                }
             }
         }
         Map<String, Long> alloc = new LinkedHashMap<>();
@@ -256,10 +280,12 @@ public final class PackedBench {
             double[] p = pairedCycle(floatCopies, f32, copies, c -> ls[c].forward(x, 1, y), rounds);
             print(f.id() + " g" + g, copies, p[1], pw.kernelBytes(), p[0], p[2], dram);
             if (QuantizedLinear.supportsInt8Activations(pw)) {
-                QuantizedLinear[] a8 = new QuantizedLinear[copies];
-                for (int c = 0; c < copies; c++) a8[c] = ls[c].withInt8Activations();
-                double[] pa = pairedCycle(floatCopies, f32, copies, c -> a8[c].forward(x, 1, y), rounds);
-                print(f.id() + " g" + g + " A8", copies, pa[1], pw.kernelBytes(), pa[0], pa[2], dram);
+                for (int st : a8StreamCounts()) {
+                    QuantizedLinear[] a8 = new QuantizedLinear[copies];
+                    for (int c = 0; c < copies; c++) a8[c] = ls[c].withInt8Activations(st);
+                    double[] pa = pairedCycle(floatCopies, f32, copies, c -> a8[c].forward(x, 1, y), rounds);
+                    print(a8Name(f.id() + " g" + g, st), copies, pa[1], pw.kernelBytes(), pa[0], pa[2], dram);
+                }
             }
         }
     }

@@ -49,6 +49,7 @@ public final class QuantizedLinear {
     private final Workspace ws;
     private final int[] a8Order;          // W4A8 (Int4A8MatVec): qx's chunk order, null for the identity
     private final short[] a8Codes;        // the codes in Int4A8MatVec's layout (W4A8 path), or null
+    private final int a8Streams;          // the streams of that layout (Int4A8MatVec.STREAMS unless a benchmark chose)
     private final float[] a8Scales;       // groups below a chunk: the scales in Int4A8MatVec's order, or null
 
     /**
@@ -115,17 +116,20 @@ public final class QuantizedLinear {
      * @param workspace the scratch buffers
      */
     public QuantizedLinear(PackedWeights weight, float[] bias, Workspace workspace) {
-        this(weight, biasTensor(weight, bias), workspace, false);
+        this(weight, biasTensor(weight, bias), workspace, 0);
     }
 
-    private QuantizedLinear(PackedWeights weight, FloatTensor bias, Workspace workspace, boolean int8Activations) {
+    /** int8Streams: 0 for float activations, else the W4A8 layout's streams ({@link Int4A8MatVec#layout}). */
+    private QuantizedLinear(PackedWeights weight, FloatTensor bias, Workspace workspace, int int8Streams) {
+        boolean int8Activations = int8Streams > 0;
         this.w = weight;
         this.ws = Objects.requireNonNull(workspace, "workspace");
         this.bias = bias;
         this.pairs = weight.format() == PackedFormat.INT4 || weight.format() == PackedFormat.INT4_ASYM;
         this.a8Order = int8Activations ? Int4A8MatVec.order(weight.format(), weight.group()) : null;
-        this.a8Codes = int8Activations ? Int4A8MatVec.layout(weight) : null;
-        this.a8Scales = int8Activations ? Int4A8MatVec.partScales(weight) : null;
+        this.a8Codes = int8Activations ? Int4A8MatVec.layout(weight, int8Streams) : null;
+        this.a8Scales = int8Activations ? Int4A8MatVec.partScales(weight, int8Streams) : null;
+        this.a8Streams = int8Streams;
     }
 
     /** The bias as a tensor (a copy), or null; checks it against the weight's rows. */
@@ -184,10 +188,19 @@ public final class QuantizedLinear {
      * @throws IllegalArgumentException when {@link #supportsInt8Activations} is false for the weight
      */
     public QuantizedLinear withInt8Activations() {
+        return withInt8Activations(Int4A8MatVec.STREAMS);
+    }
+
+    /**
+     * As {@link #withInt8Activations()}, with the kernel's rows read from {@code streams} sequential streams (1, 2, 4
+     * or 8; {@link Int4A8MatVec#layout}): for tests and {@code PackedBench}, which compare the layouts.
+     */
+    QuantizedLinear withInt8Activations(int streams) {
         if (!Int4A8MatVec.supports(w)) {
             throw new IllegalArgumentException("int8 activations: need " + Int4A8MatVec.REQUIREMENT + "; got " + w);
         }
-        return new QuantizedLinear(w, bias, ws, true);
+        Int4A8MatVec.perStream(streams);                                          // refuses other counts
+        return new QuantizedLinear(w, bias, ws, streams);
     }
 
     /** Whether matrix-vector products quantize x to int8 ({@link #withInt8Activations()}). */
@@ -287,7 +300,7 @@ public final class QuantizedLinear {
             for (int r = 0; r < n; r++) {
                 Int4A8MatVec.quantize(x, r * in, in, w.group(), a8Order, Int4A8MatVec.zero(w.format()), ws.qi, ws.qx,
                         ws.sx, ws.xsum);
-                Int4A8MatVec.matvec(a8Codes, w.format(), w.scales, a8Scales, w.offsets, out, in, w.group(), ws.qx, ws.sx,
+                Int4A8MatVec.matvec(a8Codes, a8Streams, w.format(), w.scales, a8Scales, w.offsets, out, in, w.group(), ws.qx, ws.sx,
                         ws.xsum, y, r * out);
             }
             addBias(y, n);

@@ -23,18 +23,21 @@ import org.junit.jupiter.api.Test;
  *   on top of that.</li>
  * </ol>
  * Shapes cover both group cases of the kernel (whole chunks, a half or a quarter of a chunk), groups of many
- * chunks, row counts that are not multiples of four (the last block of the kernel's layout repeats its last row), a
- * group of zeros, and the largest 16-bit lane sum the kernel allows.
+ * chunks, row counts that are not multiples of the kernel's eight rows per step (the layout's rows past the last
+ * repeat it), every layout of the codes (one, two, four or eight streams), a group of zeros, and the largest 16-bit
+ * lane sum the kernel allows.
  */
 class Int4A8MatVecTest {
     private static final double U = Math.scalb(1.0, -24);
     private static final PackedFormat[] FORMATS = {PackedFormat.INT4, PackedFormat.INT4_ASYM, PackedFormat.Q4_0};
+    /** The layouts' stream counts ({@link Int4A8MatVec#layout}). */
+    private static final int[] STREAMS = {1, 2, 4, 8};
 
     @Test
     void matchesTheW4A8FormulaAndStaysWithinTheActivationRoundingBound() {
         int c = Int4A8MatVec.C;
         int[][] shapes = {{7, 4 * c, c / 2}, {5, 2 * c, c}, {13, 4 * c, 2 * c}, {9, 32 * c, 16 * c}, {4, 24 * c, 12 * c},
-                {1, 3 * c, c}, {6, 2 * c, 2 * c}, {3, 2 * c, c / 4}};
+                {1, 3 * c, c}, {6, 2 * c, 2 * c}, {3, 2 * c, c / 4}, {21, 2 * c, c}, {19, 2 * c, c / 2}};
         Random rnd = new Random(5);
         int cases = 0;
         double worstA = 0, worstB = 0;
@@ -44,27 +47,29 @@ class Int4A8MatVecTest {
                 PackedWeights pw = PackedWeights.quantize(QuantizedLinearTest.gaussian(rnd, out * in, 0.05), out, in, f, g);
                 if (!QuantizedLinear.supportsInt8Activations(pw)) continue;
                 float[] bias = rnd.nextBoolean() ? QuantizedLinearTest.gaussian(rnd, out, 0.1) : null;
-                QuantizedLinear lin = new QuantizedLinear(pw, bias).withInt8Activations();
-                assertTrue(lin.int8Activations());
-                for (int n : new int[] {1, 3}) {
-                    float[] x = QuantizedLinearTest.gaussian(rnd, n * in, 1.0);
-                    x[rnd.nextInt(x.length)] = 9f;                       // an outlier
-                    if (in / g > 1) java.util.Arrays.fill(x, 0, g, 0f);  // row 0: a group of zeros (sx = 0)
-                    float[] y = new float[n * out];
-                    lin.forward(x, n, y);
-                    for (int r = 0; r < n; r++) {
-                        double[] e = check(f + " [" + out + ", " + in + "] g" + g + " row " + r, pw, bias, x, r * in,
-                                y, r * out);
-                        worstA = Math.max(worstA, e[0]);
-                        worstB = Math.max(worstB, e[1]);
+                for (int streams : STREAMS) {                                // every layout of the codes
+                    QuantizedLinear lin = new QuantizedLinear(pw, bias).withInt8Activations(streams);
+                    assertTrue(lin.int8Activations());
+                    for (int n : new int[] {1, 3}) {
+                        float[] x = QuantizedLinearTest.gaussian(rnd, n * in, 1.0);
+                        x[rnd.nextInt(x.length)] = 9f;                       // an outlier
+                        if (in / g > 1) java.util.Arrays.fill(x, 0, g, 0f);  // row 0: a group of zeros (sx = 0)
+                        float[] y = new float[n * out];
+                        lin.forward(x, n, y);
+                        for (int r = 0; r < n; r++) {
+                            double[] e = check(f + " [" + out + ", " + in + "] g" + g + ", " + streams
+                                    + " streams, row " + r, pw, bias, x, r * in, y, r * out);
+                            worstA = Math.max(worstA, e[0]);
+                            worstB = Math.max(worstB, e[1]);
+                        }
+                        cases++;
                     }
-                    cases++;
                 }
             }
         }
         System.out.printf("W4A8 kernel (%d-column steps): %d cases; worst error / fp32 bound %.3f, worst error / "
                 + "activation-rounding bound %.3f%n", c, cases, worstA, worstB);
-        assertTrue(cases >= 20, "W4A8 cases run: " + cases);
+        assertTrue(cases >= 160, "W4A8 cases run: " + cases);
     }
 
     @Test
@@ -128,36 +133,84 @@ class Int4A8MatVecTest {
         }
         // the order matches the code layout: bits 4k..4k+3 of 16-bit lane i of a row's chunk are the nibble of column
         // order[k NS + i] (the identity for groups of whole chunks), a permutation of the chunk that keeps each lane
-        // within one group
+        // within one group; a row's chunk c lies at position(row, c), in blocks of 8 / streams rows interleaved chunk
+        // by chunk, rows padded to a whole step of eight with copies of the last
         int ns = Int4A8MatVec.NS, c = Int4A8MatVec.C;
         for (PackedFormat f : FORMATS) {
             for (int group : f == PackedFormat.Q4_0 ? new int[] {32} : new int[] {c, 2 * c, c / 2, c / 4}) {
                 int[] order = Int4A8MatVec.order(f, group);
                 assertEquals(group % c == 0, order == null, f + " g" + group);
-                int rows = 3, cols = 2 * c;
+                int rows = 11, cols = 2 * c;
                 float[] w = QuantizedLinearTest.gaussian(rnd, rows * cols, 1);
                 PackedWeights pw = PackedWeights.quantize(w, rows, cols, f, group);
-                short[] codes = Int4A8MatVec.layout(pw);
-                assertEquals(rows * cols / 4, codes.length);
                 boolean blocked = f == PackedFormat.Q4_0;
-                for (int r = 0; r < rows; r++) {
-                    for (int c0 = 0; c0 < cols; c0 += c) {
-                        boolean[] seen = new boolean[c];
-                        for (int i = 0; i < ns; i++) {
-                            int lane = codes[r * cols / 4 + c0 / 4 + i] & 0xFFFF;
-                            for (int k = 0; k < 4; k++) {
-                                int col = order == null ? k * ns + i : order[k * ns + i];
-                                assertFalse(seen[col], f + " g" + group + " column " + col);
-                                seen[col] = true;
-                                if (order != null) assertEquals(order[i] / group, col / group, "lane " + i);
-                                int want = PackedKernels.nibble(pw.q, r * pw.rowBytes(), c0 + col, blocked);
-                                assertEquals(want, lane >>> 4 * k & 15, f + " g" + group + " row " + r + " plane " + k);
+                for (int streams : STREAMS) {
+                    short[] codes = Int4A8MatVec.layout(pw, streams);
+                    assertEquals(16 * cols / 4, codes.length, "two steps of eight rows");
+                    boolean[] filled = new boolean[codes.length];
+                    for (int r = 0; r < 16; r++) {
+                        for (int c0 = 0; c0 < cols; c0 += c) {
+                            boolean[] seen = new boolean[c];
+                            int at = Int4A8MatVec.position(r, c0 / c, cols, 8 / streams);
+                            for (int i = 0; i < ns; i++) {
+                                assertFalse(filled[at + i], "position taken twice: row " + r + " chunk " + c0 / c);
+                                filled[at + i] = true;
+                                int lane = codes[at + i] & 0xFFFF;
+                                for (int k = 0; k < 4; k++) {
+                                    int col = order == null ? k * ns + i : order[k * ns + i];
+                                    assertFalse(seen[col], f + " g" + group + " column " + col);
+                                    seen[col] = true;
+                                    if (order != null) assertEquals(order[i] / group, col / group, "lane " + i);
+                                    int src = Math.min(r, rows - 1) * pw.rowBytes();      // padding repeats row 10
+                                    assertEquals(PackedKernels.nibble(pw.q, src, c0 + col, blocked), lane >>> 4 * k & 15,
+                                            f + " g" + group + ", " + streams + " streams, row " + r + " plane " + k);
+                                }
                             }
                         }
                     }
                 }
             }
         }
+    }
+
+    @Test
+    void readsEachStepsEightRowsFromTheChosenNumberOfStreams() {
+        int ns = Int4A8MatVec.NS, in = 3 * Int4A8MatVec.C, row = in / 4;
+        // positions, by hand: eight streams is the row-major [rows, in / 4]; one stream interleaves blocks of eight
+        // rows chunk by chunk (row 3's chunk 1 after the block's chunk 0 and row 0-2's chunk 1)
+        assertEquals(5 * row + 2 * ns, Int4A8MatVec.position(5, 2, in, 1));
+        assertEquals((8 + 3) * ns, Int4A8MatVec.position(3, 1, in, 8));
+        assertEquals(8 * row + (2 * 8 + 1) * ns, Int4A8MatVec.position(9, 2, in, 8));
+        assertEquals(6 * row + (1 * 2 + 1) * ns, Int4A8MatVec.position(7, 1, in, 2));
+        // rows: step b of eight streams reads b, b + stride, ..., b + 7 stride; of one stream 8b to 8b + 7; of two,
+        // 4b to 4b + 3 and the same in the second half; over all steps every row of the padded matrix once
+        int stride = Int4A8MatVec.steps(21);
+        assertEquals(3, stride);
+        assertEquals(1 + 5 * stride, Int4A8MatVec.row(1, 5, stride, 1));
+        assertEquals(8 + 5, Int4A8MatVec.row(1, 5, stride, 8));
+        assertEquals(4 * stride + 4 + 1, Int4A8MatVec.row(1, 5, stride, 4));
+        for (int streams : STREAMS) {
+            int per = 8 / streams;
+            boolean[] seen = new boolean[8 * stride];
+            for (int b = 0; b < stride; b++) {
+                java.util.Set<Integer> blocks = new java.util.HashSet<>();
+                for (int k = 0; k < 8; k++) {
+                    int r = Int4A8MatVec.row(b, k, stride, per);
+                    assertFalse(seen[r], streams + " streams: row " + r + " twice");
+                    seen[r] = true;
+                    blocks.add(Int4A8MatVec.position(r, 0, in, per) / (per * row));  // the block of per rows it is in
+                    if (k % per > 0) {                                          // next to row k - 1 in its chunk
+                        assertEquals(Int4A8MatVec.position(Int4A8MatVec.row(b, k - 1, stride, per), 0, in, per) + ns,
+                                Int4A8MatVec.position(r, 0, in, per));
+                    }
+                }
+                assertEquals(streams, blocks.size(), streams + " streams, step " + b + ": blocks read");
+            }
+            for (int r = 0; r < seen.length; r++) assertTrue(seen[r], streams + " streams: row " + r + " never read");
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Int4A8MatVec.perStream(3));
+        assertEquals("streams = 3: accepted 1, 2, 4 or 8", e.getMessage());
     }
 
     @Test
