@@ -199,7 +199,7 @@ public final class QuantizedLinear {
         if (!Int4A8MatVec.supports(w)) {
             throw new IllegalArgumentException("int8 activations: need " + Int4A8MatVec.REQUIREMENT + "; got " + w);
         }
-        Int4A8MatVec.perStream(streams);                                          // refuses other counts
+        Int4A8MatVec.perStream(streams);            // refuses other counts: 0 would mean float activations here
         return new QuantizedLinear(w, bias, ws, streams);
     }
 
@@ -300,8 +300,8 @@ public final class QuantizedLinear {
             for (int r = 0; r < n; r++) {
                 Int4A8MatVec.quantize(x, r * in, in, w.group(), a8Order, Int4A8MatVec.zero(w.format()), ws.qi, ws.qx,
                         ws.sx, ws.xsum);
-                Int4A8MatVec.matvec(a8Codes, a8Streams, w.format(), w.scales, a8Scales, w.offsets, out, in, w.group(), ws.qx, ws.sx,
-                        ws.xsum, y, r * out);
+                Int4A8MatVec.matvec(a8Codes, a8Streams, w.format(), w.scales, a8Scales, w.offsets, out, in, w.group(),
+                        ws.qx, ws.sx, ws.xsum, y, r * out);
             }
             addBias(y, n);
             return;

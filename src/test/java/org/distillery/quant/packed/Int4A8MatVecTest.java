@@ -211,6 +211,12 @@ class Int4A8MatVecTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> Int4A8MatVec.perStream(3));
         assertEquals("streams = 3: accepted 1, 2, 4 or 8", e.getMessage());
+        // 0 is QuantizedLinear's "float activations": a layer asked for 0 streams is refused, not made float
+        PackedWeights pw = PackedWeights.quantize(QuantizedLinearTest.gaussian(new Random(4), 8 * in, 1), 8, in,
+                PackedFormat.INT4, Int4A8MatVec.C);
+        IllegalArgumentException zero = assertThrows(IllegalArgumentException.class,
+                () -> new QuantizedLinear(pw, null).withInt8Activations(0));
+        assertEquals("streams = 0: accepted 1, 2, 4 or 8", zero.getMessage());
     }
 
     @Test
