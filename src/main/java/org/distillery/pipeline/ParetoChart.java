@@ -10,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.distillery.eval.ParetoFrontier;
+import org.distillery.notebook.ChartAxes;
 import org.distillery.record.RunRecord;
 import org.distillery.record.RunTable;
 import org.knowm.xchart.XYChart;
@@ -23,7 +24,7 @@ import tech.tablesaw.api.StringColumn;
 import tech.tablesaw.api.Table;
 
 /**
- * Perplexity against bytes on disk (log scale) of every recorded model under a runs folder, by kind, with the Pareto
+ * Perplexity against size on disk (MB, log scale where the sizes span enough: {@link ChartAxes}) of every recorded model under a runs folder, by kind, with the Pareto
  * frontier (smaller and better: {@link ParetoFrontier}) and a pipeline's stages highlighted.
  *
  * <p>A run is a point when it is complete, has a model directory and a perplexity in its summary: {@code train} and
@@ -113,22 +114,21 @@ public final class ParetoChart {
      * empty) as a highlighted line in stage order.
      */
     public static XYChart chart(List<Point> points, List<StageCost> stages, String title) {
-        XYChart c = new XYChartBuilder().width(820).height(480).title(title).xAxisTitle("bytes on disk (deployable, log scale)")
+        XYChart c = new XYChartBuilder().width(820).height(480).title(title).xAxisTitle("size on disk (deployable, MB)")
                 .yAxisTitle("validation perplexity").build();
-        c.getStyler().setXAxisLogarithmic(true);
         c.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.OutsideE);
         Map<String, List<Point>> byKind = new LinkedHashMap<>();
         for (String k : List.of("trained", "distilled", "pruned", "quantized", "combined")) byKind.put(k, new ArrayList<>());
         for (Point p : points) byKind.get(p.kind).add(p);
         byKind.forEach((k, ps) -> {
             if (ps.isEmpty()) return;
-            XYSeries s = c.addSeries(k + " (" + ps.size() + ")", ps.stream().mapToDouble(p -> p.bytes).toArray(),
+            XYSeries s = c.addSeries(k + " (" + ps.size() + ")", ps.stream().mapToDouble(p -> p.bytes / MB).toArray(),
                     ps.stream().mapToDouble(p -> p.perplexity).toArray());
             s.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
         });
         if (!points.isEmpty()) {
             int[] f = frontier(points);
-            XYSeries s = c.addSeries("Pareto frontier", java.util.Arrays.stream(f).mapToDouble(i -> points.get(i).bytes).toArray(),
+            XYSeries s = c.addSeries("Pareto frontier", java.util.Arrays.stream(f).mapToDouble(i -> points.get(i).bytes / MB).toArray(),
                     java.util.Arrays.stream(f).mapToDouble(i -> points.get(i).perplexity).toArray());
             s.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Step);
             s.setMarker(SeriesMarkers.NONE);
@@ -136,12 +136,17 @@ public final class ParetoChart {
         }
         if (!stages.isEmpty()) {
             XYSeries s = c.addSeries("pipeline: " + String.join(" > ", stages.stream().map(StageCost::stage).toList()),
-                    stages.stream().mapToDouble(StageCost::bytes).toArray(), stages.stream().mapToDouble(StageCost::perplexity).toArray());
+                    stages.stream().mapToDouble(st -> st.bytes() / MB).toArray(), stages.stream().mapToDouble(StageCost::perplexity).toArray());
             s.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Line);
             s.setMarker(SeriesMarkers.DIAMOND);
             s.setLineColor(java.awt.Color.BLACK);
             s.setMarkerColor(java.awt.Color.BLACK);
         }
+        ChartAxes.logX(c);
+        ChartAxes.logY(c);
         return c;
     }
+
+    /** Bytes per MB on the chart's x axis. */
+    private static final double MB = 1e6;
 }

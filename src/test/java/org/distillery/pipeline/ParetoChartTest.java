@@ -53,7 +53,11 @@ class ParetoChartTest {
         var chart = ParetoChart.chart(pts, List.of(), "t");
         assertEquals(List.of("trained (1)", "distilled (1)", "pruned (1)", "quantized (1)", "combined (1)", "Pareto frontier"),
                 new ArrayList<>(chart.getSeriesMap().keySet()));
-        assertArrayEquals(new double[] {500, 500, 2000, 4000}, chart.getSeriesMap().get("Pareto frontier").getXData());
+        // sizes in MB; 500 B to 4 kB spans 8x: a log axis with every tick labelled (ChartAxes); perplexity 10-13 stays linear
+        assertArrayEquals(new double[] {500e-6, 500e-6, 2000e-6, 4000e-6}, chart.getSeriesMap().get("Pareto frontier").getXData(), 1e-18);
         assertTrue(chart.getStyler().isXAxisLogarithmic());
+        assertFalse(chart.getStyler().isXAxisLogarithmicDecadeOnly());
+        assertFalse(chart.getStyler().isYAxisLogarithmic());
+        assertEquals("size on disk (deployable, MB) (log scale)", chart.getXAxisTitle());
     }
 }
