@@ -114,9 +114,11 @@ public final class ParetoChart {
      * empty) as a highlighted line in stage order.
      */
     public static XYChart chart(List<Point> points, List<StageCost> stages, String title) {
-        XYChart c = new XYChartBuilder().width(820).height(480).title(title).xAxisTitle("size on disk (deployable, MB)")
+        XYChart c = new XYChartBuilder().width(820).height(600).title(title).xAxisTitle("size on disk (deployable, MB)")
                 .yAxisTitle("validation perplexity").build();
-        c.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.OutsideE);
+        // legend below: to its right the long pipeline label left the plot 320 px, too narrow for a labelled log axis
+        c.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.OutsideS);
+        c.getStyler().setLegendLayout(org.knowm.xchart.style.Styler.LegendLayout.Vertical);
         Map<String, List<Point>> byKind = new LinkedHashMap<>();
         for (String k : List.of("trained", "distilled", "pruned", "quantized", "combined")) byKind.put(k, new ArrayList<>());
         for (Point p : points) byKind.get(p.kind).add(p);
