@@ -50,7 +50,7 @@ final class ReportIndex {
         }
         sb.append("</tbody></table>\n");
         sb.append("<h2>Notebooks</h2>\n<table id=\"notebooks\"><thead><tr><th>notebook</th><th>chart</th>"
-                + "<th>files</th><th>profile</th><th>duration</th><th>commit</th><th>date</th></tr></thead><tbody>\n");
+                + "<th>files</th><th>profile</th><th>duration</th><th>commit</th><th>machine</th><th>date</th></tr></thead><tbody>\n");
         for (ReportManifest.Entry e : manifest.notebooks()) {
             String dir = e.name() + "/";
             sb.append("<tr><td><a href=\"").append(escape(dir + e.name() + ".html")).append("\">")
@@ -71,7 +71,8 @@ final class ReportIndex {
                     .append(String.format("%.1f s", e.seconds())).append("</td><td><code>")
                     .append(escape(commit.length() > 12 ? commit.substring(0, 12) : commit))
                     .append(Boolean.TRUE.equals(p.get("git_dirty")) ? " (dirty)" : "")
-                    .append("</code></td><td>").append(escape(String.valueOf(p.get("date"))))
+                    .append("</code></td><td>").append(escape(machine(p)))
+                    .append("</td><td>").append(escape(String.valueOf(p.get("date"))))
                     .append("</td></tr>\n");
         }
         sb.append("</tbody></table>\n<h2>Provenance of this run</h2>\n<table id=\"provenance\"><tbody>\n");
@@ -91,5 +92,13 @@ final class ReportIndex {
                 </body></html>
                 """);
         return sb.toString();
+    }
+
+    /**
+     * The processor and JDK a notebook ran on, "AMD EPYC, JDK 17.0.15 (Debian)": a report may hold notebooks run on
+     * different machines (only some re-run), and their timings are only comparable on the same one.
+     */
+    static String machine(Map<String, Object> provenance) {
+        return provenance.get("cpu_model") + ", JDK " + provenance.get("jdk");
     }
 }

@@ -72,6 +72,8 @@ class ReproduceTest {
         assertEquals("quick", manifest.get("profile").asText());
         assertEquals(40, manifest.at("/provenance/git_commit").asText().length());
         assertFalse(manifest.at("/provenance/jdk").asText().isBlank());
+        assertTrue(Files.readString(reports.resolve("index.html")).contains("<td>" + manifest.at("/provenance/cpu_model").asText()
+                + ", JDK " + manifest.at("/provenance/jdk").asText() + "</td>"), "the notebooks table names the machine");
         assertNoTemporaryFolders();
 
         ReportCheck.Seen seen = ReportCheck.open(reports.resolve("index.html"), tmp.resolve("index.png"));
