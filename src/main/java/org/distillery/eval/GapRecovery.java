@@ -9,15 +9,16 @@ package org.distillery.eval;
  *   <li>change: 100 (a_i - b_i) / r, in % of the reference (negative: the change lowered the perplexity);</li>
  *   <li>recovered: 100 (b_i - a_i) / (b_i - r), the fraction of the gap closed.</li>
  * </ul>
- * The fraction is a ratio of two small numbers when the method is already close to the reference: a gap of 0.004
- * perplexity turned a change of 0.01 into "-250 %" in notebook 20, which says nothing. So it is given only where the
+ * The fraction is a ratio of two small numbers when the method is already close to the reference: in notebook 20's
+ * earlier report, 4-bit GPTQ's gap of 0.005 perplexity gave per-seed fractions of -4251 % and +114 %, which say
+ * nothing. So it is given only where the
  * mean gap, 100 (mean(b) / r - 1), is at least {@link #MIN_GAP_PERCENT} % of the reference; the change, in % of the
  * reference, is always given. (It is not given either if a seed's method alone is at or below the reference.)
  *
  * @param gapPercent       the method's mean gap to the reference, in % of the reference
- * @param changePercent    the change per seed, in % of the reference
- * @param recoveredPercent the fraction of the gap recovered per seed, in %; null where the gap is below
- *                         {@link #MIN_GAP_PERCENT}
+ * @param changePercent    the change over the seeds (mean, 95 % interval), in % of the reference
+ * @param recoveredPercent the fraction of the gap recovered over the seeds, in %; null where the gap is below
+ *                         {@link #MIN_GAP_PERCENT} or a seed's method alone is not above the reference
  * @param changes          the change of each seed, in % of the reference [seeds]
  * @param recovered        the fraction recovered of each seed, in % [seeds]; null where {@code recoveredPercent} is
  */
@@ -57,7 +58,7 @@ public record GapRecovery(double gapPercent, SeedSummary changePercent, SeedSumm
                 meaningful ? frac : null);
     }
 
-    /** Whether the gap is large enough for the recovered fraction to be given. */
+    /** Whether the recovered fraction is given (see the class comment). */
     public boolean hasRecovered() {
         return recoveredPercent != null;
     }

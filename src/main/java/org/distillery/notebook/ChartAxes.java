@@ -52,19 +52,24 @@ public final class ChartAxes {
 
     /** Gives the chart's x axis a log scale where it helps (see the class comment); returns the scale chosen. */
     public static Scale logX(XYChart chart) {
-        Scale s = scaleFor(values(chart, true));
-        chart.getStyler().setXAxisLogarithmic(s != Scale.LINEAR);
-        chart.getStyler().setXAxisLogarithmicDecadeOnly(s != Scale.LOG_EVERY_TICK_LABELLED);
-        if (s != Scale.LINEAR) chart.setXAxisTitle(withLogSuffix(chart.getXAxisTitle()));
-        return s;
+        return choose(chart, true);
     }
 
     /** Gives the chart's y axis a log scale where it helps (see the class comment); returns the scale chosen. */
     public static Scale logY(XYChart chart) {
-        Scale s = scaleFor(values(chart, false));
-        chart.getStyler().setYAxisLogarithmic(s != Scale.LINEAR);
-        chart.getStyler().setYAxisLogarithmicDecadeOnly(s != Scale.LOG_EVERY_TICK_LABELLED);
-        if (s != Scale.LINEAR) chart.setYAxisTitle(withLogSuffix(chart.getYAxisTitle()));
+        return choose(chart, false);
+    }
+
+    private static Scale choose(XYChart chart, boolean x) {
+        Scale s = scaleFor(values(chart, x));
+        boolean log = s != Scale.LINEAR, decadesOnly = s != Scale.LOG_EVERY_TICK_LABELLED;
+        if (x) {
+            chart.getStyler().setXAxisLogarithmic(log).setXAxisLogarithmicDecadeOnly(decadesOnly);
+            if (log) chart.setXAxisTitle(withLogSuffix(chart.getXAxisTitle()));
+        } else {
+            chart.getStyler().setYAxisLogarithmic(log).setYAxisLogarithmicDecadeOnly(decadesOnly);
+            if (log) chart.setYAxisTitle(withLogSuffix(chart.getYAxisTitle()));
+        }
         return s;
     }
 
@@ -76,6 +81,7 @@ public final class ChartAxes {
 
     private static String withLogSuffix(String title) {
         String t = title == null ? "" : title;
-        return t.toLowerCase(Locale.ROOT).contains("log") ? t : (t.isEmpty() ? "log scale" : t + " (log scale)");
+        boolean saysLog = t.toLowerCase(Locale.ROOT).matches(".*\\blog\\b.*");  // "(log)", "log-log"; not "logits"
+        return saysLog ? t : (t.isEmpty() ? "log scale" : t + " (log scale)");
     }
 }

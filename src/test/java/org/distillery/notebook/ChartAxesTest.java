@@ -70,5 +70,11 @@ class ChartAxesTest {
         assertTrue(c.getStyler().isYAxisLogarithmicDecadeOnly());
         assertEquals("T (log scale)", c.getXAxisTitle());
         assertEquals("probability (log)", c.getYAxisTitle());
+        XYChart d = chart("logits", "");
+        d.addSeries("c", new double[] {100}, new double[] {1e-9});
+        ChartAxes.logX(d);
+        ChartAxes.logY(d);
+        assertEquals("logits (log scale)", d.getXAxisTitle());
+        assertEquals("log scale", d.getYAxisTitle());
     }
 }
