@@ -15,15 +15,12 @@ package org.distillery.eval;
  * mean gap, 100 (mean(b) / r - 1), is at least {@link #MIN_GAP_PERCENT} % of the reference; the change, in % of the
  * reference, is always given. (It is not given either if a seed's method alone is at or below the reference.)
  *
- * @param gapPercent       the method's mean gap to the reference, in % of the reference
- * @param changePercent    the change over the seeds (mean, 95 % interval), in % of the reference
- * @param recoveredPercent the fraction of the gap recovered over the seeds, in %; null where the gap is below
- *                         {@link #MIN_GAP_PERCENT} or a seed's method alone is not above the reference
- * @param changes          the change of each seed, in % of the reference [seeds]
- * @param recovered        the fraction recovered of each seed, in % [seeds]; null where {@code recoveredPercent} is
+ * @param gapPercent the method's mean gap to the reference, in % of the reference
+ * @param changes    the change of each seed, in % of the reference [seeds]
+ * @param recovered  the fraction of the gap recovered of each seed, in % [seeds]; null where the gap is below
+ *                   {@link #MIN_GAP_PERCENT} or a seed's method alone is not above the reference
  */
-public record GapRecovery(double gapPercent, SeedSummary changePercent, SeedSummary recoveredPercent, double[] changes,
-        double[] recovered) {
+public record GapRecovery(double gapPercent, double[] changes, double[] recovered) {
     /** The smallest mean gap, in % of the reference, for which the recovered fraction is given. */
     public static final double MIN_GAP_PERCENT = 1.0;
 
@@ -54,12 +51,21 @@ public record GapRecovery(double gapPercent, SeedSummary changePercent, SeedSumm
         }
         double gap = 100 * (meanBefore / reference - 1);
         boolean meaningful = gap >= MIN_GAP_PERCENT && everyGapPositive;
-        return new GapRecovery(gap, SeedSummary.of(change), meaningful ? SeedSummary.of(frac) : null, change,
-                meaningful ? frac : null);
+        return new GapRecovery(gap, change, meaningful ? frac : null);
+    }
+
+    /** The change over the seeds (mean, 95 % interval), in % of the reference. */
+    public SeedSummary changePercent() {
+        return SeedSummary.of(changes);
+    }
+
+    /** The fraction of the gap recovered over the seeds (mean, 95 % interval), in %; null where it is not given. */
+    public SeedSummary recoveredPercent() {
+        return recovered == null ? null : SeedSummary.of(recovered);
     }
 
     /** Whether the recovered fraction is given (see the class comment). */
     public boolean hasRecovered() {
-        return recoveredPercent != null;
+        return recovered != null;
     }
 }
