@@ -112,9 +112,6 @@ final class Int4A8MatVec {
      * 2^15, so the sums are exact although the products wrap (see the class comment).
      */
     static final int MAX_LANE_SUM = 4 * 15 * 127;
-    /** 1.5 * 2^23: adding it rounds a float of magnitude below 2^22 to an integer (see {@link #quantize}). */
-    private static final float ROUNDER = 12582912f;
-    private static final int ROUNDER_BITS = Float.floatToRawIntBits(ROUNDER);
     /**
      * Rows per kernel step: one call of {@link #rows8}, or for groups below a chunk two calls of {@link #rows4Parts}
      * (four rows each; against one call of four rows per step, Q4_0 [768, 3072] cycled through 1 GiB on JDK 25 took
@@ -213,51 +210,14 @@ final class Int4A8MatVec {
     }
 
     /**
-     * Quantizes x[xo, xo + in) per group: sx[g] (0 for a group of zeros) and the rounded values q in chunk order
-     * (see {@link #order}), stored per chunk as the kernel's five vectors ({@link #qxLength}): the plane multipliers
-     * m_0 = q_0, m_k = q_k - 16 q_(k-1) (see the class comment), then {@code zero * (q_0 + q_1 + q_2 + q_3)}. Also
-     * xsum[g] = sum of the group's x (float, lane sums in {@link PackedKernels#sumLanes}' order), for INT4_ASYM's
-     * zero correction. One flat loop per pass: on JDK 25, vectors carried through a loop nested in
-     * the group loop (as in {@link PackedKernels#groupSums}) were allocated here. The rounding is
-     * {@link Math#round(float)}'s (half up), computed exactly on whole vectors without conversion instructions (JDK
-     * 17 ran its float-to-int vector conversion slower than a scalar loop): for |v| &lt; 2^22, {@code v + 1.5 * 2^23}
-     * rounds v to the nearest integer, ties to even, and its bits minus those of 1.5 * 2^23 are that integer n;
-     * d = v - n is exact, and Math.round differs from n only at d = 1/2 (add 1: read from the sign bit of d - 1/2,
-     * which is +0 there and negative below). |x / sx| &lt;= 127 here. Groups are whole vectors ({@link #supports});
-     * qi [in] is scratch (the rounded values in natural order).
+     * Quantizes x[xo, xo + in) per group ({@link Int8Activations#quantize}: sx, xsum for INT4_ASYM's zero correction,
+     * and the rounded values q in qi [in], natural order), then stores q in chunk order (see {@link #order}) as the
+     * kernel's five vectors per chunk ({@link #qxLength}): the plane multipliers m_0 = q_0, m_k = q_k - 16 q_(k-1)
+     * (see the class comment), then {@code zero * (q_0 + q_1 + q_2 + q_3)}.
      */
     static void quantize(float[] x, int xo, int in, int group, int[] order, int zero, int[] qi, short[] qx,
                          float[] sx, float[] xsum) {
-        int lanes = F.length(), perGroup = group / lanes;
-        FloatVector m = FloatVector.zero(F), a = m;
-        for (int k = 0, g = 0, j = 0; k < in; k += lanes) {        // one flat loop: no vector carried through two
-            FloatVector v = FloatVector.fromArray(F, x, xo + k);
-            m = m.max(v.abs());
-            a = a.add(v);
-            if (++j == perGroup) {                               // lane max and sum in sumLanes' order
-                for (int t = 0; t < PackedKernels.TREE.length; t++) {
-                    m = m.max(m.rearrange(PackedKernels.TREE[t]));
-                    a = a.add(a.rearrange(PackedKernels.TREE[t]));
-                }
-                sx[g] = m.lane(0) / 127f;
-                xsum[g++] = a.lane(0);
-                m = FloatVector.zero(F);
-                a = m;
-                j = 0;
-            }
-        }
-        for (int k = 0, j = 0, g = 0; k < in; k += lanes) {
-            float s = sx[g];
-            FloatVector v = FloatVector.fromArray(F, x, xo + k).div(s == 0f ? 1f : s);   // a group of zeros: 0
-            FloatVector r = v.add(ROUNDER);                     // rint(v) + 1.5 * 2^23, exactly
-            FloatVector d = v.sub(r.sub(ROUNDER));               // v - rint(v), in [-1/2, 1/2], exact
-            IntVector tie = (IntVector) d.sub(0.5f).reinterpretAsInts();
-            ((IntVector) r.reinterpretAsInts()).sub(ROUNDER_BITS - 1).add(tie.lanewise(ASHR, 31)).intoArray(qi, k);
-            if (++j == perGroup) {
-                j = 0;
-                g++;
-            }
-        }
+        Int8Activations.quantize(x, xo, in, group, qi, sx, xsum);
         for (int c0 = 0, q = 0; c0 < in; c0 += C, q += 5 * NS) {    // one loop per order: a branch inside cost 25 %
             if (order == null) {                                         // contiguous planes: x read in order
                 for (int i = 0; i < NS; i++) {

@@ -13,9 +13,10 @@ import org.distillery.train.TeacherRuns;
 
 /**
  * What int8 activations ({@link PackedGpt#withInt8Activations()}) do to a model's predictions: the packed model
- * with exact products against the same model with W4A8 products, on windows of validation text short enough
- * (B * T below {@link QuantizedLinear#BATCHED_FROM}) that every linear layer runs the W4A8 matrix-vector kernel.
- * Per position: KL(exact || W4A8) of the next-token distributions, whether the two agree on the most likely token,
+ * with exact products against the same model with integer products (W4A8 for 4-bit weights, W8A8 for 8-bit ones), on
+ * windows of validation text short enough (B * T below {@link QuantizedLinear#BATCHED_FROM}) that every linear layer
+ * that supports them runs an integer matrix-vector kernel.
+ * Per position: KL(exact || integer) of the next-token distributions, whether the two agree on the most likely token,
  * and the cross-entropy of the true next token under each (their exponentials over all positions are the two
  * perplexities). Run on a trained model directory:
  * <pre>

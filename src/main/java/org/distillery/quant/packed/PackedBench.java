@@ -26,7 +26,9 @@ import org.nd4j.linalg.factory.Nd4j;
  *   <li>For W [768, 3072] and [3072, 768] (in = 3072 and 768): float32 (our Java vector matvec,
  *   {@link FloatMatVec}; ND4J/OpenBLAS gemv into a preallocated output, one BLAS thread and default threads)
  *   and INT8 g128, INT8-asym g128, INT4 g128, INT4-asym g128, Q8_0, Q4_0 ({@link QuantizedLinear}, batch 1); the
- *   4-bit formats also with int8 activations ("A8", {@link QuantizedLinear#withInt8Activations()}).
+ *   formats the integer kernels take also with int8 activations ("A8", {@link QuantizedLinear#withInt8Activations()}:
+ *   W4A8 for 4-bit codes, W8A8 for 8-bit ones; not Q8_0 with 512-bit vectors, whose groups of 32 are below the W8A8
+ *   kernel's step).
  *   Variants are timed in interleaved rounds (a loop of about 10 ms each), median over rounds; GB/s counts the
  *   weight bytes the kernel reads ({@link PackedWeights#kernelBytes()}, 4 * out * in for float32).</li>
  *   <li>Compute rates: the same on W [64, 3072], whose weights stay in L2, so the time per weight is the kernel's
@@ -39,8 +41,9 @@ import org.nd4j.linalg.factory.Nd4j;
  *   float32 rounds, and its ratio is the median of the per-round ratios.</li>
  * </ol>
  * Single-threaded (the kernels are), so the fair ceiling is one core's streaming bandwidth. {@code --formats} times
- * only some formats (float32 is always timed). {@code --a8-first} runs each W4A8 kernel once before any other vector
- * code: on JDK 17, C2 compiles them into slow, allocating code otherwise (see {@link Int4A8MatVec}).
+ * only some formats (float32 is always timed). {@code --a8-first} runs each W4A8 kernel and the W8A8 one once before
+ * any other vector code ({@link QuantizedLinear#warmUp()}): on JDK 17, C2 compiles them into slow, allocating code
+ * otherwise (see {@link Int4A8MatVec}).
  * {@code --a8-streams} times the W4A8 kernels on each of the given layouts (1, 2, 4 or 8 streams, rows "A8 sN";
  * default: the kernel's own, {@link Int4A8MatVec#STREAMS}, row "A8"), to compare them on a new machine.
  */
@@ -53,14 +56,18 @@ public final class PackedBench {
     /** The W4A8 layouts to time ({@code --a8-streams}), or null for the kernel's default only. */
     private static int[] a8Streams;
 
-    /** The W4A8 layouts to time: {@code --a8-streams}, or the kernel's default. */
-    private static int[] a8StreamCounts() {
+    /**
+     * The int8-activation layouts to time for {@code w}: W4A8's from {@code --a8-streams}, or its default; W8A8 has one
+     * ({@link Int8A8MatVec#STREAMS}).
+     */
+    private static int[] a8StreamCounts(PackedWeights w) {
+        if (w.format().bits() == 8) return new int[] {Int8A8MatVec.STREAMS};
         return a8Streams == null ? new int[] {Int4A8MatVec.STREAMS} : a8Streams;
     }
 
-    /** A W4A8 variant's name: "A8" for the default layout, "A8 sN" for those of {@code --a8-streams}. */
-    private static String a8Name(String name, int streams) {
-        return name + (a8Streams == null ? " A8" : " A8 s" + streams);
+    /** An int8-activation variant's name: "A8" for the default layout, "A8 sN" for those of {@code --a8-streams}. */
+    private static String a8Name(String name, PackedWeights w, int streams) {
+        return name + (a8Streams == null || w.format().bits() == 8 ? " A8" : " A8 s" + streams);
     }
 
     private static final PackedFormat[] FORMATS = {PackedFormat.INT8, PackedFormat.INT8_ASYM, PackedFormat.INT4,
@@ -93,7 +100,7 @@ public final class PackedBench {
         a8Streams = streams;
         System.out.printf("PackedBench: %d float lanes, Java %s, %d CPUs; rounds %d%s%n", PackedKernels.LANES,
                 System.getProperty("java.version"), Runtime.getRuntime().availableProcessors(), rounds,
-                a8First ? "; W4A8 kernels run once before any other vector code" : "");
+                a8First ? "; W4A8 and W8A8 kernels run once before any other vector code" : "");
         Map<Long, Double> bw = bandwidth(bigMib);
         double dram = bw.get((long) bigMib << 20);
         for (int[] shape : new int[][] {{768, 3072}, {3072, 768}}) {
@@ -188,9 +195,9 @@ public final class PackedBench {
             QuantizedLinear lin = new QuantizedLinear(pw, null);
             vs.add(new Variant(f.id() + " g" + g, pw.kernelBytes(), () -> lin.forward(x, 1, y)));
             if (QuantizedLinear.supportsInt8Activations(pw)) {
-                for (int st : a8StreamCounts()) {
+                for (int st : a8StreamCounts(pw)) {
                     QuantizedLinear a8 = lin.withInt8Activations(st);
-                    vs.add(new Variant(a8Name(f.id() + " g" + g, st), pw.kernelBytes(), () -> a8.forward(x, 1, y)));
+                    vs.add(new Variant(a8Name(f.id() + " g" + g, pw, st), pw.kernelBytes(), () -> a8.forward(x, 1, y)));
                 }
             }
         }
@@ -280,11 +287,11 @@ public final class PackedBench {
             double[] p = pairedCycle(floatCopies, f32, copies, c -> ls[c].forward(x, 1, y), rounds);
             print(f.id() + " g" + g, copies, p[1], pw.kernelBytes(), p[0], p[2], dram);
             if (QuantizedLinear.supportsInt8Activations(pw)) {
-                for (int st : a8StreamCounts()) {
+                for (int st : a8StreamCounts(pw)) {
                     QuantizedLinear[] a8 = new QuantizedLinear[copies];
                     for (int c = 0; c < copies; c++) a8[c] = ls[c].withInt8Activations(st);
                     double[] pa = pairedCycle(floatCopies, f32, copies, c -> a8[c].forward(x, 1, y), rounds);
-                    print(a8Name(f.id() + " g" + g, st), copies, pa[1], pw.kernelBytes(), pa[0], pa[2], dram);
+                    print(a8Name(f.id() + " g" + g, pw, st), copies, pa[1], pw.kernelBytes(), pa[0], pa[2], dram);
                 }
             }
         }

@@ -177,15 +177,15 @@ public final class PackedGpt implements CausalLm {
     // construction
 
     /**
-     * This model with int8 activations ({@link QuantizedLinear#withInt8Activations()}: W4A8, as llama.cpp runs its
-     * 4-bit formats) in every packed layer that supports them, for the matrix-vector products of batch-1 decoding
-     * (fewer than {@link QuantizedLinear#BATCHED_FROM} rows); batched forwards are unchanged. The weights, float
-     * parts and workspace are shared with this model (no copy), so the two must not run at the same time.
+     * This model with int8 activations ({@link QuantizedLinear#withInt8Activations()}: W4A8 for 4-bit formats, as
+     * llama.cpp runs them; W8A8 for 8-bit ones, per token with per-channel weights, as in SmoothQuant) in every packed
+     * layer that supports them, for the matrix-vector products of batch-1 decoding (fewer than
+     * {@link QuantizedLinear#BATCHED_FROM} rows); batched forwards are unchanged. The weights, float parts and
+     * workspace are shared with this model (no copy), so the two must not run at the same time.
      *
      * @throws IllegalArgumentException when no packed layer supports int8 activations
-     *                                  ({@link QuantizedLinear#supportsInt8Activations}: 8-bit formats, inputs that
-     *                                  are not whole kernel steps, groups that are neither a multiple, a half nor a
-     *                                  quarter of one)
+     *                                  ({@link QuantizedLinear#supportsInt8Activations}: inputs that are not whole
+     *                                  kernel steps, groups that do not fit the kernel's step)
      */
     public PackedGpt withInt8Activations() {
         java.util.function.UnaryOperator<QuantizedLinear> a8 =
@@ -195,7 +195,8 @@ public final class PackedGpt implements CausalLm {
         PackedGpt m = new PackedGpt(config, maxB, maxT, wte, wpe, lnfW, lnfB, switched, a8.apply(head), workspace);
         if (m.int8ActivationLayers() == 0) {
             throw new IllegalArgumentException("int8 activations: no packed layer of this model supports them (first: "
-                    + blocks[0].attn().weight() + "); they need " + Int4A8MatVec.REQUIREMENT);
+                    + blocks[0].attn().weight() + "); they need " + Int4A8MatVec.REQUIREMENT + ", or "
+                    + Int8A8MatVec.REQUIREMENT);
         }
         return m;
     }

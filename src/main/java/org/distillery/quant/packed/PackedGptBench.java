@@ -22,8 +22,8 @@ import org.distillery.util.FileTrees;
 /**
  * Measured speed and size of {@link PackedGpt} against the float32 {@link Gpt} (evaluation mode), the orchestration
  * behind {@code ./lab bench packed}. For each model config (random weights, GPT-2 init: speed does not depend on
- * the values) and each batch shape, the float model and the packed models (int8 g128, int4 g128, RTN; int4 also
- * with int8 activations, "A8", {@link PackedGpt#withInt8Activations()}) compute the
+ * the values) and each batch shape, the float model and the packed models (int8 g128, int4 g128, RTN; each also
+ * with int8 activations, "A8", {@link PackedGpt#withInt8Activations()}: W8A8 and W4A8) compute the
  * logits of the same token batches with {@link EvalThroughput#measureModels}: the models take turns within each
  * repeat, one untimed warm-up pass each, median (min, max) tokens/s over the repeats. Shapes:
  * <ul>
@@ -117,12 +117,12 @@ public final class PackedGptBench {
             names.add(name);
             long disk = packedFileBytes(p) + 4 * (gpt.parameterCount() - linearParameters(p));
             sizes.put(name, sizes(p.memory(), disk, floatDisk));
-            // the same model with W4A8 products
+            // the same model with integer products (W8A8, W4A8)
             if (QuantizedLinear.supportsInt8Activations(p.layer(0, PackedGpt.LAYERS.get(0)).weight())) {
                 PackedGpt a8 = p.withInt8Activations();
                 models.add(a8);
                 names.add(name + " A8");
-                sizes.put(name + " A8", sizes(a8.memory(), disk, floatDisk));   // its memory holds a copy of the codes
+                sizes.put(name + " A8", sizes(a8.memory(), disk, floatDisk));   // W4A8: its memory holds a copy of the codes
             }
         }
         out.put("sizes", sizes);

@@ -94,11 +94,6 @@ final class PackedKernels {
         return v.lane(0);
     }
 
-    /** The LANES int8 codes at {@code q[off]} as floats. */
-    private static FloatVector codes8(byte[] q, int off) {
-        return (FloatVector) ByteVector.fromArray(B, q, off).convertShape(VectorOperators.B2F, F, 0);
-    }
-
     // ---------------------------------------------------------------- helpers on x
 
     /** xsum[xso + g] = sum of x[xo + g*group ..][0, group) for g < in/group. */
@@ -437,21 +432,6 @@ final class PackedKernels {
         a.add(h).fma(FloatVector.broadcast(F, sc), FloatVector.fromArray(F, acc, ao)).intoArray(acc, ao);
     }
 
-    /** LANES bytes at q[off], sign-extended to int lanes (one widening serves both nibbles). */
-    private static IntVector bytes(byte[] q, int off) {
-        return (IntVector) ByteVector.fromArray(B, q, off).convertShape(VectorOperators.B2I, I, 0);
-    }
-
-    /** The low nibbles of widened bytes, as floats. */
-    private static FloatVector low(IntVector b) {
-        return (FloatVector) b.and(0x0F).convertShape(VectorOperators.I2F, F, 0);
-    }
-
-    /** The high nibbles of widened bytes (bits 4-7), as floats. */
-    private static FloatVector high(IntVector b) {
-        return (FloatVector) b.lanewise(VectorOperators.ASHR, 4).and(0x0F).convertShape(VectorOperators.I2F, F, 0);
-    }
-
     /** The nibble of column k of the row whose bytes start at {@code base}. */
     static int nibble(byte[] q, int base, int k, boolean blocked) {
         if (blocked) {
@@ -489,7 +469,9 @@ final class PackedKernels {
     private static void dequantizeGroup8(byte[] q, int qo, int group, float s, float z, float[] tile, int to) {
         FloatVector sv = FloatVector.broadcast(F, s), zv = FloatVector.broadcast(F, z);
         int bound = VECTOR ? group - group % LANES : 0, k = 0;
-        for (; k < bound; k += LANES) codes8(q, qo + k).sub(zv).mul(sv).intoArray(tile, to + k);
+        for (; k < bound; k += LANES) {
+            ((FloatVector) ByteVector.fromArray(B, q, qo + k).convertShape(B2F, F, 0)).sub(zv).mul(sv).intoArray(tile, to + k);
+        }
         for (; k < group; k++) tile[to + k] = s * (q[qo + k] - z);
     }
 
@@ -501,9 +483,10 @@ final class PackedKernels {
         for (int c = 0; c < whole; c += 32) {
             int b = rowOff + (k0 + c) / 2;
             for (int j = 0; j < 16; j += LANES) {
-                IntVector bv = bytes(q, b + j);
-                low(bv).sub(zv).mul(sv).intoArray(tile, to + c + j);
-                high(bv).sub(zv).mul(sv).intoArray(tile, to + c + 16 + j);
+                IntVector bv = (IntVector) ByteVector.fromArray(B, q, b + j).convertShape(B2I, I, 0);   // both nibbles
+                ((FloatVector) bv.and(0x0F).convertShape(I2F, F, 0)).sub(zv).mul(sv).intoArray(tile, to + c + j);
+                ((FloatVector) bv.lanewise(ASHR, 4).and(0x0F).convertShape(I2F, F, 0)).sub(zv).mul(sv)
+                        .intoArray(tile, to + c + 16 + j);
             }
         }
         for (int k = whole; k < group; k++) tile[to + k] = s * (nibble(q, rowOff, k0 + k, blocked) - z);

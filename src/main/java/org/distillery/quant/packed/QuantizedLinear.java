@@ -16,7 +16,9 @@ import org.nd4j.linalg.factory.Nd4j;
  * <ul>
  *   <li>N below {@link #BATCHED_FROM} (decode, batch 1): a matrix-vector product per input row on the codes
  *   ({@link PackedKernels#matvec8}, {@link PackedKernels#matvec4}): per group, {@code scale * dot(x_g, codes)}
- *   accumulated in fp32 vectors, minus {@code scale * zero * sum(x_g)} for the formats with a zero.</li>
+ *   accumulated in fp32 vectors, minus {@code scale * zero * sum(x_g)} for the formats with a zero. A layer made by
+ *   {@link #withInt8Activations()} quantizes x to int8 here and sums in integer lanes instead ({@link Int4A8MatVec},
+ *   {@link Int8A8MatVec}).</li>
  *   <li>N from {@link #BATCHED_FROM} (up to {@link #GEMM_FROM} on FloatTensors): W is dequantized four rows at a time into a small float tile
  *   ({@code 16 * in} bytes, cache-resident; the values are exact), which is multiplied with all N rows, so
  *   the unpacking is paid once per call instead of once per row.</li>
@@ -27,7 +29,7 @@ import org.nd4j.linalg.factory.Nd4j;
  *   same call the float model makes, so the result equals the float layer's on the dequantized weight bit for
  *   bit. Dequantizing costs about one pass over W, small against 2 N out in flops from a few dozen rows.</li>
  * </ul>
- * Accuracy: all paths differ from the dequantize-then-multiply product in double only by fp32 rounding of
+ * Accuracy: all paths but the int8-activation ones differ from the dequantize-then-multiply product in double only by fp32 rounding of
  * the accumulation (a different summation order, and for the formats with a zero the subtraction of
  * {@code scale * zero * sum(x_g)}); the tests bound the error by {@code in * 2^-24 * sum_k |x_k| (|c_k| + |z|) |s|}
  * per output element (the standard bound for recursive summation, with room for the split).
@@ -47,6 +49,7 @@ public final class QuantizedLinear {
     private final FloatTensor bias;       // [out], or null
     private final boolean pairs;          // INT4/INT4_ASYM: x permuted to the nibble order
     private final Workspace ws;
+    private final boolean a8;             // int8 activations below BATCHED_FROM rows: W4A8 or W8A8
     private final int[] a8Order;          // W4A8 (Int4A8MatVec): qx's chunk order, null for the identity
     private final short[] a8Codes;        // the codes in Int4A8MatVec's layout (W4A8 path), or null
     private final int a8Streams;          // the streams of that layout (Int4A8MatVec.STREAMS unless a benchmark chose)
@@ -66,9 +69,10 @@ public final class QuantizedLinear {
         private float[] row = new float[0];   // [in]      one dequantized row (GEMM path)
         private float[] rowNat = new float[0]; // [in]     the same in natural column order (INT4)
         private final float[] acc = new float[PackedKernels.ACC];       // the kernels' lane accumulators
-        private short[] qx = new short[0];    // [in * 5/4] x quantized to int8, as Int4A8MatVec's plane multipliers
-        private int[] qi = new int[0];        // [in]      the same in natural order, as ints (W4A8 path)
-        private float[] sx = new float[0];    // [groups]  its scales (W4A8 path)
+        private short[] qx = new short[0];    // x quantized to int8: [in * 5/4] Int4A8MatVec's plane multipliers
+                                              // (W4A8), or [in] in natural order (W8A8)
+        private int[] qi = new int[0];        // [in]      the same in natural order, as ints
+        private float[] sx = new float[0];    // [groups]  its scales
         private FloatTensor wflat;            // [max out * in] dequantized W (GEMM path), or null
         private FloatBuffer wflatBuffer;      // wflat as a FloatBuffer (bulk row copies)
         private final Map<Long, FloatTensor> views = new HashMap<>();   // [out, in] views of wflat by shape
@@ -119,16 +123,20 @@ public final class QuantizedLinear {
         this(weight, biasTensor(weight, bias), workspace, 0);
     }
 
-    /** int8Streams: 0 for float activations, else the W4A8 layout's streams ({@link Int4A8MatVec#layout}). */
+    /**
+     * int8Streams: 0 for float activations, else the W4A8 layout's streams ({@link Int4A8MatVec#layout}) for 4-bit
+     * weights, {@link Int8A8MatVec#STREAMS} for 8-bit ones (W8A8 reads the codes in place).
+     */
     private QuantizedLinear(PackedWeights weight, FloatTensor bias, Workspace workspace, int int8Streams) {
-        boolean int8Activations = int8Streams > 0;
+        this.a8 = int8Streams > 0;
+        boolean w4a8 = a8 && weight.format().bits() == 4;
         this.w = weight;
         this.ws = Objects.requireNonNull(workspace, "workspace");
         this.bias = bias;
         this.pairs = weight.format() == PackedFormat.INT4 || weight.format() == PackedFormat.INT4_ASYM;
-        this.a8Order = int8Activations ? Int4A8MatVec.order(weight.format(), weight.group()) : null;
-        this.a8Codes = int8Activations ? Int4A8MatVec.layout(weight, int8Streams) : null;
-        this.a8Scales = int8Activations ? Int4A8MatVec.partScales(weight, int8Streams) : null;
+        this.a8Order = w4a8 ? Int4A8MatVec.order(weight.format(), weight.group()) : null;
+        this.a8Codes = w4a8 ? Int4A8MatVec.layout(weight, int8Streams) : null;
+        this.a8Scales = w4a8 ? Int4A8MatVec.partScales(weight, int8Streams) : null;
         this.a8Streams = int8Streams;
     }
 
@@ -146,9 +154,12 @@ public final class QuantizedLinear {
     private static volatile boolean warmedUp;
 
     /**
-     * Runs each W4A8 kernel case once (groups of a whole, a half and a quarter of a kernel step) on a small layer.
-     * On JDK 17, C2 compiles the W4A8 kernels, and the float-nibble 4-bit kernels, well only when the W4A8 ones ran
-     * before any other vector code in the JVM: in notebook 20, where the 8-bit kernel ran first, the teacher decoded
+     * Runs each W4A8 kernel case once (groups of a whole, a half and a quarter of a kernel step), then the W8A8 kernel,
+     * on a small layer. On JDK 17, C2 compiles the W4A8 kernels, and the float-nibble 4-bit kernels, well only when the
+     * W4A8 ones ran before any other vector code in the JVM; the W8A8 kernel too (session 15, {@code PackedBench
+     * --formats int8,int8-asym}, where the float 8-bit kernel runs first: 1,234 us and 14 MB allocated per call on
+     * [768, 3072] without this warm-up, 48 us after it, when it ran the W4A8 kernels only; it runs W8A8 as well, so
+     * that its first execution, too, comes before other vector code): in notebook 20, where the 8-bit kernel ran first, the teacher decoded
      * at 0.46x the float model with int8 activations and 0.95x without (README, "JDK 17"). Call this before the
      * first product of a JVM that will use these kernels; {@code Notebook.profile()} does (the first call of every
      * notebook), and so does {@code PackedBench --a8-first}. Once per JVM (later calls return at once); a few
@@ -166,50 +177,65 @@ public final class QuantizedLinear {
             PackedWeights pw = PackedWeights.quantize(w, out, in, PackedFormat.INT4, g);
             if (supportsInt8Activations(pw)) new QuantizedLinear(pw, null).withInt8Activations().forward(x, 1, y);
         }
+        PackedWeights w8 = PackedWeights.quantize(w, out, in, PackedFormat.INT8, in);                 // W8A8
+        if (supportsInt8Activations(w8)) new QuantizedLinear(w8, null).withInt8Activations().forward(x, 1, y);
     }
 
     /**
      * Whether {@link #withInt8Activations()} applies to {@code w}: a 4-bit format whose groups are whole
-     * multiples, halves or quarters of the kernel's step of {@code 4 * 16-bit lanes} columns (128 with 512-bit
-     * vectors, 64 with 256-bit ones), in rows of whole steps.
+     * multiples, halves or quarters of the W4A8 kernel's step of {@code 4 * 16-bit lanes} columns (128 with 512-bit
+     * vectors, 64 with 256-bit ones), in rows of whole steps; or an 8-bit format whose groups are multiples of the
+     * W8A8 kernel's step of {@code 2 * 16-bit lanes} columns (64 with 512-bit vectors, 32 with 256-bit ones: every
+     * per-channel INT8 weight of such a width, not Q8_0's groups of 32 with 512-bit vectors).
      */
     public static boolean supportsInt8Activations(PackedWeights w) {
-        return Int4A8MatVec.supports(w);
+        return Int4A8MatVec.supports(w) || Int8A8MatVec.supports(w);
     }
 
     /**
-     * This layer (same weight, bias and workspace) with W4A8 matrix-vector products: below {@link #BATCHED_FROM}
-     * rows, x is quantized to int8 per group and multiplied in 16-bit integer lanes ({@link Int4A8MatVec}),
-     * as llama.cpp does for its 4-bit formats: faster, and no longer exact; the error is bounded in
-     * {@link Int4A8MatVec}. Batched products are unchanged. The layer keeps a copy of the codes in the kernel's
-     * layout ({@link Int4A8MatVec#layout}): half a byte per weight more memory; for groups below a kernel step also
-     * of the scales ({@link Int4A8MatVec#partScales}); {@link #int8ActivationCopyBytes()} counts both.
+     * This layer (same weight, bias and workspace) with integer matrix-vector products: below {@link #BATCHED_FROM}
+     * rows, x is quantized to int8 per group and the products are summed in integer lanes, as llama.cpp does with its
+     * Q8 activations: faster, and no longer exact. Batched products are unchanged.
+     * <ul>
+     *   <li>4-bit weights, W4A8 ({@link Int4A8MatVec}, where the error is bounded): the layer keeps a copy of the codes
+     *   in the kernel's layout ({@link Int4A8MatVec#layout}), half a byte per weight more memory; for groups below a
+     *   kernel step also of the scales ({@link Int4A8MatVec#partScales}); {@link #int8ActivationCopyBytes()} counts
+     *   both.</li>
+     *   <li>8-bit weights, W8A8 ({@link Int8A8MatVec}, where the error is bounded): the codes are read in place, no
+     *   copy. With one group per row (per-channel INT8), x is quantized per token, as in SmoothQuant's W8A8.</li>
+     * </ul>
      *
      * @throws IllegalArgumentException when {@link #supportsInt8Activations} is false for the weight
      */
     public QuantizedLinear withInt8Activations() {
-        return withInt8Activations(Int4A8MatVec.STREAMS);
+        return withInt8Activations(w.format().bits() == 8 ? Int8A8MatVec.STREAMS : Int4A8MatVec.STREAMS);
     }
 
     /**
-     * As {@link #withInt8Activations()}, with the kernel's rows read from {@code streams} sequential streams (1, 2, 4
-     * or 8; {@link Int4A8MatVec#layout}): for tests and {@code PackedBench}, which compare the layouts.
+     * As {@link #withInt8Activations()}, with a 4-bit kernel's rows read from {@code streams} sequential streams (1, 2,
+     * 4 or 8; {@link Int4A8MatVec#layout}): for tests and {@code PackedBench}, which compare the layouts. The W8A8
+     * kernel has one layout, the codes in place, read as {@link Int8A8MatVec#STREAMS} streams: only that count.
      */
     QuantizedLinear withInt8Activations(int streams) {
-        if (!Int4A8MatVec.supports(w)) {
-            throw new IllegalArgumentException("int8 activations: need " + Int4A8MatVec.REQUIREMENT + "; got " + w);
+        if (!supportsInt8Activations(w)) {
+            throw new IllegalArgumentException("int8 activations: need " + Int4A8MatVec.REQUIREMENT + ", or "
+                    + Int8A8MatVec.REQUIREMENT + "; got " + w);
         }
-        Int4A8MatVec.perStream(streams);            // refuses other counts: 0 would mean float activations here
+        if (w.format().bits() == 8 && streams != Int8A8MatVec.STREAMS) {
+            throw new IllegalArgumentException("streams = " + streams + ": the W8A8 kernel reads the codes in place as "
+                    + Int8A8MatVec.STREAMS + " streams; accepted " + Int8A8MatVec.STREAMS);
+        }
+        if (w.format().bits() == 4) Int4A8MatVec.perStream(streams);   // other counts refused: 0 means float activations
         return new QuantizedLinear(w, bias, ws, streams);
     }
 
     /** Whether matrix-vector products quantize x to int8 ({@link #withInt8Activations()}). */
-    public boolean int8Activations() { return a8Codes != null; }
+    public boolean int8Activations() { return a8; }
 
     /** The scratch buffers this layer uses. */
     public Workspace workspace() { return ws; }
 
-    /** Bytes of the copies in the W4A8 kernel's layout ({@link #withInt8Activations()}: codes, scales), else 0. */
+    /** Bytes of the copies in the W4A8 kernel's layout ({@link #withInt8Activations()}: codes, scales), else 0 (W8A8 keeps none). */
     public long int8ActivationCopyBytes() {
         return (a8Codes == null ? 0 : 2L * a8Codes.length) + (a8Scales == null ? 0 : 4L * a8Scales.length);
     }
@@ -292,7 +318,19 @@ public final class QuantizedLinear {
             throw new IllegalArgumentException("y: need [" + n + ", " + out + "] = " + n * out + " floats, got "
                     + (y == null ? "null" : y.length));
         }
-        if (a8Codes != null && n < BATCHED_FROM) {
+        if (a8 && n < BATCHED_FROM && w.format().bits() == 8) {
+            if (ws.qx.length < in) ws.qx = new short[in];
+            if (ws.qi.length < in) ws.qi = new int[in];
+            if (ws.sx.length < groups) ws.sx = new float[groups];
+            if (ws.xsum.length < groups) ws.xsum = new float[groups];
+            for (int r = 0; r < n; r++) {
+                Int8A8MatVec.quantize(x, r * in, in, w.group(), ws.qi, ws.qx, ws.sx, ws.xsum);
+                Int8A8MatVec.matvec(w.q, w.scales, w.offsets, out, in, w.group(), ws.qx, ws.sx, ws.xsum, y, r * out);
+            }
+            addBias(y, n);
+            return;
+        }
+        if (a8 && n < BATCHED_FROM) {
             if (ws.qx.length < Int4A8MatVec.qxLength(in)) ws.qx = new short[Int4A8MatVec.qxLength(in)];
             if (ws.qi.length < in) ws.qi = new int[in];
             if (ws.sx.length < groups + PackedKernels.LANES) ws.sx = new float[groups + PackedKernels.LANES];  // + a vector
@@ -369,7 +407,7 @@ public final class QuantizedLinear {
 
     @Override
     public String toString() {
-        return "QuantizedLinear[" + w + (bias == null ? ", no bias" : ", bias") + (a8Codes == null ? "" : ", int8 activations")
+        return "QuantizedLinear[" + w + (bias == null ? ", no bias" : ", bias") + (a8 ? ", int8 activations" : "")
                 + "]";
     }
 }

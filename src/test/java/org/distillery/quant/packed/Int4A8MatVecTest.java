@@ -28,7 +28,6 @@ import org.junit.jupiter.api.Test;
  * lane sum the kernel allows.
  */
 class Int4A8MatVecTest {
-    private static final double U = Math.scalb(1.0, -24);
     private static final PackedFormat[] FORMATS = {PackedFormat.INT4, PackedFormat.INT4_ASYM, PackedFormat.Q4_0};
     /** The layouts' stream counts ({@link Int4A8MatVec#layout}). */
     private static final int[] STREAMS = {1, 2, 4, 8};
@@ -223,16 +222,17 @@ class Int4A8MatVecTest {
     void refusesWeightsItCannotMultiply() {
         Random rnd = new Random(1);
         int c = Int4A8MatVec.C;
-        PackedWeights int8 = PackedWeights.quantize(QuantizedLinearTest.gaussian(rnd, 4 * 2 * c, 1), 4, 2 * c, PackedFormat.INT8, c);
         PackedWeights oddGroup = PackedWeights.quantize(QuantizedLinearTest.gaussian(rnd, 4 * 3 * c, 1), 4, 3 * c,
                 PackedFormat.INT4, 3 * c / 4);
-        for (PackedWeights pw : new PackedWeights[] {int8, oddGroup}) {
+        PackedWeights oddRow = PackedWeights.quantize(QuantizedLinearTest.gaussian(rnd, 4 * (c + 32), 1), 4, c + 32,
+                PackedFormat.INT4, 32);
+        for (PackedWeights pw : new PackedWeights[] {oddGroup, oddRow}) {
             assertFalse(QuantizedLinear.supportsInt8Activations(pw), pw.toString());
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> new QuantizedLinear(pw, null).withInt8Activations());
             assertEquals("int8 activations: need a 4-bit format (INT4, INT4_ASYM, Q4_0) with the group a multiple of "
-                    + c + " columns or " + c / 2 + " or " + c / 4 + ", and in a multiple of " + c + "; got " + pw,
-                    e.getMessage());
+                    + c + " columns or " + c / 2 + " or " + c / 4 + ", and in a multiple of " + c + ", or "
+                    + Int8A8MatVec.REQUIREMENT + "; got " + pw, e.getMessage());
         }
     }
 
@@ -268,52 +268,14 @@ class Int4A8MatVecTest {
         return nat;
     }
 
-    /** Checks output row y[yo ..] of input x[xo ..]; returns {error / fp32 bound, error / rounding bound} worst. */
+    /**
+     * {@link A8Reference#check} for W4A8: the code is the nibble minus 8 for the symmetric formats (their zero term is
+     * in the integer sums), the nibble for INT4_ASYM (its zero correction in float).
+     */
     private static double[] check(String what, PackedWeights pw, float[] bias, float[] x, int xo, float[] y, int yo) {
-        int in = pw.in(), out = pw.out(), g = pw.group(), groups = pw.groups(), rb = pw.rowBytes();
         boolean blocked = pw.format() == PackedFormat.Q4_0, symmetric = pw.format().symmetric();
-        int z = symmetric ? 8 : 0;                           // symmetric: the zero term is in the integer sums
-        double[] sx = new double[groups];
-        int[] qx = new int[in];
-        for (int gi = 0; gi < groups; gi++) {
-            float m = 0;
-            for (int k = gi * g; k < (gi + 1) * g; k++) m = Math.max(m, Math.abs(x[xo + k]));
-            float s = m / 127f;
-            sx[gi] = s;
-            for (int k = gi * g; k < (gi + 1) * g; k++) qx[k] = s == 0 ? 0 : Math.round(x[xo + k] / s);
-        }
-        double[] wd = pw.dequantize();
-        double worstA = 0, worstB = 0;
-        for (int o = 0; o < out; o++) {
-            double formula = bias == null ? 0 : bias[o], exact = formula, magA = Math.abs(formula), round = 0, magX = 0;
-            double sums = 0;                                     // rounding of the float group sums of x
-            for (int gi = 0; gi < groups; gi++) {
-                long dot = 0, absDot = 0, codes = 0;
-                double xs = 0, xabs = 0;
-                for (int k = gi * g; k < (gi + 1) * g; k++) {
-                    int c = PackedKernels.nibble(pw.q, o * rb, k, blocked) - z;
-                    dot += (long) c * qx[k];
-                    absDot += (long) Math.abs(c) * Math.abs(qx[k]);
-                    codes += Math.abs(c);
-                    xs += x[xo + k];
-                    xabs += Math.abs(x[xo + k]);
-                }
-                double s = pw.scales[o * groups + gi], off = symmetric ? 0 : pw.offsets[o * groups + gi];
-                formula += s * sx[gi] * dot - off * xs;
-                magA += Math.abs(s * sx[gi]) * absDot + Math.abs(off * xs);
-                sums += Math.abs(off) * (g + 8) * U * xabs;
-                round += Math.abs(s) * sx[gi] / 2 * codes;
-                magX += Math.abs(s) * codes * xabs;
-            }
-            for (int k = 0; k < in; k++) exact += wd[o * in + k] * x[xo + k];
-            double boundA = (2 * groups + 24) * U * magA + sums;
-            double errA = Math.abs(y[yo + o] - formula), errB = Math.abs(y[yo + o] - exact);
-            assertTrue(errA <= boundA, what + " o" + o + ": |y - formula| = " + errA + " > " + boundA);
-            double boundB = round + boundA + (in + 8) * U * magX;
-            assertTrue(errB <= boundB, what + " o" + o + ": |y - exact| = " + errB + " > " + boundB);
-            worstA = Math.max(worstA, errA / boundA);
-            worstB = Math.max(worstB, errB / boundB);
-        }
-        return new double[] {worstA, worstB};
+        int z = symmetric ? 8 : 0, rb = pw.rowBytes();
+        return A8Reference.check(what, pw, bias, x, xo, y, yo,
+                (o, k) -> PackedKernels.nibble(pw.q, o * rb, k, blocked) - z, !symmetric);
     }
 }

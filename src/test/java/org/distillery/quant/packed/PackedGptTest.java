@@ -123,12 +123,12 @@ class PackedGptTest {
     }
 
     /**
-     * With int8 activations, batch-1 decoding (B*T &lt; 4: the W4A8 matrix-vector kernel) differs from the exact packed
-     * model only by the activations' rounding to 8 bits per group (relative 1/254 per product input, through 2
-     * blocks of a deliberately lively model: the logits stay within 6 % of their largest magnitude; measured 4.1 %);
-     * batched forwards are the exact model's bit for bit, the memory counts the kernel's copy of the codes, and
-     * every block layer is switched (width 128: every layer's input is a whole number
-     * of {@link Int4A8MatVec#C} columns).
+     * With int8 activations, batch-1 decoding (B*T &lt; 4: the W4A8 or W8A8 matrix-vector kernel) differs from the
+     * exact packed model only by the activations' rounding to 8 bits per group (relative 1/254 per product input,
+     * through 2 blocks of a deliberately lively model: the logits stay within 6 % of their largest magnitude; measured
+     * 4.1 %); batched forwards are the exact model's bit for bit, the memory counts the W4A8 kernel's copy of the codes
+     * (W8A8 keeps none), and every block layer is switched (width 128: every layer's input is a whole number of
+     * {@link Int4A8MatVec#C} and of {@link Int8A8MatVec#STEP} columns).
      */
     @Test
     void int8ActivationsChangeOnlyTheMatrixVectorProductsAndStayClose() {
@@ -136,7 +136,8 @@ class PackedGptTest {
         Random rnd = new Random(9);
         double worstA8 = 0;
         for (Object[] c : new Object[][] {{PackedFormat.INT4, 64}, {PackedFormat.INT4_ASYM, 128},
-                {PackedFormat.INT4, 32}, {PackedFormat.Q4_0, 32}}) {
+                {PackedFormat.INT4, 32}, {PackedFormat.Q4_0, 32}, {PackedFormat.INT8, 64},
+                {PackedFormat.INT8_ASYM, PackedGpt.PER_CHANNEL}}) {
             PackedGpt exact = PackedGpt.quantize(gpt, (PackedFormat) c[0], (Integer) c[1]);
             PackedGpt a8 = exact.withInt8Activations();
             assertEquals(0, exact.int8ActivationLayers());
@@ -145,6 +146,7 @@ class PackedGptTest {
             for (int b = 0; b < 2; b++) {                   // scales too (4 x parts floats per step of 4 rows and
                 for (String name : PackedGpt.LAYERS) {      // chunk, and a vector of padding)
                     PackedWeights pw = a8.layer(b, name).weight();
+                    if (pw.format().bits() == 8) continue;
                     int chunk = Int4A8MatVec.C;
                     copy += (long) pw.out() * pw.in() / 2;
                     if (pw.group() % chunk != 0) {
@@ -167,10 +169,11 @@ class PackedGptTest {
             }
         }
         System.out.printf("PackedGpt with int8 activations vs exact, batch 1: worst max|diff| / max|logit| %.2e%n", worstA8);
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> PackedGpt.quantize(gpt, PackedFormat.INT8, 64).withInt8Activations());
-        assertTrue(e.getMessage().startsWith("int8 activations: no packed layer of this model supports them (first: "
-                + "PackedWeights[int8 [384, 128] group 64"), e.getMessage());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,      // groups of 8: below any step
+                () -> PackedGpt.quantize(gpt, PackedFormat.INT8, 8).withInt8Activations());
+        assertEquals("int8 activations: no packed layer of this model supports them (first: "
+                + PackedGpt.quantize(gpt, PackedFormat.INT8, 8).layer(0, "attn.c_attn").weight() + "); they need "
+                + Int4A8MatVec.REQUIREMENT + ", or " + Int8A8MatVec.REQUIREMENT, e.getMessage());
     }
 
     @Test
