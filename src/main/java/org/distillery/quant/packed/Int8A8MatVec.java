@@ -16,7 +16,7 @@ import static jdk.incubator.vector.VectorOperators.LSHL;
  * The W8A8 matrix-vector product on 8-bit codes (INT8, INT8_ASYM, Q8_0): x is quantized to int8 per weight group
  * ({@link Int8Activations}; with one group per row, as {@code PackedGpt}'s per-channel INT8 models have, that is
  * SmoothQuant's per-token dynamic activation quantization), and the code-activation products are summed in integer
- * lanes, exactly, before one conversion to float per group:
+ * lanes, exactly, before one conversion to float per step:
  * <pre>
  *   y[o] = sum_g scale[o, g] * sx[g] * sum_k c'[o, k] * qx_g[k]  -  sum_g offset[o, g] * sum_k x_g[k]
  * </pre>
@@ -32,18 +32,25 @@ import static jdk.incubator.vector.VectorOperators.LSHL;
  * cache). Here a 16-bit lane holds one product: per step of {@link #STEP} columns, two code vectors are
  * widened byte to short ({@code B2S}), multiplied by qx and added, which is exact: |c' qx| &lt;= 128 * 127, so two
  * products sum to at most {@link #MAX_PAIR_SUM} &lt; 2^15. Each 32-bit lane i then holds two such sums, whose total
- * {@code (i >> 16) + ((i << 16) >> 16)} (high half, sign-extended low half) is added to the row's int accumulator;
- * one conversion to float per group, times {@code scale * sx}. The int sums cannot overflow while
- * {@code group * 128 * 127 < 2^31} ({@link #MAX_GROUP}).
+ * {@code (i >> 16) + ((i << 16) >> 16)} (high half, sign-extended low half; at most 65,024, exact in int and in float)
+ * is converted to float and added, times {@code scale * sx}, into the row's float lane accumulator.
+ *
+ * <p>One flat loop over the steps, with only the float accumulators carried: a first version summed a group's steps
+ * in int lane accumulators and converted once per group (nested loops, or a flat loop flushing them at each group's
+ * end). On JDK 17, C2 compiled that into code that allocated its vectors in some JVMs: in notebook 20, where the other
+ * kernels ran first, the W8A8 teacher decoded at 0.42x the float model (int8 with float activations: 2.26x), and a
+ * harness in the same order allocated 387 KB per [768, 256] product (session 15). This form allocates nothing there
+ * and costs one conversion and one FMA per step and row more.
  *
  * <p>Rows: four per call ({@link #rows4}), a quarter of the matrix apart, so that over the steps each quarter is read as
  * one sequential stream, as {@link PackedKernels#STREAMS} does for the float kernel; the codes are read in place,
  * without a copy in another layout. A throwaway spike with four rows that way, [768, 3072] INT8 g128 on the Zen 4
  * machine (session 15, JDK 17, medians of 15 rounds): 84 us cycled through 1 GiB against 105 for the float kernel's
  * loop, 51 against 52-83 in cache; one stream of the four rows interleaved chunk by chunk (the W4A8 layout's idea) ran
- * slower out of cache, 129 us. {@code PackedBench --a8-first} (session 15, JDK 17), against float32: 3.55x and 3.46x
- * out of cache on [768, 3072] and [3072, 768] (the float kernel 3.17x and 3.28x), 2.57x and 2.10x in cache (1.88x and
- * 1.51x); on JDK 25 out of cache the same as the float kernel, which is memory-bound there (README, "Session 15").
+ * slower out of cache, 129 us. {@code PackedBench --a8-first} (session 15, JDK 17, this form), against float32:
+ * 3.55x and 3.39x out of cache on [768, 3072] and [3072, 768] (the float kernel 2.46x and 2.53x in the same run), 3.01x
+ * and 1.62x in cache (1.71x and 0.96x); on JDK 25 out of cache about the float kernel's speed, which is memory-bound
+ * there (README, "Session 15").
  *
  * <p>As in {@link PackedKernels}, the method that handles vectors takes and returns none (JDK 17's C2 would box
  * them), the rows of a call share each qx load, and lane sums use the fixed order of {@link PackedKernels#sumLanes}
@@ -65,18 +72,16 @@ final class Int8A8MatVec {
     static final int STEP = 2 * NS;
     /** The largest magnitude of one 16-bit lane's sum of two products, |c'| &lt;= 128 and |qx| &lt;= 127. */
     static final int MAX_PAIR_SUM = 2 * 128 * 127;
-    /** The largest group whose int sums cannot overflow: {@code group * 128 * 127 < 2^31}. */
-    static final int MAX_GROUP = Integer.MAX_VALUE / (128 * 127);
     /** Rows per call, each read as a stream a quarter of the matrix from the next. */
     static final int STREAMS = PackedKernels.STREAMS;
 
     /** What {@link #supports} asks of a weight, for error messages. */
     static final String REQUIREMENT = "an 8-bit format (INT8, INT8_ASYM, Q8_0) with the group a multiple of " + STEP
-            + " columns and at most " + MAX_GROUP;
+            + " columns";
 
     /** Whether this kernel computes the product of {@code w}: an 8-bit format whose groups are whole steps. */
     static boolean supports(PackedWeights w) {
-        return w.format().bits() == 8 && F.length() >= 4 && w.group() % STEP == 0 && w.group() <= MAX_GROUP;
+        return w.format().bits() == 8 && F.length() >= 4 && w.group() % STEP == 0;
     }
 
     /**
@@ -104,43 +109,44 @@ final class Int8A8MatVec {
 
     /**
      * y[yo + r] for the rows r_k = min(b + k stride, last), k = 0..3 (not necessarily distinct; a repeated row is
-     * written more than once with the same value): per group, per step, the two code vectors of each row times the
-     * two qx vectors, added in 16-bit lanes, their pairs added into int lane accumulators; per group those converted
-     * to float and scaled by {@code scale * sx} into float lane accumulators; then the lane sums.
+     * written more than once with the same value): per step, the two code vectors of each row times the two qx
+     * vectors, added in 16-bit lanes, their pairs added in int lanes, converted to float and scaled by
+     * {@code scale * sx} of the step's group into float lane accumulators; then the lane sums.
      */
     private static void rows4(byte[] q, int in, int group, int groups, short[] qx, float[] sx, float[] scales,
                               float[] y, int yo, int b, int stride, int last) {
         int r0 = Math.min(b, last), r1 = Math.min(b + stride, last), r2 = Math.min(b + 2 * stride, last);
         int r3 = Math.min(b + 3 * stride, last);
         int q0 = r0 * in, q1 = r1 * in, q2 = r2 * in, q3 = r3 * in;
-        int s0 = r0 * groups, s1 = r1 * groups, s2 = r2 * groups, s3 = r3 * groups;
+        int s0 = r0 * groups, s1 = r1 * groups, s2 = r2 * groups, s3 = r3 * groups, perGroup = group / STEP;
         FloatVector t0 = FloatVector.zero(F), t1 = t0, t2 = t0, t3 = t0;
-        for (int g = 0, k0 = 0; g < groups; g++, k0 += group) {
-            IntVector a0 = IntVector.zero(I), a1 = a0, a2 = a0, a3 = a0;
-            for (int k = k0; k < k0 + group; k += STEP) {
-                ShortVector xa = ShortVector.fromArray(S, qx, k), xb = ShortVector.fromArray(S, qx, k + NS);
-                IntVector i0 = (IntVector) ((ShortVector) ByteVector.fromArray(B, q, q0 + k).convertShape(B2S, S, 0)).mul(xa)
-                        .add(((ShortVector) ByteVector.fromArray(B, q, q0 + k + NS).convertShape(B2S, S, 0)).mul(xb))
-                        .reinterpretShape(I, 0);
-                IntVector i1 = (IntVector) ((ShortVector) ByteVector.fromArray(B, q, q1 + k).convertShape(B2S, S, 0)).mul(xa)
-                        .add(((ShortVector) ByteVector.fromArray(B, q, q1 + k + NS).convertShape(B2S, S, 0)).mul(xb))
-                        .reinterpretShape(I, 0);
-                IntVector i2 = (IntVector) ((ShortVector) ByteVector.fromArray(B, q, q2 + k).convertShape(B2S, S, 0)).mul(xa)
-                        .add(((ShortVector) ByteVector.fromArray(B, q, q2 + k + NS).convertShape(B2S, S, 0)).mul(xb))
-                        .reinterpretShape(I, 0);
-                IntVector i3 = (IntVector) ((ShortVector) ByteVector.fromArray(B, q, q3 + k).convertShape(B2S, S, 0)).mul(xa)
-                        .add(((ShortVector) ByteVector.fromArray(B, q, q3 + k + NS).convertShape(B2S, S, 0)).mul(xb))
-                        .reinterpretShape(I, 0);
-                a0 = a0.add(i0.lanewise(ASHR, 16)).add(i0.lanewise(LSHL, 16).lanewise(ASHR, 16));
-                a1 = a1.add(i1.lanewise(ASHR, 16)).add(i1.lanewise(LSHL, 16).lanewise(ASHR, 16));
-                a2 = a2.add(i2.lanewise(ASHR, 16)).add(i2.lanewise(LSHL, 16).lanewise(ASHR, 16));
-                a3 = a3.add(i3.lanewise(ASHR, 16)).add(i3.lanewise(LSHL, 16).lanewise(ASHR, 16));
-            }
+        for (int k = 0, g = 0, j = 0; k < in; k += STEP) {          // one flat loop (see the class comment)
+            ShortVector xa = ShortVector.fromArray(S, qx, k), xb = ShortVector.fromArray(S, qx, k + NS);
             float f = sx[g];
-            t0 = ((FloatVector) a0.convertShape(I2F, F, 0)).fma(FloatVector.broadcast(F, scales[s0 + g] * f), t0);
-            t1 = ((FloatVector) a1.convertShape(I2F, F, 0)).fma(FloatVector.broadcast(F, scales[s1 + g] * f), t1);
-            t2 = ((FloatVector) a2.convertShape(I2F, F, 0)).fma(FloatVector.broadcast(F, scales[s2 + g] * f), t2);
-            t3 = ((FloatVector) a3.convertShape(I2F, F, 0)).fma(FloatVector.broadcast(F, scales[s3 + g] * f), t3);
+            IntVector i0 = ((ShortVector) ByteVector.fromArray(B, q, q0 + k).convertShape(B2S, S, 0)).mul(xa)
+                    .add(((ShortVector) ByteVector.fromArray(B, q, q0 + k + NS).convertShape(B2S, S, 0)).mul(xb))
+                    .reinterpretAsInts();
+            t0 = ((FloatVector) i0.lanewise(ASHR, 16).add(i0.lanewise(LSHL, 16).lanewise(ASHR, 16)).convertShape(I2F, F, 0))
+                    .fma(FloatVector.broadcast(F, scales[s0 + g] * f), t0);
+            IntVector i1 = ((ShortVector) ByteVector.fromArray(B, q, q1 + k).convertShape(B2S, S, 0)).mul(xa)
+                    .add(((ShortVector) ByteVector.fromArray(B, q, q1 + k + NS).convertShape(B2S, S, 0)).mul(xb))
+                    .reinterpretAsInts();
+            t1 = ((FloatVector) i1.lanewise(ASHR, 16).add(i1.lanewise(LSHL, 16).lanewise(ASHR, 16)).convertShape(I2F, F, 0))
+                    .fma(FloatVector.broadcast(F, scales[s1 + g] * f), t1);
+            IntVector i2 = ((ShortVector) ByteVector.fromArray(B, q, q2 + k).convertShape(B2S, S, 0)).mul(xa)
+                    .add(((ShortVector) ByteVector.fromArray(B, q, q2 + k + NS).convertShape(B2S, S, 0)).mul(xb))
+                    .reinterpretAsInts();
+            t2 = ((FloatVector) i2.lanewise(ASHR, 16).add(i2.lanewise(LSHL, 16).lanewise(ASHR, 16)).convertShape(I2F, F, 0))
+                    .fma(FloatVector.broadcast(F, scales[s2 + g] * f), t2);
+            IntVector i3 = ((ShortVector) ByteVector.fromArray(B, q, q3 + k).convertShape(B2S, S, 0)).mul(xa)
+                    .add(((ShortVector) ByteVector.fromArray(B, q, q3 + k + NS).convertShape(B2S, S, 0)).mul(xb))
+                    .reinterpretAsInts();
+            t3 = ((FloatVector) i3.lanewise(ASHR, 16).add(i3.lanewise(LSHL, 16).lanewise(ASHR, 16)).convertShape(I2F, F, 0))
+                    .fma(FloatVector.broadcast(F, scales[s3 + g] * f), t3);
+            if (++j == perGroup) {
+                j = 0;
+                g++;
+            }
         }
         for (int k = 0; k < PackedKernels.TREE.length; k++) {
             t0 = t0.add(t0.rearrange(PackedKernels.TREE[k]));
