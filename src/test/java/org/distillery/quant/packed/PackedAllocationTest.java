@@ -41,19 +41,10 @@ class PackedAllocationTest {
             float[] x = QuantizedLinearTest.gaussian(rnd, bi, 1), y = new float[bo];
             steps.put(f.id() + " [64, 2048] n1", () -> lin.forward(x, 1, y));
         }
-        // W4A8 (int8 activations on 4-bit codes): groups of whole chunks, of a quarter (Q4_0) and of half a chunk (INT4 g64)
+        // int8 activations. W4A8: groups of whole chunks, of a quarter (Q4_0) and of half a chunk (INT4 g64); W8A8: groups
+        // of one and several steps, and per channel (one group per row: per-token activations)
         for (Object[] c : new Object[][] {{PackedFormat.INT4, 128}, {PackedFormat.INT4_ASYM, 128}, {PackedFormat.Q4_0, 32},
-                {PackedFormat.INT4, 64}}) {
-            PackedFormat f = (PackedFormat) c[0];
-            int bo = 64, bi = 2048, g = (Integer) c[1];
-            QuantizedLinear lin = new QuantizedLinear(PackedWeights.quantize(QuantizedLinearTest.gaussian(rnd, bo * bi, 0.1),
-                    bo, bi, f, g), QuantizedLinearTest.gaussian(rnd, bo, 0.1)).withInt8Activations();
-            float[] x = QuantizedLinearTest.gaussian(rnd, 3 * bi, 1), y = new float[3 * bo];
-            a8.put(f.id() + " g" + g + " A8 [64, 2048] n1", () -> lin.forward(x, 1, y));
-            a8.put(f.id() + " g" + g + " A8 [64, 2048] n3", () -> lin.forward(x, 3, y));
-        }
-        // W8A8: groups of one and several steps, and per channel (one group per row: per-token activations)
-        for (Object[] c : new Object[][] {{PackedFormat.INT8, 128}, {PackedFormat.INT8_ASYM, 2048}, {PackedFormat.INT8, 64}}) {
+                {PackedFormat.INT4, 64}, {PackedFormat.INT8, 128}, {PackedFormat.INT8_ASYM, 2048}, {PackedFormat.INT8, 64}}) {
             PackedFormat f = (PackedFormat) c[0];
             int bo = 64, bi = 2048, g = (Integer) c[1];
             QuantizedLinear lin = new QuantizedLinear(PackedWeights.quantize(QuantizedLinearTest.gaussian(rnd, bo * bi, 0.1),
