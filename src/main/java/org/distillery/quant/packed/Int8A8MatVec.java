@@ -62,8 +62,6 @@ final class Int8A8MatVec {
     static final VectorSpecies<Float> F = PackedKernels.F;
     /** 16-bit lanes of the float vector's width: one product each. */
     static final VectorSpecies<Short> S = VectorSpecies.of(short.class, F.vectorShape());
-    /** 32-bit lanes of the same width: the accumulators. */
-    static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
     /** Codes that widen to one short vector. */
     static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(S.length() * 8));
     /** 16-bit lanes per vector. */
