@@ -39,15 +39,16 @@ import static jdk.incubator.vector.VectorOperators.LSHL;
  * in int lane accumulators and converted once per group (nested loops, or a flat loop flushing them at each group's
  * end). On JDK 17, C2 compiled that into code that allocated its vectors in some JVMs: in notebook 20, where the other
  * kernels ran first, the W8A8 teacher decoded at 0.42x the float model (int8 with float activations: 2.26x), and a
- * harness in the same order allocated 387 KB per [768, 256] product (session 15). This form allocates nothing there
- * and costs one conversion and one FMA per step and row more.
+ * harness in the same order allocated 387 KB per [768, 256] product (session 15). This form allocates nothing in that
+ * harness and costs one conversion and one FMA per step and row more. In notebook 20's own JVM it still does not
+ * compile well on JDK 17 (the W8A8 teacher at 0.65x the float model; cause not found, README "Session 15").
  *
  * <p>Rows: four per call ({@link #rows4}), a quarter of the matrix apart, so that over the steps each quarter is read as
  * one sequential stream, as {@link PackedKernels#STREAMS} does for the float kernel; the codes are read in place,
- * without a copy in another layout. A throwaway spike with four rows that way, [768, 3072] INT8 g128 on the Zen 4
- * machine (session 15, JDK 17, medians of 15 rounds): 84 us cycled through 1 GiB against 105 for the float kernel's
- * loop, 51 against 52-83 in cache; one stream of the four rows interleaved chunk by chunk (the W4A8 layout's idea) ran
- * slower out of cache, 129 us. {@code PackedBench --a8-first} (session 15, JDK 17, this form), against float32:
+ * without a copy in another layout. A throwaway spike of the first form with four rows that way, [768, 3072] INT8
+ * g128 on the Zen 4 machine (session 15, JDK 17, medians of 15 rounds): 84 us cycled through 1 GiB against 105 for the
+ * float kernel's loop, 51 against 52-83 in cache; the float kernel's loop on its four rows interleaved 16 columns at a
+ * time (one stream, the W4A8 layout's idea) ran slower out of cache, 129 us. {@code PackedBench --a8-first} (session 15, JDK 17, this form), against float32:
  * 3.55x and 3.39x out of cache on [768, 3072] and [3072, 768] (the float kernel 2.46x and 2.53x in the same run), 3.01x
  * and 1.62x in cache (1.71x and 0.96x); on JDK 25 out of cache about the float kernel's speed, which is memory-bound
  * there (README, "Session 15").
