@@ -73,6 +73,10 @@ for pkg in ["org.distillery.formats", "org.distillery.data", "org.distillery.tok
 # threshold returns freed tensors (> 128 KB) to the system instead of keeping them in malloc's arenas.
 jvm = ["-Djava.awt.headless=true", "--add-modules", "jdk.incubator.vector",
        "-XX:+UseSerialGC", "-Xmn256m", "-XX:SurvivorRatio=2"]
+# The vector kernels need C2's per-method trap limit raised: the kernel JVM runs many of them, and from the default
+# limit (100) on, C2 compiled the next one into code that allocates every vector (org.distillery.util.JitSettings,
+# README "Session 16"; notebook 20's W8A8 row ran at 0.65x the float model).
+jvm += ["-XX:PerMethodTrapLimit=100000"]
 # Native memory freed by ND4J and by the JIT compiler's arenas stays in glibc's arenas (fragmented, not given back by
 # the mmap threshold above): a periodic malloc_trim returns it. The flag exists from JDK 17.0.10/21.0.1 on; an older
 # JDK runs without it.

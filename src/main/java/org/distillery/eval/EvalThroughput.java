@@ -11,10 +11,16 @@ import org.distillery.model.Gpt;
  * Evaluation speed of GPT models (and BERT encoders, {@link #measureEncoders}), measured side by side: forward passes (logits only, evaluation mode) over
  * the same B x T token batches for every model. The models take turns within each repeat (model 1, model 2,
  * ..., then the next repeat), so that a slow period of a shared machine falls on all of them rather than on
- * one; each model's figure is the median over the repeats, with the min and max beside it. One untimed
- * warm-up pass per model comes first.
+ * one; each model's figure is the median over the repeats, with the min and max beside it. Untimed warm-up passes
+ * come first, for each model at least one and at least {@link #WARM_UP_SECONDS} of them: in a JVM whose JIT compiler
+ * is busy (a notebook kernel compiles every cell), C2 may not have compiled a model's kernels after a single short
+ * pass, and the first repeats would time the C1 code (session 16: a W8A8 layer still ran its C1 code 2,000 calls
+ * into the notebook's speed cell).
  */
 public final class EvalThroughput {
+    /** Seconds of untimed passes each model runs before the timed repeats (at least one pass). */
+    public static final double WARM_UP_SECONDS = 0.3;
+
     private EvalThroughput() {}
 
     /**
@@ -107,7 +113,12 @@ public final class EvalThroughput {
         for (int[] b : ids) for (int i = 0; i < b.length; i++) b[i] = r.nextInt(vocab);
         long tokens = (long) batches * batchSize * seqLen;
         double[][] rates = new double[models.size()][repeats];
-        for (Forward m : models) m.time(ids);                                  // warm-up
+        for (Forward m : models) {                                             // warm-up
+            double spent = 0;
+            do {
+                spent += m.time(ids);
+            } while (spent < WARM_UP_SECONDS);
+        }
         for (int k = 0; k < repeats; k++) {
             for (int i = 0; i < models.size(); i++) {
                 rates[i][k] = tokens / Math.max(models.get(i).time(ids), 1e-9);

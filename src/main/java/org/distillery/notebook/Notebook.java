@@ -30,10 +30,12 @@ public final class Notebook {
 
     /**
      * The profile this notebook runs in ({@code DISTILLERY_PROFILE}, default quick). Every notebook calls this in its
-     * first cell, so it also runs the packed 4-bit kernels once there, before any other vector code of the kernel's
-     * JVM ({@link org.distillery.quant.packed.QuantizedLinear#warmUp()}: on JDK 17 they compile well only then).
+     * first cell, so it also warns there if the kernel's JVM lacks the JIT setting the vector kernels need
+     * ({@link org.distillery.util.JitSettings}), and runs the int8-activation kernels once
+     * ({@link org.distillery.quant.packed.QuantizedLinear#warmUp()}).
      */
     public static Profile profile() {
+        org.distillery.util.JitSettings.warnIfTrapLimitLow();
         org.distillery.quant.packed.QuantizedLinear.warmUp();
         return Profile.fromEnvironment();
     }

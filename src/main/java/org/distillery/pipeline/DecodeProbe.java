@@ -24,7 +24,7 @@ import org.nd4j.linalg.factory.Nd4j;
  *   only; else {@link Gpt#load} in evaluation mode) with room for one token (B = 1, T = 1).</li>
  *   <li>Times batch-1 decode steps: N forward passes of one token each (logits of the next token; every weight is
  *   read once per token, as in a decoding step's linear layers; there is no KV cache, so attention covers one
- *   position), {@link EvalThroughput#measureModels} with one warm-up pass and REPEATS timed repeats.</li>
+ *   position), {@link EvalThroughput#measureModels} with its warm-up passes and REPEATS timed repeats.</li>
  *   <li>Reads VmHWM again: the peak over loading and decoding.</li>
  * </ol>
  * Prints one line {@code PROBE {json}} with baseline and peak (bytes), their difference, tokens/s (median, min, max).

@@ -238,8 +238,8 @@ public final class Sweep {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         // the options ./lab starts the JVM with (see the lab script)
-        cmd.addAll(List.of("--add-modules", "jdk.incubator.vector", "-Djava.awt.headless=true", "-XX:+UseSerialGC",
-                "-Xmn32m", "-Xms64m"));
+        cmd.addAll(List.of("--add-modules", "jdk.incubator.vector", org.distillery.util.JitSettings.TRAP_LIMIT_OPTION,
+                "-Djava.awt.headless=true", "-XX:+UseSerialGC", "-Xmn32m", "-Xms64m"));
         if (Runtime.version().feature() >= 24) {
             cmd.addAll(List.of("--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow"));
         }

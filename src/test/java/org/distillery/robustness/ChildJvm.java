@@ -12,8 +12,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * A fresh JVM running a main class of the test classpath, with the BLAS/OpenMP thread count set in its
  * environment: ND4J reads {@code OMP_NUM_THREADS} once, when its native library loads, so a thread count can
- * only be chosen per process. The flags are those of {@code ./lab} (the incubating Vector API, the serial
- * collector, and on JDK 24+ the native-access permissions); stdout and stderr go to a log file.
+ * only be chosen per process. The flags are those of {@code ./lab} (the incubating Vector API, the JIT trap limit,
+ * the serial collector, and on JDK 24+ the native-access permissions); stdout and stderr go to a log file.
  */
 final class ChildJvm {
     private ChildJvm() {}
@@ -23,8 +23,8 @@ final class ChildJvm {
         List<String> cmd = new ArrayList<>();
         cmd.add(ProcessHandle.current().info().command().orElse(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString()));
-        cmd.addAll(List.of("--add-modules", "jdk.incubator.vector", "-Djava.awt.headless=true", "-XX:+UseSerialGC",
-                "-Xmn32m", "-Xmx1g"));
+        cmd.addAll(List.of("--add-modules", "jdk.incubator.vector", org.distillery.util.JitSettings.TRAP_LIMIT_OPTION,
+                "-Djava.awt.headless=true", "-XX:+UseSerialGC", "-Xmn32m", "-Xmx1g"));
         if (Runtime.version().feature() >= 24) {
             cmd.addAll(List.of("--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow"));
         }

@@ -82,13 +82,15 @@ import static jdk.incubator.vector.VectorOperators.LSHR;
  * {@code -Xbatch}) checks that nothing is allocated, and {@code PackedBench} reports any variant that allocated
  * while it was timed.
  *
- * <p>What C2 makes of these methods depends on what ran before their first execution, measured on [768, 3072]
+ * <p>What C2 makes of these methods depended on what ran before their first execution, measured on [768, 3072]
  * INT4 g128 (the product without x's quantization):
  * <ul>
  *   <li>JDK 17: 80-88 us when the kernel first ran before any other vector code; 300-1,700 us, and allocating, when
- *   our float32 matrix-vector product, the 8-bit kernels or the float-nibble kernels ran first (the order of the
- *   first executions matters, not how many calls follow: flags on type profiles, inlining and node limits did not
- *   change it). {@code PackedBench --a8-first} measures both.</li>
+ *   our float32 matrix-vector product, the 8-bit kernels or the float-nibble kernels ran first (flags on type
+ *   profiles, inlining and node limits did not change it). {@code PackedBench --a8-first} measures both. The cause,
+ *   found in session 16: C2's per-method trap limit, which the other kernels' traps in the shared Vector API methods
+ *   use up ({@link org.distillery.util.JitSettings}). With {@code -XX:PerMethodTrapLimit=100000}, which the launchers
+ *   pass, nothing allocated in {@code PackedBench}'s default order either.</li>
  *   <li>JDK 25: 65-75 us in either order, and nothing allocated after every other kernel ran first
  *   ({@code PackedAllocationTest}, {@code PackedBench}). Earlier versions of {@link #rows4Parts} did allocate
  *   there: with scale vectors blended from broadcasts, or gathered, or with eight rows (each row's scales loaded

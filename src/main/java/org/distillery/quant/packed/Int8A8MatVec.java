@@ -40,8 +40,12 @@ import static jdk.incubator.vector.VectorOperators.LSHL;
  * end). On JDK 17, C2 compiled that into code that allocated its vectors in some JVMs: in notebook 20, where the other
  * kernels ran first, the W8A8 teacher decoded at 0.42x the float model (int8 with float activations: 2.26x), and a
  * harness in the same order allocated 387 KB per [768, 256] product (session 15). This form allocates nothing in that
- * harness and costs one conversion and one FMA per step and row more. In notebook 20's own JVM it still does not
- * compile well on JDK 17 (the W8A8 teacher at 0.65x the float model; cause not found, README "Session 15").
+ * harness and costs one conversion and one FMA per step and row more. In notebook 20's own JVM it still compiled
+ * badly on JDK 17 (the W8A8 teacher at 0.65x the float model). The cause, found in session 16, was not the kernel's
+ * form but C2's per-method trap limit ({@link org.distillery.util.JitSettings}): the compilations of {@link #rows4}
+ * that allocated counted 102-136 class-check traps in their inlined Vector API methods, over the limit of 100, and
+ * kept virtual calls whose results forced every vector into the heap (170 KB per call of a [192, 64] layer). The
+ * launchers now raise the limit.
  *
  * <p>Rows: four per call ({@link #rows4}), a quarter of the matrix apart, so that over the steps each quarter is read as
  * one sequential stream, as {@link PackedKernels#STREAMS} does for the float kernel; the codes are read in place,

@@ -20,7 +20,7 @@ import org.distillery.train.TeacherRuns;
  * and the cross-entropy of the true next token under each (their exponentials over all positions are the two
  * perplexities). Run on a trained model directory:
  * <pre>
- *   java --add-modules jdk.incubator.vector -cp target/classes:$(cat target/classpath.txt) \
+ *   java --add-modules jdk.incubator.vector -XX:PerMethodTrapLimit=100000 -cp target/classes:$(cat target/classpath.txt) \
  *        org.distillery.quant.packed.Int8ActivationQuality MODEL_DIR [WINDOWS]
  * </pre>
  * (the full-profile teacher's validation bytes, {@code TeacherRuns.brownBytes(Profile.FULL)}; 3,000 windows of 3

@@ -15,7 +15,7 @@ import org.nd4j.linalg.factory.Nd4j;
 /**
  * Benchmark (not a test) of the batch-1 matrix-vector product y = W x on packed weights against float32:
  * <pre>
- *   java --add-modules jdk.incubator.vector -cp target/classes:$(cat target/classpath.txt) \
+ *   java --add-modules jdk.incubator.vector -XX:PerMethodTrapLimit=100000 -cp target/classes:$(cat target/classpath.txt) \
  *        org.distillery.quant.packed.PackedBench [--rounds R] [--big-mib M] [--no-big] [--formats ID,ID,...]
  *        [--a8-first] [--a8-streams S,S,...]
  * </pre>
@@ -42,8 +42,9 @@ import org.nd4j.linalg.factory.Nd4j;
  * </ol>
  * Single-threaded (the kernels are), so the fair ceiling is one core's streaming bandwidth. {@code --formats} times
  * only some formats (float32 is always timed). {@code --a8-first} runs each W4A8 kernel and the W8A8 one once before
- * any other vector code ({@link QuantizedLinear#warmUp()}): on JDK 17, C2 compiles them into slow, allocating code
- * otherwise (see {@link Int4A8MatVec}).
+ * any other vector code ({@link QuantizedLinear#warmUp()}): on JDK 17 with the default {@code -XX:PerMethodTrapLimit},
+ * C2 compiled them into slow, allocating code otherwise (see {@link Int4A8MatVec}); run with the launchers' limit
+ * ({@link org.distillery.util.JitSettings#TRAP_LIMIT_OPTION}) the order does not matter.
  * {@code --a8-streams} times the W4A8 kernels on each of the given layouts (1, 2, 4 or 8 streams, rows "A8 sN";
  * default: the kernel's own, {@link Int4A8MatVec#STREAMS}, row "A8"), to compare them on a new machine.
  */
@@ -217,7 +218,8 @@ public final class PackedBench {
         alloc.forEach((name, bytes) -> {
             if (bytes > 0 && !name.contains("ND4J")) {
                 System.out.printf("  ! %s allocated %d bytes per call while timed: C2 boxed vectors, so this is not the"
-                        + " kernel's speed (see Int4A8MatVec on the order of first executions)%n", name, bytes);
+                        + " kernel's speed (does the JVM run with %s? see JitSettings)%n", name, bytes,
+                        org.distillery.util.JitSettings.TRAP_LIMIT_OPTION);
             }
         });
     }

@@ -25,7 +25,8 @@ import org.distillery.util.FileTrees;
  * the values) and each batch shape, the float model and the packed models (int8 g128, int4 g128, RTN; each also
  * with int8 activations, "A8", {@link PackedGpt#withInt8Activations()}: W8A8 and W4A8) compute the
  * logits of the same token batches with {@link EvalThroughput#measureModels}: the models take turns within each
- * repeat, one untimed warm-up pass each, median (min, max) tokens/s over the repeats. Shapes:
+ * repeat, after untimed warm-up passes ({@link EvalThroughput#WARM_UP_SECONDS} each), median (min, max) tokens/s over
+ * the repeats. Shapes:
  * <ul>
  *   <li>1 x 1: one token per forward. Each weight is read once per token, as in a KV-cached decoding step's
  *   linear layers (this model has no KV cache: attention is over the one token), the memory-bound case where

@@ -128,6 +128,7 @@ public final class QuantizedLinear {
      * weights, {@link Int8A8MatVec#STREAMS} for 8-bit ones (W8A8 reads the codes in place).
      */
     private QuantizedLinear(PackedWeights weight, FloatTensor bias, Workspace workspace, int int8Streams) {
+        org.distillery.util.JitSettings.warnIfTrapLimitLow();
         this.a8 = int8Streams > 0;
         boolean w4a8 = a8 && weight.format().bits() == 4;
         this.w = weight;
