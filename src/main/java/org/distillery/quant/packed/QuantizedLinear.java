@@ -156,15 +156,12 @@ public final class QuantizedLinear {
 
     /**
      * Runs each W4A8 kernel case once (groups of a whole, a half and a quarter of a kernel step), then the W8A8 kernel,
-     * on a small layer. On JDK 17, C2 compiles the W4A8 kernels, and the float-nibble 4-bit kernels, well only when the
-     * W4A8 ones ran before any other vector code in the JVM; the W8A8 kernel too (session 15, {@code PackedBench
-     * --formats int8,int8-asym}, where the float 8-bit kernel runs first: 1,234 us and 14 MB allocated per call on
-     * [768, 3072] without this warm-up, 48 us after it, when it ran the W4A8 kernels only; it runs W8A8 as well, so
-     * that its first execution, too, comes before other vector code): in notebook 20, where the 8-bit kernel ran first, the teacher decoded
-     * at 0.46x the float model with int8 activations and 0.95x without (README, "JDK 17"). Call this before the
-     * first product of a JVM that will use these kernels; {@code Notebook.profile()} does (the first call of every
-     * notebook), and so does {@code PackedBench --a8-first}. Once per JVM (later calls return at once); a few
-     * milliseconds. Nothing is kept.
+     * on a small layer. This was the workaround of sessions 13-15: on JDK 17, C2 compiled the int8-activation kernels
+     * into slow, allocating code when other vector code ran first (README, "JDK 17"). The cause, found in session 16,
+     * was C2's per-method trap limit, which the launchers now raise ({@link org.distillery.util.JitSettings}); with it
+     * the order does not matter, and this matters only in a JVM started without the setting. {@code Notebook.profile()}
+     * calls this (the first call of every notebook), and so does {@code PackedBench --a8-first}. Once per JVM (later
+     * calls return at once); a few milliseconds. Nothing is kept.
      */
     public static void warmUp() {
         if (warmedUp) return;
