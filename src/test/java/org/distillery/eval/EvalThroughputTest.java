@@ -26,6 +26,33 @@ class EvalThroughputTest {
     }
 
     @Test
+    void warmsEachModelUpForAtLeastTheWarmUpTimeBeforeTheTimedRepeats() {
+        // a model whose every forward sleeps 100 ms (never less): the warm-up needs 1 to 3 of them, spanning at
+        // least WARM_UP_SECONDS, then exactly `repeats` timed ones follow
+        var starts = new java.util.ArrayList<Long>();
+        CausalLm slow = new CausalLm() {
+            @Override public int maxBatch() { return 1; }
+            @Override public int maxSequenceLength() { return 1; }
+            @Override public int vocabSize() { return 4; }
+            @Override public org.distillery.engine.kernels.FloatTensor logits(int[] ids, int b, int t) {
+                starts.add(System.nanoTime());
+                try {
+                    Thread.sleep(100);
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+                return null;
+            }
+        };
+        int repeats = 2;
+        EvalThroughput.measureModels(List.of(slow), 1, 1, 1, repeats, 0);
+        int warmUps = starts.size() - repeats;
+        assertTrue(warmUps >= 1 && warmUps <= 3, "warm-up forwards: " + warmUps);
+        double warmUpSeconds = (starts.get(warmUps) - starts.get(0)) / 1e9;
+        assertTrue(warmUpSeconds >= EvalThroughput.WARM_UP_SECONDS, "warm-up lasted " + warmUpSeconds + " s");
+    }
+
+    @Test
     void measuresBertEncodersTheSameWay() {
         var cfg = new org.distillery.io.BertConfig(30, 16, 2, 2, 32, "gelu", 16, 2, 1e-12, java.util.Map.of("pad_token_id", 0));
         var small = new org.distillery.io.BertConfig(30, 16, 1, 2, 32, "gelu", 16, 2, 1e-12, java.util.Map.of("pad_token_id", 0));
