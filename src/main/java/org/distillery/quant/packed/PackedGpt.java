@@ -195,8 +195,7 @@ public final class PackedGpt implements CausalLm {
         PackedGpt m = new PackedGpt(config, maxB, maxT, wte, wpe, lnfW, lnfB, switched, a8.apply(head), workspace);
         if (m.int8ActivationLayers() == 0) {
             throw new IllegalArgumentException("int8 activations: no packed layer of this model supports them (first: "
-                    + blocks[0].attn().weight() + "); they need " + Int4A8MatVec.REQUIREMENT + ", or "
-                    + Int8A8MatVec.REQUIREMENT);
+                    + blocks[0].attn().weight() + "); they need " + QuantizedLinear.INT8_ACTIVATION_REQUIREMENT);
         }
         return m;
     }

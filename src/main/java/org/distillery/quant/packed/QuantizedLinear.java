@@ -179,6 +179,9 @@ public final class QuantizedLinear {
         if (supportsInt8Activations(w8)) new QuantizedLinear(w8, null).withInt8Activations().forward(x, 1, y);
     }
 
+    /** What {@link #supportsInt8Activations} asks of a weight, for error messages: one of the two kernels' needs. */
+    static final String INT8_ACTIVATION_REQUIREMENT = Int4A8MatVec.REQUIREMENT + ", or " + Int8A8MatVec.REQUIREMENT;
+
     /**
      * Whether {@link #withInt8Activations()} applies to {@code w}: a 4-bit format whose groups are whole
      * multiples, halves or quarters of the W4A8 kernel's step of {@code 4 * 16-bit lanes} columns (128 with 512-bit
@@ -216,8 +219,7 @@ public final class QuantizedLinear {
      */
     QuantizedLinear withInt8Activations(int streams) {
         if (!supportsInt8Activations(w)) {
-            throw new IllegalArgumentException("int8 activations: need " + Int4A8MatVec.REQUIREMENT + ", or "
-                    + Int8A8MatVec.REQUIREMENT + "; got " + w);
+            throw new IllegalArgumentException("int8 activations: need " + INT8_ACTIVATION_REQUIREMENT + "; got " + w);
         }
         if (w.format().bits() == 8 && streams != Int8A8MatVec.STREAMS) {
             throw new IllegalArgumentException("streams = " + streams + ": the W8A8 kernel reads the codes in place as "
