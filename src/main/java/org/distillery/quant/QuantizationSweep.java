@@ -10,7 +10,10 @@ import org.distillery.eval.CausalLm;
 import org.distillery.eval.MemoizedCausalLm;
 import org.distillery.eval.Perplexity;
 import org.distillery.model.Gpt;
+import org.distillery.quant.packed.Int8ActivationQuality;
+import org.distillery.quant.packed.PackedGpt;
 import org.distillery.quant.packed.PackedLayers;
+import org.distillery.quant.packed.QuantizedLinear;
 
 /**
  * The bit-width sweep of notebook {@code 20-quantization-sweep}: one float GPT quantized by each {@link Scheme} at
@@ -217,14 +220,51 @@ public final class QuantizationSweep {
                               double floatPerplexity, double meanKl, List<SmoothQuant.LayerSmoothing> smoothing) {}
 
     /**
-     * SmoothQuant W8A8 (INT8 symmetric per-channel weights, 8-bit activations) with or without the smoothing, at
-     * alpha 0.5, calibration {@code seed}.
+     * SmoothQuant W8A8 (INT8 symmetric per-channel weights with fp16 scales, as the packed files hold them; 8-bit
+     * activations) with or without the smoothing, at alpha 0.5, calibration {@code seed}.
      */
     public SmoothPoint smoothQuant(boolean smooth, ActivationQuantizer.Granularity activations, long seed) {
         Gpt model = load();
-        SmoothQuant.Options o = SmoothQuant.Options.defaults(batchSize).withSmoothing(smooth).withActivations(activations, 8);
-        SmoothQuant.Result r = SmoothQuant.apply(model, calibration(seed), o);
+        SmoothQuant.Result r = smoothQuant(model, smooth, activations, seed);
         Perplexity.Comparison c = Perplexity.compare(referenceLm, CausalLm.of(model), evalTokens, seqLen, batchSize);
         return new SmoothPoint(smooth, activations, c.model().perplexity(), c.reference().perplexity(), c.meanKl(), r.smoothing());
+    }
+
+    /** Quantizes {@code model} in place by SmoothQuant W8A8 ({@link #smoothQuant(boolean, ActivationQuantizer.Granularity, long)}). */
+    private SmoothQuant.Result smoothQuant(Gpt model, boolean smooth, ActivationQuantizer.Granularity activations, long seed) {
+        SmoothQuant.Options o = SmoothQuant.Options.defaults(batchSize).withSmoothing(smooth)
+                .withWeights(Quantizer.perChannel(8, true).withFp16Scales(true)).withActivations(activations, 8);
+        return SmoothQuant.apply(model, calibration(seed), o);
+    }
+
+    /**
+     * One SmoothQuant W8A8 model on the integer kernel, on windows of {@link Int8ActivationQuality#WINDOW} tokens.
+     *
+     * @param kernelVsSimulated the model packed ({@link PackedGpt#of}) with its activation quantization on the W8A8
+     *                          kernel ({@link PackedGpt#withInt8Activations(ActivationQuantizer)}) against the simulated
+     *                          model (dequantized weights, fake-quantized activations): they should agree
+     * @param kernelVsFloat     the same kernel model against the packed model with float activations: what rounding the
+     *                          activations costs
+     * @param kernel            the kernel model itself (for timing)
+     */
+    public record KernelPoint(boolean smooth, ActivationQuantizer.Granularity activations,
+                              Int8ActivationQuality.Result kernelVsSimulated, Int8ActivationQuality.Result kernelVsFloat,
+                              PackedGpt kernel) {}
+
+    /**
+     * The model of {@link #smoothQuant(boolean, ActivationQuantizer.Granularity, long)} run on real int8 arithmetic:
+     * packed as it is and compared on {@code windows} windows of the evaluation tokens ({@link Int8ActivationQuality}).
+     *
+     * @throws IllegalArgumentException when the layers do not fit the W8A8 kernel (inputs that are not whole kernel
+     *                                  steps, {@link QuantizedLinear#supportsInt8Activations})
+     */
+    public KernelPoint smoothQuantOnKernel(boolean smooth, ActivationQuantizer.Granularity activations, long seed, int windows) {
+        Gpt model = load();
+        SmoothQuant.Result r = smoothQuant(model, smooth, activations, seed);
+        PackedGpt packed = PackedGpt.of(model, r.tensors());
+        PackedGpt kernel = packed.withInt8Activations(r.activations());
+        Int8ActivationQuality.Result vsSimulated = Int8ActivationQuality.compare(CausalLm.of(model), kernel, evalTokens, windows);
+        Int8ActivationQuality.Result vsFloat = Int8ActivationQuality.compare(packed, kernel, evalTokens, windows);
+        return new KernelPoint(smooth, activations, vsSimulated, vsFloat, kernel);
     }
 }

@@ -119,4 +119,22 @@ class QuantizationSweepTest {
                 () -> new QuantizationSweep(dir, new int[] {1, 2}, 0, null, NormTweak.Options.of(1e-2, 1, 1, 4), 4));
         assertEquals("calibrationWindows: must be >= 1 but was 0", e.getMessage());
     }
+    /**
+     * The sweep's SmoothQuant W8A8 model on the integer kernel: the same model as its table row (fp16 scales, so that
+     * it packs as it is), agreeing with the simulated model, and no better than float activations by more than noise.
+     */
+    @Test
+    void smoothQuantRunsOnTheIntegerKernel() {
+        for (ActivationQuantizer.Granularity act : ActivationQuantizer.Granularity.values()) {
+            QuantizationSweep.KernelPoint k = sweep.smoothQuantOnKernel(true, act, 0, 200);
+            assertEquals(act, k.activations());
+            assertEquals(600, k.kernelVsSimulated().positions());
+            assertEquals(8, k.kernel().int8ActivationLayers());
+            assertTrue(k.kernelVsSimulated().kl() < 1e-7, act + ": kernel vs simulated KL " + k.kernelVsSimulated().kl());
+            assertEquals(k.kernelVsSimulated().perplexity(), k.kernelVsSimulated().otherPerplexity(),
+                    1e-5 * k.kernelVsSimulated().perplexity());
+            assertEquals(k.kernelVsSimulated().otherPerplexity(), k.kernelVsFloat().otherPerplexity(), 0.0, "the same kernel model");
+            assertTrue(k.kernelVsFloat().kl() > 0 && k.kernelVsFloat().kl() < 1e-3, act + ": KL to float activations " + k.kernelVsFloat().kl());
+        }
+    }
 }

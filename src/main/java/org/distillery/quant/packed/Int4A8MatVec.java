@@ -219,7 +219,7 @@ final class Int4A8MatVec {
      */
     static void quantize(float[] x, int xo, int in, int group, int[] order, int zero, int[] qi, short[] qx,
                          float[] sx, float[] xsum) {
-        Int8Activations.quantize(x, xo, in, group, qi, sx, xsum);
+        Int8Activations.quantize(x, xo, in, group, qi, sx, xsum, 0f);
         for (int c0 = 0, q = 0; c0 < in; c0 += C, q += 5 * NS) {    // one loop per order: a branch inside cost 25 %
             if (order == null) {                                         // contiguous planes: x read in order
                 for (int i = 0; i < NS; i++) {

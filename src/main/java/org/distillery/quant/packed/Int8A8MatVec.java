@@ -88,11 +88,12 @@ final class Int8A8MatVec {
     }
 
     /**
-     * Quantizes x[xo, xo + in) per group ({@link Int8Activations#quantize}) into qx [in] (natural order, as shorts),
-     * sx and xsum; qi [in] is scratch.
+     * Quantizes x[xo, xo + in) per group ({@link Int8Activations#quantize}, dynamic scales, or {@code fixedScale} &gt;
+     * 0 for every group) into qx [in] (natural order, as shorts), sx and xsum; qi [in] is scratch.
      */
-    static void quantize(float[] x, int xo, int in, int group, int[] qi, short[] qx, float[] sx, float[] xsum) {
-        Int8Activations.quantize(x, xo, in, group, qi, sx, xsum);
+    static void quantize(float[] x, int xo, int in, int group, int[] qi, short[] qx, float[] sx, float[] xsum,
+                         float fixedScale) {
+        Int8Activations.quantize(x, xo, in, group, qi, sx, xsum, fixedScale);
         for (int k = 0; k < in; k++) qx[k] = (short) qi[k];
     }
 

@@ -12,7 +12,9 @@ import static jdk.incubator.vector.VectorOperators.ASHR;
  * <pre>
  *   sx[g] = max_k |x_g[k]| / 127 (0 for a group of zeros),   q_g[k] = round(x_g[k] / sx[g])   in [-127, 127]
  * </pre>
- * with {@link Math#round(float)}'s rounding (half up), and {@code xsum[g] = sum_k x_g[k]} (float, lane sums in
+ * with {@link Math#round(float)}'s rounding (half up), or with one fixed scale for every group and call (static
+ * per-tensor quantization, as SmoothQuant's calibrated scales: {@code q = round(clamp(x / s, -127, 127))}, and x
+ * clipped to +-127 s in xsum), and {@code xsum[g] = sum_k x_g[k]} (float, lane sums in
  * {@link PackedKernels#sumLanes}' order) for the asymmetric formats' zero correction. Each kernel then stores q in
  * its own order and type.
  */
@@ -32,17 +34,20 @@ final class Int8Activations {
      * vector conversion slower than a scalar loop): for |v| &lt; 2^22, {@code v + 1.5 * 2^23} rounds v to the
      * nearest integer, ties to even, and its bits minus those of 1.5 * 2^23 are that integer n; d = v - n is exact,
      * and Math.round differs from n only at d = 1/2 (add 1: read from the sign bit of d - 1/2, which is +0 there and
-     * negative below). |x / sx| &lt;= 127 here.
+     * negative below). |x / sx| &lt;= 127 here (clamped).
      *
-     * @param qi   [in] the rounded values
-     * @param sx   [in / group] the groups' scales
-     * @param xsum [in / group] the groups' sums of x
+     * @param qi         [in] the rounded values
+     * @param sx         [in / group] the groups' scales
+     * @param xsum       [in / group] the groups' sums of x (with a fixed scale, of x clipped to +-127 scales)
+     * @param fixedScale a static scale for every group (&gt; 0; values beyond 127 of it are clipped), or 0 for the
+     *                   dynamic scales max|x_g| / 127
      */
-    static void quantize(float[] x, int xo, int in, int group, int[] qi, float[] sx, float[] xsum) {
+    static void quantize(float[] x, int xo, int in, int group, int[] qi, float[] sx, float[] xsum, float fixedScale) {
         int lanes = F.length(), perGroup = group / lanes;
+        float lim = fixedScale > 0 ? 127f * fixedScale : Float.MAX_VALUE;   // xsum: of x clipped to a fixed range
         FloatVector m = FloatVector.zero(F), a = m;
         for (int k = 0, g = 0, j = 0; k < in; k += lanes) {        // one flat loop: no vector carried through two
-            FloatVector v = FloatVector.fromArray(F, x, xo + k);
+            FloatVector v = FloatVector.fromArray(F, x, xo + k).max(-lim).min(lim);
             m = m.max(v.abs());
             a = a.add(v);
             if (++j == perGroup) {                               // lane max and sum in sumLanes' order
@@ -50,7 +55,7 @@ final class Int8Activations {
                     m = m.max(m.rearrange(PackedKernels.TREE[t]));
                     a = a.add(a.rearrange(PackedKernels.TREE[t]));
                 }
-                sx[g] = m.lane(0) / 127f;
+                sx[g] = fixedScale > 0 ? fixedScale : m.lane(0) / 127f;
                 xsum[g++] = a.lane(0);
                 m = FloatVector.zero(F);
                 a = m;
@@ -59,7 +64,8 @@ final class Int8Activations {
         }
         for (int k = 0, j = 0, g = 0; k < in; k += lanes) {
             float s = sx[g];
-            FloatVector v = FloatVector.fromArray(F, x, xo + k).div(s == 0f ? 1f : s);   // a group of zeros: 0
+            FloatVector v = FloatVector.fromArray(F, x, xo + k).div(s == 0f ? 1f : s)   // a group of zeros: 0
+                    .max(-127f).min(127f);                       // clips only beyond a fixed scale's range
             FloatVector r = v.add(ROUNDER);                     // rint(v) + 1.5 * 2^23, exactly
             FloatVector d = v.sub(r.sub(ROUNDER));               // v - rint(v), in [-1/2, 1/2], exact
             IntVector tie = (IntVector) d.sub(0.5f).reinterpretAsInts();

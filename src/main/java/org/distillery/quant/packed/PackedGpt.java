@@ -82,9 +82,9 @@ public final class PackedGpt implements CausalLm {
     /** One transformer block: float32 LayerNorms, packed linear layers (with their float32 biases). */
     private record Block(FloatTensor ln1W, FloatTensor ln1B, QuantizedLinear attn, QuantizedLinear proj,
                          FloatTensor ln2W, FloatTensor ln2B, QuantizedLinear fc, QuantizedLinear mlpProj) {
-        /** This block with each packed layer replaced by {@code f} of it (same LayerNorms). */
-        Block mapLayers(java.util.function.UnaryOperator<QuantizedLinear> f) {
-            return new Block(ln1W, ln1B, f.apply(attn), f.apply(proj), ln2W, ln2B, f.apply(fc), f.apply(mlpProj));
+        /** This block with each packed layer replaced by {@code f(its index in LAYERS, it)} (same LayerNorms). */
+        Block mapLayers(java.util.function.BiFunction<Integer, QuantizedLinear, QuantizedLinear> f) {
+            return new Block(ln1W, ln1B, f.apply(0, attn), f.apply(1, proj), ln2W, ln2B, f.apply(2, fc), f.apply(3, mlpProj));
         }
 
         QuantizedLinear layer(int i) {
@@ -191,13 +191,69 @@ public final class PackedGpt implements CausalLm {
         java.util.function.UnaryOperator<QuantizedLinear> a8 =
                 q -> q == null || !QuantizedLinear.supportsInt8Activations(q.weight()) ? q : q.withInt8Activations();
         Block[] switched = new Block[nLayer];
-        for (int l = 0; l < nLayer; l++) switched[l] = blocks[l].mapLayers(a8);
+        for (int l = 0; l < nLayer; l++) switched[l] = blocks[l].mapLayers((i, q) -> a8.apply(q));
         PackedGpt m = new PackedGpt(config, maxB, maxT, wte, wpe, lnfW, lnfB, switched, a8.apply(head), workspace);
         if (m.int8ActivationLayers() == 0) {
             throw new IllegalArgumentException("int8 activations: no packed layer of this model supports them (first: "
                     + blocks[0].attn().weight() + "); they need " + QuantizedLinear.INT8_ACTIVATION_REQUIREMENT);
         }
         return m;
+    }
+
+    /**
+     * This model with the activation quantization of a SmoothQuant W8A8 model ({@code SmoothQuant.Result.activations()},
+     * the quantizer the simulated model runs as its linear-input hook) on the W8A8 kernel ({@link Int8A8MatVec}): in
+     * the matrix-vector products of batch-1 decoding, each block layer's input is rounded to int8 as the quantizer
+     * rounds it and multiplied in integer lanes. Per token (dynamic): one scale per input row, so every layer must
+     * have one weight group per row (per-channel INT8, as SmoothQuant's weights). Per tensor (static): each layer's
+     * calibrated scale ({@link QuantizedLinear#withInt8Activations(float)}); a layer whose calibrated range is 0 keeps
+     * float activations, as the quantizer leaves its input unchanged. Blocks the quantizer has switched off keep float
+     * activations. The LM head keeps float activations (SmoothQuant does not quantize its input). Against the
+     * simulated model the products differ only by fp32 accumulation order and by inputs that fall on a rounding tie
+     * (the kernel rounds half up, the quantizer half to even). Weights, float parts and workspace are shared with this
+     * model, as in {@link #withInt8Activations()}.
+     *
+     * @throws IllegalArgumentException when the quantizer is not 8-bit, is for another number of blocks, or a layer's
+     *                                  weight does not fit (naming the layer)
+     */
+    public PackedGpt withInt8Activations(org.distillery.quant.ActivationQuantizer activations) {
+        Objects.requireNonNull(activations, "activations");
+        if (activations.bits() != 8) {
+            throw new IllegalArgumentException("activations: " + activations.name() + " rounds to " + activations.bits()
+                    + " bits; the integer kernel takes 8-bit activations");
+        }
+        if (activations.layers() != nLayer) {
+            throw new IllegalArgumentException("activations: a quantizer for " + activations.layers() + " blocks; this model has "
+                    + nLayer);
+        }
+        boolean perToken = activations.granularity() == org.distillery.quant.ActivationQuantizer.Granularity.PER_TOKEN;
+        Block[] switched = new Block[nLayer];
+        for (int l = 0; l < nLayer; l++) {
+            if (!activations.isActive(l)) {
+                switched[l] = blocks[l];
+                continue;
+            }
+            int block = l;
+            switched[l] = blocks[l].mapLayers((i, q) -> {
+                String name = "h." + block + "." + LAYERS.get(i);
+                PackedWeights w = q.weight();
+                if (!Int8A8MatVec.supports(w)) {
+                    throw new IllegalArgumentException("activations: layer " + name + ": the W8A8 kernel needs "
+                            + Int8A8MatVec.REQUIREMENT + "; got " + w);
+                }
+                if (perToken) {
+                    if (w.group() != w.in()) {
+                        throw new IllegalArgumentException("activations: layer " + name + ": per-token activations on the"
+                                + " kernel need one weight group per row (per-channel weights); got groups of " + w.group()
+                                + " of " + w.in() + " columns");
+                    }
+                    return q.withInt8Activations();
+                }
+                float scale = org.distillery.quant.ActivationQuantizer.scale(activations.range(block, i), 8);
+                return scale == 0 ? q : q.withInt8Activations(scale);
+            });
+        }
+        return new PackedGpt(config, maxB, maxT, wte, wpe, lnfW, lnfB, switched, head, workspace);
     }
 
     /** Packed block layers whose matrix-vector products use int8 activations ({@link #withInt8Activations()}). */
@@ -250,6 +306,48 @@ public final class PackedGpt implements CausalLm {
             if (!isPackedParameter(e.getKey())) floats.put(e.getKey(), copy(e.getValue()));
         }
         return new PackedGpt(cfg, gpt.maxBatch(), gpt.maxSequenceLength(), floats, linears, head, ws);
+    }
+
+    /**
+     * A quantized model as it is, packed exactly: the codes and scales that a quantization method chose
+     * ({@code tensors}, as {@code Rtn}, {@code Gptq}, {@code Awq} and {@code SmoothQuant} return them) become the
+     * packed layers ({@link PackedLayers#pack}, which checks every packed value against the dequantized one), with
+     * {@code gpt}'s biases, embeddings and LayerNorms (copied; for SmoothQuant the smoothed LayerNorms). So a SmoothQuant
+     * W8A8 model (INT8 symmetric per-channel weights) runs its per-token int8 activations on the integer kernel with
+     * {@link #withInt8Activations()}. A {@code Gpt.LinearInputHook} installed on {@code gpt} is not carried over. The
+     * result has {@code gpt}'s maxB and maxT and shares no memory with it.
+     *
+     * @param tensors the quantized weights of every block's four linear layers (no others), by weight name
+     *                ({@code h.N.attn.c_attn.weight}, ...)
+     * @throws IllegalArgumentException when the tensors do not pack exactly ({@link PackedLayers#packReason}: not 8 or
+     *                                  4 bits, act-order groups, scales that are not fp16) or are not exactly the
+     *                                  block layers of {@code gpt}
+     */
+    public static PackedGpt of(Gpt gpt, Map<String, org.distillery.quant.QuantizedTensor> tensors) {
+        Objects.requireNonNull(gpt, "gpt");
+        Objects.requireNonNull(tensors, "tensors");
+        Gpt2Config cfg = gpt.config();
+        java.util.Set<String> expected = new java.util.LinkedHashSet<>();
+        for (int l = 0; l < cfg.nLayer(); l++) for (String layer : LAYERS) expected.add("h." + l + "." + layer + ".weight");
+        if (!tensors.keySet().equals(expected)) {
+            java.util.Set<String> missing = new java.util.TreeSet<>(expected), extra = new java.util.TreeSet<>(tensors.keySet());
+            missing.removeAll(tensors.keySet());
+            extra.removeAll(expected);
+            throw new IllegalArgumentException("tensors: need the " + expected.size() + " block linear weights of this "
+                    + cfg.nLayer() + "-layer GPT-2 (" + LAYERS + " per block); missing " + missing + ", not block layers "
+                    + extra);
+        }
+        Map<String, QuantizedLinear> own = PackedLayers.pack(tensors, gpt);     // throws when not exact
+        QuantizedLinear.Workspace ws = new QuantizedLinear.Workspace();
+        Map<String, QuantizedLinear> linears = new LinkedHashMap<>();
+        for (Map.Entry<String, QuantizedLinear> e : own.entrySet()) {
+            linears.put(e.getKey(), new QuantizedLinear(e.getValue().weight(), e.getValue().bias(), ws));
+        }
+        Map<String, FloatTensor> floats = new HashMap<>();
+        for (Map.Entry<String, FloatTensor> e : gpt.parameters().entrySet()) {
+            if (!isPackedParameter(e.getKey())) floats.put(e.getKey(), copy(e.getValue()));
+        }
+        return new PackedGpt(cfg, gpt.maxBatch(), gpt.maxSequenceLength(), floats, linears, null, ws);
     }
 
     private static PackedWeights pack(String name, float[] w, int out, int in, PackedFormat format, int groupArg) {

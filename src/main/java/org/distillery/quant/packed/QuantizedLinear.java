@@ -54,6 +54,7 @@ public final class QuantizedLinear {
     private final short[] a8Codes;        // the codes in Int4A8MatVec's layout (W4A8 path), or null
     private final int a8Streams;          // the streams of that layout (Int4A8MatVec.STREAMS unless a benchmark chose)
     private final float[] a8Scales;       // groups below a chunk: the scales in Int4A8MatVec's order, or null
+    private final float a8Static;         // W8A8 with a static activation scale (> 0), or 0 for dynamic scales
 
     /**
      * The scratch buffers of {@link #forward}, grown on demand: layers that run one after the other (the
@@ -120,14 +121,16 @@ public final class QuantizedLinear {
      * @param workspace the scratch buffers
      */
     public QuantizedLinear(PackedWeights weight, float[] bias, Workspace workspace) {
-        this(weight, biasTensor(weight, bias), workspace, 0);
+        this(weight, biasTensor(weight, bias), workspace, 0, 0f);
     }
 
     /**
      * int8Streams: 0 for float activations, else the W4A8 layout's streams ({@link Int4A8MatVec#layout}) for 4-bit
-     * weights, {@link Int8A8MatVec#STREAMS} for 8-bit ones (W8A8 reads the codes in place).
+     * weights, {@link Int8A8MatVec#STREAMS} for 8-bit ones (W8A8 reads the codes in place); staticScale: W8A8's fixed
+     * activation scale, or 0 for dynamic ones.
      */
-    private QuantizedLinear(PackedWeights weight, FloatTensor bias, Workspace workspace, int int8Streams) {
+    private QuantizedLinear(PackedWeights weight, FloatTensor bias, Workspace workspace, int int8Streams,
+                            float staticScale) {
         org.distillery.util.JitSettings.warnIfTrapLimitLow();
         this.a8 = int8Streams > 0;
         boolean w4a8 = a8 && weight.format().bits() == 4;
@@ -139,6 +142,7 @@ public final class QuantizedLinear {
         this.a8Codes = w4a8 ? Int4A8MatVec.layout(weight, int8Streams) : null;
         this.a8Scales = w4a8 ? Int4A8MatVec.partScales(weight, int8Streams) : null;
         this.a8Streams = int8Streams;
+        this.a8Static = staticScale;
     }
 
     /** The bias as a tensor (a copy), or null; checks it against the weight's rows. */
@@ -226,8 +230,32 @@ public final class QuantizedLinear {
                     + Int8A8MatVec.STREAMS + " streams; accepted " + Int8A8MatVec.STREAMS);
         }
         if (w.format().bits() == 4) Int4A8MatVec.perStream(streams);   // other counts refused: 0 means float activations
-        return new QuantizedLinear(w, bias, ws, streams);
+        return new QuantizedLinear(w, bias, ws, streams, 0f);
     }
+
+    /**
+     * This layer with W8A8 products whose activations are quantized with one static scale instead of per group at
+     * run time: {@code q = round(clamp(x / scale, -127, 127))} (values beyond 127 scales clipped), as SmoothQuant's
+     * per-tensor static quantization with a scale calibrated beforehand ({@code ActivationQuantizer.scale(max|X|, 8)}).
+     * Otherwise as {@link #withInt8Activations()}.
+     *
+     * @param scale the activation scale, finite and &gt; 0
+     * @throws IllegalArgumentException when the weight is not one the W8A8 kernel takes ({@link Int8A8MatVec#REQUIREMENT})
+     *                                  or the scale is not finite and positive
+     */
+    public QuantizedLinear withInt8Activations(float scale) {
+        if (!Int8A8MatVec.supports(w)) {
+            throw new IllegalArgumentException("int8 activations with a static scale: need " + Int8A8MatVec.REQUIREMENT
+                    + "; got " + w);
+        }
+        if (!(scale > 0) || Float.isInfinite(scale)) {
+            throw new IllegalArgumentException("scale = " + scale + ": a static activation scale must be finite and > 0");
+        }
+        return new QuantizedLinear(w, bias, ws, Int8A8MatVec.STREAMS, scale);
+    }
+
+    /** The static activation scale of {@link #withInt8Activations(float)}, or 0 (dynamic scales, or float activations). */
+    public float staticActivationScale() { return a8Static; }
 
     /** Whether matrix-vector products quantize x to int8 ({@link #withInt8Activations()}). */
     public boolean int8Activations() { return a8; }
@@ -324,7 +352,7 @@ public final class QuantizedLinear {
             if (ws.sx.length < groups) ws.sx = new float[groups];
             if (ws.xsum.length < groups) ws.xsum = new float[groups];
             for (int r = 0; r < n; r++) {
-                Int8A8MatVec.quantize(x, r * in, in, w.group(), ws.qi, ws.qx, ws.sx, ws.xsum);
+                Int8A8MatVec.quantize(x, r * in, in, w.group(), ws.qi, ws.qx, ws.sx, ws.xsum, a8Static);
                 Int8A8MatVec.matvec(w.q, w.scales, w.offsets, out, in, w.group(), ws.qx, ws.sx, ws.xsum, y, r * out);
             }
             addBias(y, n);

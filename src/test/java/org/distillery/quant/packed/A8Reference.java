@@ -27,15 +27,32 @@ final class A8Reference {
      */
     static double[] check(String what, PackedWeights pw, float[] bias, float[] x, int xo, float[] y, int yo,
                           IntBinaryOperator code, boolean floatZero) {
+        return check(what, pw, bias, x, xo, y, yo, code, floatZero, 0f);
+    }
+
+    /**
+     * As above, with x quantized with one fixed scale (&gt; 0; 0: per group as above): qx = round(clamp(x / s, -127,
+     * 127)); the exact product and the float sums of x are then those of x clipped to +-127 s, the input the
+     * static quantizer's grid represents.
+     */
+    static double[] check(String what, PackedWeights pw, float[] bias, float[] xIn, int xo, float[] y, int yo,
+                          IntBinaryOperator code, boolean floatZero, float fixedScale) {
         int in = pw.in(), out = pw.out(), g = pw.group(), groups = pw.groups();
         double[] sx = new double[groups];
         int[] qx = new int[in];
+        float[] x = xIn.clone();
+        if (fixedScale > 0) {
+            float lim = 127f * fixedScale;
+            for (int k = 0; k < in; k++) x[xo + k] = Math.max(-lim, Math.min(lim, x[xo + k]));
+        }
         for (int gi = 0; gi < groups; gi++) {
             float m = 0;
             for (int k = gi * g; k < (gi + 1) * g; k++) m = Math.max(m, Math.abs(x[xo + k]));
-            float s = m / 127f;
+            float s = fixedScale > 0 ? fixedScale : m / 127f;
             sx[gi] = s;
-            for (int k = gi * g; k < (gi + 1) * g; k++) qx[k] = s == 0 ? 0 : Math.round(x[xo + k] / s);
+            for (int k = gi * g; k < (gi + 1) * g; k++) {
+                qx[k] = s == 0 ? 0 : Math.round(Math.max(-127f, Math.min(127f, xIn[xo + k] / s)));
+            }
         }
         double[] wd = pw.dequantize();
         double worstA = 0, worstB = 0;

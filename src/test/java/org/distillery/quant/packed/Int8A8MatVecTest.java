@@ -122,7 +122,7 @@ class Int8A8MatVecTest {
         for (int k = edges.length; k < g; k++) x[k] = Math.max(-126f, Math.min(126f, x[k]));
         short[] qx = new short[in];
         float[] sx = new float[2], xsum = new float[2];
-        Int8A8MatVec.quantize(x, 0, in, g, new int[in], qx, sx, xsum);
+        Int8A8MatVec.quantize(x, 0, in, g, new int[in], qx, sx, xsum, 0f);
         assertEquals(1f, sx[0]);
         assertArrayEquals(new short[] {127, 3, -2, 0, 0, 1, 0, -1, 127, -126, 1, -2, 0, 0},
                 Arrays.copyOf(qx, edges.length), "half up, as Math.round");
@@ -136,6 +136,66 @@ class Int8A8MatVecTest {
             assertEquals(sum, xsum[gi], 2 * g * U * m * g, "xsum of group " + gi);
             for (int k = gi * g; k < (gi + 1) * g; k++) assertEquals(Math.round(x[k] / sx[gi]), qx[k], "column " + k);
         }
+    }
+
+    /**
+     * A static activation scale ({@link QuantizedLinear#withInt8Activations(float)}, SmoothQuant's per-tensor
+     * quantization): every group rounds with the one scale, inputs beyond 127 scales are clipped, and the result
+     * matches the reference on x clipped to that range (INT8_ASYM's zero correction on the clipped x too).
+     */
+    @Test
+    void aStaticScaleRoundsEveryGroupWithItAndClips() {
+        int st = Int8A8MatVec.STEP;
+        Random rnd = new Random(8);
+        int cases = 0, clipped = 0;
+        for (PackedFormat f : FORMATS) {
+            for (int[] s : new int[][] {{7, 4 * st, 4 * st}, {13, 6 * st, 2 * st}, {5, 2 * st, st}}) {
+                int out = s[0], in = s[1], g = f == PackedFormat.Q8_0 ? 32 : s[2];
+                PackedWeights pw = PackedWeights.quantize(QuantizedLinearTest.gaussian(rnd, out * in, 0.05), out, in, f, g);
+                if (!QuantizedLinear.supportsInt8Activations(pw)) continue;
+                float[] bias = QuantizedLinearTest.gaussian(rnd, out, 0.1);
+                float scale = 2.5f / 127;                                // clips |x| > 2.5: a few of N(0, 1)
+                QuantizedLinear lin = new QuantizedLinear(pw, bias).withInt8Activations(scale);
+                assertEquals(scale, lin.staticActivationScale());
+                assertTrue(lin.int8Activations());
+                for (int n : new int[] {1, 3}) {
+                    float[] x = QuantizedLinearTest.gaussian(rnd, n * in, 1.0);
+                    x[rnd.nextInt(x.length)] = 40f;                      // far beyond the range
+                    for (float v : x) if (Math.abs(v) > 2.5f) clipped++;
+                    float[] y = new float[n * out];
+                    lin.forward(x, n, y);
+                    for (int r = 0; r < n; r++) {
+                        A8Reference.check(f + " [" + out + ", " + in + "] g" + g + " static, row " + r, pw, bias, x, r * in,
+                                y, r * out, (o, k) -> pw.q[o * pw.in() + k], pw.offsets != null, scale);
+                    }
+                    cases++;
+                }
+            }
+        }
+        assertTrue(cases >= 12 && clipped >= cases, cases + " cases, " + clipped + " clipped inputs");
+        // the quantized values themselves: clipped at +-127, half up inside
+        int in = 2 * st;
+        float[] x = new float[in];
+        float[] edges = {1000f, -1000f, 127.4f, -127.6f, 2.5f, -2.5f, 0.5f, 0f};
+        System.arraycopy(edges, 0, x, 0, edges.length);
+        short[] qx = new short[in];
+        float[] sx = new float[2], xsum = new float[2];
+        Int8A8MatVec.quantize(x, 0, in, st, new int[in], qx, sx, xsum, 1f);
+        assertArrayEquals(new float[] {1f, 1f}, sx);
+        assertArrayEquals(new short[] {127, -127, 127, -127, 3, -2, 1, 0}, Arrays.copyOf(qx, edges.length));
+        assertEquals(127f - 127f + 127f - 127f + 2.5f - 2.5f + 0.5f, xsum[0], "x clipped to +-127 in the sum");
+        // refused: a scale that is not finite and positive, a 4-bit weight
+        PackedWeights w8 = PackedWeights.quantize(QuantizedLinearTest.gaussian(rnd, 4 * st, 1), 4, st, PackedFormat.INT8, st);
+        for (float bad : new float[] {0f, -1f, Float.NaN, Float.POSITIVE_INFINITY}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> new QuantizedLinear(w8, null).withInt8Activations(bad));
+            assertEquals("scale = " + bad + ": a static activation scale must be finite and > 0", e.getMessage());
+        }
+        PackedWeights w4 = PackedWeights.quantize(QuantizedLinearTest.gaussian(rnd, 4 * 2 * Int4A8MatVec.C, 1), 4,
+                2 * Int4A8MatVec.C, PackedFormat.INT4, Int4A8MatVec.C);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new QuantizedLinear(w4, null).withInt8Activations(1f));
+        assertEquals("int8 activations with a static scale: need " + Int8A8MatVec.REQUIREMENT + "; got " + w4, e.getMessage());
     }
 
     @Test

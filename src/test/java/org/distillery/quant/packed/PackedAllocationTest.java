@@ -53,6 +53,12 @@ class PackedAllocationTest {
             a8.put(f.id() + " g" + g + " A8 [64, 2048] n1", () -> lin.forward(x, 1, y));
             a8.put(f.id() + " g" + g + " A8 [64, 2048] n3", () -> lin.forward(x, 3, y));
         }
+        {   // W8A8 with a static activation scale (SmoothQuant per tensor)
+            QuantizedLinear lin = new QuantizedLinear(PackedWeights.quantize(QuantizedLinearTest.gaussian(rnd, 64 * 2048, 0.1),
+                    64, 2048, PackedFormat.INT8, 2048), QuantizedLinearTest.gaussian(rnd, 64, 0.1)).withInt8Activations(2.5f / 127);
+            float[] x = QuantizedLinearTest.gaussian(rnd, 2048, 1), y = new float[64];
+            a8.put("int8 per-channel A8 static [64, 2048] n1", () -> lin.forward(x, 1, y));
+        }
         // JDK 17's C2 compiles the W4A8 and W8A8 kernels into allocating code when other vector kernels ran before their first
         // execution (see Int4A8MatVec), so there they run first; from JDK 21 on they run last, after every other kernel.
         boolean jdk17 = Runtime.version().feature() < 21;
