@@ -227,4 +227,39 @@ class SmoothQuantModelTest {
         assertEquals("tensors: need the 8 block linear weights of this 2-layer GPT-2 ([attn.c_attn, attn.c_proj, mlp.c_fc,"
                 + " mlp.c_proj] per block); missing [h.1.mlp.c_proj.weight], not block layers []", e2.getMessage());
     }
+
+    /** What {@code PackedGpt.withInt8Activations(ActivationQuantizer)} refuses, and a calibrated range of 0. */
+    @Test
+    void theKernelTakesOnlyActivationQuantizationItComputes() {
+        tiny.restore();
+        var perChannel = org.distillery.quant.packed.PackedGpt.quantize(model, org.distillery.quant.packed.PackedFormat.INT8,
+                org.distillery.quant.packed.PackedGpt.PER_CHANNEL);
+        var six = ActivationQuantizer.perToken(6, 2);
+        IllegalArgumentException bits = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> perChannel.withInt8Activations(six));
+        assertEquals("activations: " + six.name() + " rounds to 6 bits; the integer kernel takes 8-bit activations", bits.getMessage());
+        IllegalArgumentException blocks = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> perChannel.withInt8Activations(ActivationQuantizer.perToken(8, 3)));
+        assertEquals("activations: a quantizer for 3 blocks; this model has 2", blocks.getMessage());
+        // per token needs one group per row: with groups of 64 the kernel's scales of mlp.c_proj (256 wide) would be
+        // per group, not per token (the 64-wide layers are then per channel)
+        var grouped = org.distillery.quant.packed.PackedGpt.quantize(model, org.distillery.quant.packed.PackedFormat.INT8, 64);
+        IllegalArgumentException groups = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> grouped.withInt8Activations(ActivationQuantizer.perToken(8, 2)));
+        assertEquals("activations: layer h.0.mlp.c_proj: per-token activations on the kernel need one weight group per row"
+                + " (per-channel weights); got groups of 64 of 256 columns", groups.getMessage());
+        var int4 = org.distillery.quant.packed.PackedGpt.quantize(model, org.distillery.quant.packed.PackedFormat.INT4, 32);
+        IllegalArgumentException four = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> int4.withInt8Activations(ActivationQuantizer.perToken(8, 2)));
+        assertTrue(four.getMessage().startsWith("activations: layer h.0.attn.c_attn: the W8A8 kernel needs an 8-bit format"),
+                four.getMessage());
+        // per tensor: a layer whose calibrated range is 0 keeps float activations (the quantizer leaves it unchanged);
+        // a block switched off keeps them too
+        float[][] ranges = {{4f, 0f, 4f, 4f}, {4f, 4f, 4f, 4f}};
+        assertEquals(7, perChannel.withInt8Activations(ActivationQuantizer.perTensor(8, ranges)).int8ActivationLayers());
+        var off = ActivationQuantizer.perTensor(8, ranges).setActive(1, false);
+        assertEquals(3, perChannel.withInt8Activations(off).int8ActivationLayers());
+        assertEquals(8, perChannel.withInt8Activations(ActivationQuantizer.perToken(8, 2)).int8ActivationLayers());
+        assertEquals(0, perChannel.int8ActivationLayers());
+    }
 }
