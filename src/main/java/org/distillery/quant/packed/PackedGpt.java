@@ -301,11 +301,16 @@ public final class PackedGpt implements CausalLm {
             head = new QuantizedLinear(pack("lm_head (wte)", w.toFloatArray(), w.dim(0), w.dim(1), format, group),
                     null, ws);
         }
+        return new PackedGpt(cfg, gpt.maxBatch(), gpt.maxSequenceLength(), floatParts(gpt), linears, head, ws);
+    }
+
+    /** Copies of {@code gpt}'s parameters that stay float32 (embeddings, LayerNorms), by name. */
+    private static Map<String, FloatTensor> floatParts(Gpt gpt) {
         Map<String, FloatTensor> floats = new HashMap<>();
-        for (Map.Entry<String, FloatTensor> e : params.entrySet()) {
+        for (Map.Entry<String, FloatTensor> e : gpt.parameters().entrySet()) {
             if (!isPackedParameter(e.getKey())) floats.put(e.getKey(), copy(e.getValue()));
         }
-        return new PackedGpt(cfg, gpt.maxBatch(), gpt.maxSequenceLength(), floats, linears, head, ws);
+        return floats;
     }
 
     /**
@@ -337,17 +342,9 @@ public final class PackedGpt implements CausalLm {
                     + cfg.nLayer() + "-layer GPT-2 (" + LAYERS + " per block); missing " + missing + ", not block layers "
                     + extra);
         }
-        Map<String, QuantizedLinear> own = PackedLayers.pack(tensors, gpt);     // throws when not exact
         QuantizedLinear.Workspace ws = new QuantizedLinear.Workspace();
-        Map<String, QuantizedLinear> linears = new LinkedHashMap<>();
-        for (Map.Entry<String, QuantizedLinear> e : own.entrySet()) {
-            linears.put(e.getKey(), new QuantizedLinear(e.getValue().weight(), e.getValue().bias(), ws));
-        }
-        Map<String, FloatTensor> floats = new HashMap<>();
-        for (Map.Entry<String, FloatTensor> e : gpt.parameters().entrySet()) {
-            if (!isPackedParameter(e.getKey())) floats.put(e.getKey(), copy(e.getValue()));
-        }
-        return new PackedGpt(cfg, gpt.maxBatch(), gpt.maxSequenceLength(), floats, linears, null, ws);
+        Map<String, QuantizedLinear> linears = PackedLayers.pack(tensors, gpt, ws);     // throws when not exact
+        return new PackedGpt(cfg, gpt.maxBatch(), gpt.maxSequenceLength(), floatParts(gpt), linears, null, ws);
     }
 
     private static PackedWeights pack(String name, float[] w, int out, int in, PackedFormat format, int groupArg) {

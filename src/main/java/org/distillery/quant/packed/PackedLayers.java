@@ -52,12 +52,21 @@ public final class PackedLayers {
 
     /**
      * The packed layers (weights and float32 biases) by layer name (the weight's name without ".weight"); each
-     * packed value is checked to equal the dequantized one.
+     * packed value is checked to equal the dequantized one. Each layer has scratch buffers of its own.
      *
      * @param model the model holding the biases
      * @throws IllegalArgumentException when {@link #packReason} is not null
      */
     public static Map<String, QuantizedLinear> pack(Map<String, QuantizedTensor> tensors, TrainableModel model) {
+        return pack(tensors, model, null);
+    }
+
+    /**
+     * As {@link #pack(Map, TrainableModel)}, the layers sharing {@code workspace} (layers of one model, which run one
+     * after the other), or each with its own where it is null.
+     */
+    public static Map<String, QuantizedLinear> pack(Map<String, QuantizedTensor> tensors, TrainableModel model,
+                                                    QuantizedLinear.Workspace workspace) {
         String reason = packReason(tensors);
         if (reason != null) throw new IllegalArgumentException("tensors: cannot be packed exactly: " + reason);
         Map<String, QuantizedLinear> out = new LinkedHashMap<>();
@@ -76,7 +85,8 @@ public final class PackedLayers {
             }
             String layer = e.getKey().substring(0, e.getKey().length() - ".weight".length());
             FloatTensor bias = model.parameters().get(layer + ".bias");
-            out.put(layer, new QuantizedLinear(w, bias == null ? null : bias.toFloatArray()));
+            float[] b = bias == null ? null : bias.toFloatArray();
+            out.put(layer, workspace == null ? new QuantizedLinear(w, b) : new QuantizedLinear(w, b, workspace));
         }
         return out;
     }
